@@ -1,0 +1,42 @@
+package metric
+
+// Point is one datapoint of a query answer. For raw data Min = Max = Value and Count = 1.
+type Point struct {
+	TS    int64 // Unix milliseconds
+	Value float64
+	Min   float64
+	Max   float64
+	Count int64
+}
+
+// SeriesPoints is one series (a distinct tag set) of a query answer.
+type SeriesPoints struct {
+	Tags   Tags
+	Points []Point
+}
+
+// Query asks for one metric's points of one tenant in [Start, End).
+type Query struct {
+	TenantID  int64
+	Name      string
+	Start     int64 // Unix ms, inclusive
+	End       int64 // Unix ms, exclusive
+	Tags      map[string]string
+	MaxPoints int
+	Interval  string // "raw" for now; rollups add "1m" and "5m"
+	Cursor    Cursor
+}
+
+// Cursor marks where the next page starts: after point (SeriesID, TS).
+type Cursor struct {
+	SeriesID int64
+	TS       int64
+	Set      bool
+}
+
+// Page is one page of a query answer.
+type Page struct {
+	Interval string
+	Series   []SeriesPoints
+	Next     Cursor
+}

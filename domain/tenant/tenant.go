@@ -1,0 +1,54 @@
+// Package tenant holds the tenant entity and its rules.
+package tenant
+
+import (
+	"errors"
+	"fmt"
+	"regexp"
+	"time"
+)
+
+// ErrNotFound is returned when no tenant matches.
+var ErrNotFound = errors.New("tenant not found")
+
+// ErrDuplicate is returned when a slug is already taken.
+var ErrDuplicate = errors.New("tenant slug already exists")
+
+// DefaultRetentionDays is the raw-data retention of a new tenant.
+const DefaultRetentionDays = 30
+
+var slugPattern = regexp.MustCompile(`^[a-z0-9][a-z0-9-]{1,62}$`)
+
+// Tenant is an isolated customer space: its data, tokens and users.
+type Tenant struct {
+	ID            int64
+	Slug          string
+	Name          string
+	RetentionDays int
+	CreatedAt     time.Time
+}
+
+// InvalidError reports an invalid tenant field.
+type InvalidError struct{ Field, Message string }
+
+func (e *InvalidError) Error() string { return fmt.Sprintf("invalid %s: %s", e.Field, e.Message) }
+
+// New validates and returns a tenant that is not stored yet (ID 0).
+func New(slug, name string, retentionDays int, now time.Time) (Tenant, error) {
+	if !slugPattern.MatchString(slug) {
+		return Tenant{}, &InvalidError{Field: "slug", Message: "must be 2-63 chars of a-z, 0-9 and '-', starting with a letter or digit"}
+	}
+	if name == "" {
+		name = slug
+	}
+	if len(name) > 200 {
+		return Tenant{}, &InvalidError{Field: "name", Message: "must be at most 200 bytes"}
+	}
+	if retentionDays == 0 {
+		retentionDays = DefaultRetentionDays
+	}
+	if retentionDays < 1 || retentionDays > 3650 {
+		return Tenant{}, &InvalidError{Field: "retention_days", Message: "must be between 1 and 3650"}
+	}
+	return Tenant{Slug: slug, Name: name, RetentionDays: retentionDays, CreatedAt: now.UTC()}, nil
+}

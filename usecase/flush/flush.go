@@ -1,0 +1,169 @@
+// Package flush moves accepted batches from the queue into the sample store.
+// Delivery is at-least-once; the store is idempotent, so the effect is exactly once.
+package flush
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/pulsemetrics/pulse/domain/metric"
+)
+
+//go:generate go run go.uber.org/mock/mockgen -destination=mock_ports_test.go -package=flush_test . Source,Store
+
+// Delivery is one queue entry handed to a worker.
+type Delivery struct {
+	ID       string
+	Batch    metric.Batch
+	Attempts int
+}
+
+// Source is the consuming side of the queue. Fetch leases up to max entries
+// (waiting up to wait for the first one); entries not acknowledged are
+// redelivered after the queue's lease timeout. Safe for concurrent use.
+type Source interface {
+	Fetch(ctx context.Context, max int, wait time.Duration) ([]Delivery, error)
+	Ack(ctx context.Context, ids []string) error
+}
+
+// Store writes batches durably and idempotently: writing the same batch twice
+// stores its samples once. It returns only after commit.
+type Store interface {
+	WriteBatches(ctx context.Context, batches []metric.Batch) error
+}
+
+// Config tunes chunking and retries.
+type Config struct {
+	// ChunkSamples is the number of samples gathered before a write.
+	ChunkSamples int
+	// Linger is how long to wait for more entries before writing a partial chunk.
+	Linger time.Duration
+	// MaxBackoff caps the retry delay when the store fails.
+	MaxBackoff time.Duration
+}
+
+// Worker is one flushing loop.
+type Worker struct {
+	src   Source
+	store Store
+	cfg   Config
+	log   *slog.Logger
+	// OnFlushed, if set, is told how many samples each committed write held.
+	OnFlushed func(samples int, took time.Duration)
+}
+
+// NewWorker returns a flushing loop.
+func NewWorker(src Source, store Store, cfg Config, log *slog.Logger) *Worker {
+	if cfg.ChunkSamples <= 0 {
+		cfg.ChunkSamples = 5000
+	}
+	if cfg.Linger <= 0 {
+		cfg.Linger = 50 * time.Millisecond
+	}
+	if cfg.MaxBackoff <= 0 {
+		cfg.MaxBackoff = 5 * time.Second
+	}
+	return &Worker{src: src, store: store, cfg: cfg, log: log}
+}
+
+// Run flushes until ctx is done. A chunk in progress when ctx ends is left
+// unacknowledged and is redelivered: nothing is lost.
+func (w *Worker) Run(ctx context.Context) error {
+	for ctx.Err() == nil {
+		if _, err := w.FlushOnce(ctx); err != nil && ctx.Err() == nil {
+			w.log.Error("flush failed", "err", err)
+		}
+	}
+	return nil
+}
+
+// FlushOnce gathers one chunk, writes it (retrying with backoff until it
+// commits or ctx ends) and acknowledges it. It returns the samples written.
+func (w *Worker) FlushOnce(ctx context.Context) (int, error) {
+	deliveries, err := w.gather(ctx)
+	if err != nil || len(deliveries) == 0 {
+		return 0, err
+	}
+	batches := make([]metric.Batch, len(deliveries))
+	ids := make([]string, len(deliveries))
+	n := 0
+	for i, d := range deliveries {
+		batches[i], ids[i] = d.Batch, d.ID
+		n += len(d.Batch.Samples)
+	}
+	start := time.Now()
+	if err := w.writeWithRetry(ctx, batches); err != nil {
+		return 0, err
+	}
+	if w.OnFlushed != nil {
+		w.OnFlushed(n, time.Since(start))
+	}
+	if err := w.src.Ack(ctx, ids); err != nil {
+		// Rows are committed; redelivery is harmless because the store is idempotent.
+		return n, fmt.Errorf("ack %d entries: %w", len(ids), err)
+	}
+	return n, nil
+}
+
+func (w *Worker) gather(ctx context.Context) ([]Delivery, error) {
+	var out []Delivery
+	samples := 0
+	deadline := time.Now().Add(w.cfg.Linger)
+	wait := time.Second
+	for samples < w.cfg.ChunkSamples {
+		got, err := w.src.Fetch(ctx, fetchCount(w.cfg.ChunkSamples-samples), wait)
+		if err != nil {
+			if len(out) > 0 {
+				return out, nil
+			}
+			return nil, fmt.Errorf("fetch: %w", err)
+		}
+		for _, d := range got {
+			samples += len(d.Batch.Samples)
+		}
+		out = append(out, got...)
+		if len(out) == 0 {
+			return nil, nil // idle: let Run check ctx
+		}
+		left := time.Until(deadline)
+		if len(got) == 0 || left <= 0 {
+			break
+		}
+		wait = left
+	}
+	return out, nil
+}
+
+// fetchCount turns a sample budget into an entry count: entries hold many samples.
+func fetchCount(samplesLeft int) int {
+	n := samplesLeft / 100
+	if n < 1 {
+		n = 1
+	}
+	if n > 100 {
+		n = 100
+	}
+	return n
+}
+
+func (w *Worker) writeWithRetry(ctx context.Context, batches []metric.Batch) error {
+	delay := 100 * time.Millisecond
+	for attempt := 1; ; attempt++ {
+		err := w.store.WriteBatches(ctx, batches)
+		if err == nil {
+			return nil
+		}
+		w.log.Warn("store write failed, retrying", "attempt", attempt, "delay", delay, "err", err)
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("write %d batches: %w (gave up: %v)", len(batches), err, ctx.Err())
+		case <-time.After(delay):
+		}
+		delay *= 2
+		if delay > w.cfg.MaxBackoff {
+			delay = w.cfg.MaxBackoff
+		}
+	}
+}
