@@ -11,7 +11,7 @@ import (
 	"github.com/pulsemetrics/pulse/domain/metric"
 )
 
-//go:generate go run go.uber.org/mock/mockgen -destination=mock_ports_test.go -package=flush_test . Source,Store
+//go:generate go run go.uber.org/mock/mockgen@v0.6.0 -destination=mock_ports_test.go -package=flush_test . Source,Store
 
 // Delivery is one queue entry handed to a worker.
 type Delivery struct {

@@ -13,7 +13,7 @@ import (
 	"github.com/pulsemetrics/pulse/domain/token"
 )
 
-//go:generate go run go.uber.org/mock/mockgen -destination=mock_ports_test.go -package=tenancy_test . Tenants,Tokens
+//go:generate go run go.uber.org/mock/mockgen@v0.6.0 -destination=mock_ports_test.go -package=tenancy_test . Tenants,Tokens
 
 // Tenants stores tenants.
 type Tenants interface {

@@ -1,0 +1,94 @@
+package sqlstore
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+
+	sq "github.com/Masterminds/squirrel"
+	"github.com/pulsemetrics/pulse/domain/tenant"
+)
+
+// tenantRow is a tenants row as scanned.
+type tenantRow struct {
+	ID            int64
+	Slug          string
+	Name          string
+	RetentionDays int
+	CreatedAt     int64
+}
+
+func (r tenantRow) toDomain() tenant.Tenant {
+	return tenant.Tenant{ID: r.ID, Slug: r.Slug, Name: r.Name, RetentionDays: r.RetentionDays, CreatedAt: fromMillis(r.CreatedAt)}
+}
+
+var tenantColumns = []string{"id", "slug", "name", "retention_days", "created_at"}
+
+// CreateTenant stores t and returns it with its new id; a taken slug is
+// tenant.ErrDuplicate.
+func (s *Store) CreateTenant(ctx context.Context, t tenant.Tenant) (tenant.Tenant, error) {
+	res, err := s.sb.Insert("tenants").
+		Columns("slug", "name", "retention_days", "created_at").
+		Values(t.Slug, t.Name, t.RetentionDays, millis(t.CreatedAt)).
+		RunWith(s.write).ExecContext(ctx)
+	if s.d.isDuplicate(err) {
+		return tenant.Tenant{}, fmt.Errorf("create tenant %s: %w", t.Slug, tenant.ErrDuplicate)
+	}
+	if err != nil {
+		return tenant.Tenant{}, fmt.Errorf("create tenant %s: %w", t.Slug, err)
+	}
+	id, err := res.LastInsertId()
+	if err != nil {
+		return tenant.Tenant{}, fmt.Errorf("create tenant %s: id: %w", t.Slug, err)
+	}
+	t.ID = id
+	t.CreatedAt = fromMillis(millis(t.CreatedAt))
+	return t, nil
+}
+
+// TenantBySlug returns the tenant with the slug or tenant.ErrNotFound.
+func (s *Store) TenantBySlug(ctx context.Context, slug string) (tenant.Tenant, error) {
+	return s.oneTenant(ctx, sq.Eq{"slug": slug}, "slug="+slug)
+}
+
+// TenantByID returns the tenant with the id or tenant.ErrNotFound.
+func (s *Store) TenantByID(ctx context.Context, id int64) (tenant.Tenant, error) {
+	return s.oneTenant(ctx, sq.Eq{"id": id}, fmt.Sprintf("id=%d", id))
+}
+
+func (s *Store) oneTenant(ctx context.Context, where sq.Eq, what string) (tenant.Tenant, error) {
+	var r tenantRow
+	err := s.sb.Select(tenantColumns...).From("tenants").Where(where).
+		RunWith(s.read).QueryRowContext(ctx).
+		Scan(&r.ID, &r.Slug, &r.Name, &r.RetentionDays, &r.CreatedAt)
+	if errors.Is(err, sql.ErrNoRows) {
+		return tenant.Tenant{}, fmt.Errorf("tenant %s: %w", what, tenant.ErrNotFound)
+	}
+	if err != nil {
+		return tenant.Tenant{}, fmt.Errorf("tenant %s: %w", what, err)
+	}
+	return r.toDomain(), nil
+}
+
+// ListTenants returns every tenant ordered by id.
+func (s *Store) ListTenants(ctx context.Context) ([]tenant.Tenant, error) {
+	rows, err := s.sb.Select(tenantColumns...).From("tenants").OrderBy("id").
+		RunWith(s.read).QueryContext(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("list tenants: %w", err)
+	}
+	defer rows.Close()
+	var out []tenant.Tenant
+	for rows.Next() {
+		var r tenantRow
+		if err := rows.Scan(&r.ID, &r.Slug, &r.Name, &r.RetentionDays, &r.CreatedAt); err != nil {
+			return nil, fmt.Errorf("list tenants: %w", err)
+		}
+		out = append(out, r.toDomain())
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("list tenants: %w", err)
+	}
+	return out, nil
+}

@@ -1,0 +1,229 @@
+// Package config reads Pulse's settings from flags and PULSE_* environment
+// variables (a flag wins over its variable) and checks them before anything
+// starts, so a wrong setting stops the process with one line naming it.
+package config
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"net"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// Config is every setting of every binary.
+type Config struct {
+	HTTPAddr    string
+	DataDir     string
+	DatabaseURL string // empty → SQLite in DataDir
+	RedisURL    string // empty → embedded queue in DataDir
+	MQTTURL     string // empty → embedded broker (MQTT issue)
+	MQTTListen  string
+
+	LogLevel  string
+	LogFormat string
+
+	WorkerConcurrency int
+	FlushChunk        int
+	FlushLinger       time.Duration
+	QueueLease        time.Duration
+	QueueMaxAttempts  int
+	QueueStream       string
+	QueueGroup        string
+
+	MaxBodyBytes    int64
+	MaxDecodedBytes int64
+	MaxSamples      int
+
+	ShutdownTimeout time.Duration
+}
+
+// setting binds one field to a flag and an environment variable.
+type setting struct {
+	name, env, help string
+	bind            func(fs *flag.FlagSet, name, help string)
+	apply           func(string) error
+}
+
+// Register declares every setting on fs with defaults taken from the
+// environment. The returned func validates and finishes the Config after
+// fs.Parse; its error names the offending setting.
+func Register(fs *flag.FlagSet, getenv func(string) string) (*Config, func() error) {
+	c := &Config{}
+	var errs []error
+	str := func(p *string, name, env, def, help string) {
+		v := def
+		if e := getenv(env); e != "" {
+			v = e
+		}
+		fs.StringVar(p, name, v, help+" ("+env+")")
+	}
+	num := func(p *int, name, env string, def int, help string) {
+		v := def
+		if e := getenv(env); e != "" {
+			n, err := strconv.Atoi(e)
+			if err != nil {
+				errs = append(errs, fmt.Errorf("%s=%q: not an integer", env, e))
+			}
+			v = n
+		}
+		fs.IntVar(p, name, v, help+" ("+env+")")
+	}
+	num64 := func(p *int64, name, env string, def int64, help string) {
+		v := def
+		if e := getenv(env); e != "" {
+			n, err := strconv.ParseInt(e, 10, 64)
+			if err != nil {
+				errs = append(errs, fmt.Errorf("%s=%q: not an integer", env, e))
+			}
+			v = n
+		}
+		fs.Int64Var(p, name, v, help+" ("+env+")")
+	}
+	dur := func(p *time.Duration, name, env string, def time.Duration, help string) {
+		v := def
+		if e := getenv(env); e != "" {
+			d, err := time.ParseDuration(e)
+			if err != nil {
+				errs = append(errs, fmt.Errorf("%s=%q: not a duration (e.g. 50ms, 30s)", env, e))
+			}
+			v = d
+		}
+		fs.DurationVar(p, name, v, help+" ("+env+")")
+	}
+	str(&c.HTTPAddr, "http-addr", "PULSE_HTTP_ADDR", ":8080", "HTTP listen address")
+	str(&c.DataDir, "data-dir", "PULSE_DATA_DIR", "./data", "directory for the embedded database and queue")
+	str(&c.DatabaseURL, "database-url", "PULSE_DATABASE_URL", "", "mysql://user:pass@host:3306/db; empty = SQLite in the data dir")
+	str(&c.RedisURL, "redis-url", "PULSE_REDIS_URL", "", "redis://host:6379/0; empty = embedded durable queue")
+	str(&c.MQTTURL, "mqtt-url", "PULSE_MQTT_URL", "", "external MQTT broker; empty = embedded broker")
+	str(&c.MQTTListen, "mqtt-listen", "PULSE_MQTT_LISTEN", ":1883", "embedded MQTT broker listen address")
+	str(&c.LogLevel, "log-level", "PULSE_LOG_LEVEL", "info", "debug, info, warn or error")
+	str(&c.LogFormat, "log-format", "PULSE_LOG_FORMAT", "text", "text or json")
+	num(&c.WorkerConcurrency, "worker-concurrency", "PULSE_WORKER_CONCURRENCY", 2, "flush loops per worker process")
+	num(&c.FlushChunk, "flush-chunk", "PULSE_FLUSH_CHUNK", 10000, "samples per database write")
+	dur(&c.FlushLinger, "flush-linger", "PULSE_FLUSH_LINGER", 50*time.Millisecond, "wait for a fuller chunk at most this long")
+	dur(&c.QueueLease, "queue-lease", "PULSE_QUEUE_LEASE", 30*time.Second, "redeliver an unacknowledged queue entry after this long")
+	num(&c.QueueMaxAttempts, "queue-max-attempts", "PULSE_QUEUE_MAX_ATTEMPTS", 10, "deliveries before an entry goes to the dead-letter store")
+	str(&c.QueueStream, "queue-stream", "PULSE_QUEUE_STREAM", "pulse:ingest", "Redis stream key of the ingest queue")
+	str(&c.QueueGroup, "queue-group", "PULSE_QUEUE_GROUP", "pulse-workers", "Redis consumer group of the workers")
+	num64(&c.MaxBodyBytes, "max-body-bytes", "PULSE_MAX_BODY_BYTES", 5<<20, "largest request body on the wire")
+	num64(&c.MaxDecodedBytes, "max-decoded-bytes", "PULSE_MAX_DECODED_BYTES", 5<<20, "largest request body after gzip decoding")
+	num(&c.MaxSamples, "max-samples", "PULSE_MAX_SAMPLES", 10000, "samples per request")
+	dur(&c.ShutdownTimeout, "shutdown-timeout", "PULSE_SHUTDOWN_TIMEOUT", 15*time.Second, "drain time on SIGTERM")
+	return c, func() error {
+		if len(errs) > 0 {
+			return errs[0]
+		}
+		return c.validate()
+	}
+}
+
+// Load parses args against the environment.
+func Load(name string, args []string) (*Config, error) {
+	fs := flag.NewFlagSet(name, flag.ContinueOnError)
+	c, finish := Register(fs, os.Getenv)
+	if err := fs.Parse(args); err != nil {
+		return nil, err
+	}
+	return c, finish()
+}
+
+func (c *Config) validate() error {
+	if _, _, err := net.SplitHostPort(c.HTTPAddr); err != nil {
+		return fmt.Errorf("PULSE_HTTP_ADDR=%q: want host:port or :port", c.HTTPAddr)
+	}
+	if _, _, err := net.SplitHostPort(c.MQTTListen); err != nil {
+		return fmt.Errorf("PULSE_MQTT_LISTEN=%q: want host:port or :port", c.MQTTListen)
+	}
+	if c.DatabaseURL != "" {
+		if _, err := MySQLDSN(c.DatabaseURL); err != nil {
+			return fmt.Errorf("PULSE_DATABASE_URL: %w", err)
+		}
+	}
+	if c.RedisURL != "" {
+		u, err := url.Parse(c.RedisURL)
+		if err != nil || (u.Scheme != "redis" && u.Scheme != "rediss") || u.Host == "" {
+			return fmt.Errorf("PULSE_REDIS_URL=%q: want redis://host:6379/0", c.RedisURL)
+		}
+	}
+	switch c.LogLevel {
+	case "debug", "info", "warn", "error":
+	default:
+		return fmt.Errorf("PULSE_LOG_LEVEL=%q: want debug, info, warn or error", c.LogLevel)
+	}
+	if c.LogFormat != "text" && c.LogFormat != "json" {
+		return fmt.Errorf("PULSE_LOG_FORMAT=%q: want text or json", c.LogFormat)
+	}
+	positive := map[string]int64{
+		"PULSE_WORKER_CONCURRENCY": int64(c.WorkerConcurrency), "PULSE_FLUSH_CHUNK": int64(c.FlushChunk),
+		"PULSE_QUEUE_MAX_ATTEMPTS": int64(c.QueueMaxAttempts), "PULSE_MAX_BODY_BYTES": c.MaxBodyBytes,
+		"PULSE_MAX_DECODED_BYTES": c.MaxDecodedBytes, "PULSE_MAX_SAMPLES": int64(c.MaxSamples),
+	}
+	for name, v := range positive {
+		if v <= 0 {
+			return fmt.Errorf("%s=%d: must be positive", name, v)
+		}
+	}
+	if c.FlushLinger < 0 || c.QueueLease <= 0 || c.ShutdownTimeout <= 0 {
+		return errors.New("PULSE_FLUSH_LINGER, PULSE_QUEUE_LEASE and PULSE_SHUTDOWN_TIMEOUT must be positive durations")
+	}
+	if c.DataDir == "" {
+		return errors.New("PULSE_DATA_DIR must not be empty")
+	}
+	return nil
+}
+
+// SQLitePath is the embedded database file.
+func (c *Config) SQLitePath() string { return filepath.Join(c.DataDir, "pulse.db") }
+
+// QueuePath is the embedded queue file.
+func (c *Config) QueuePath() string { return filepath.Join(c.DataDir, "queue.db") }
+
+// MySQLDSN turns mysql://user:pass@host:port/db?x=y into a go-sql-driver DSN.
+func MySQLDSN(raw string) (string, error) {
+	u, err := url.Parse(raw)
+	if err != nil {
+		return "", fmt.Errorf("%q is not a URL", redact(raw))
+	}
+	if u.Scheme != "mysql" && u.Scheme != "mariadb" {
+		return "", fmt.Errorf("scheme %q: want mysql://user:pass@host:3306/db", u.Scheme)
+	}
+	db := strings.TrimPrefix(u.Path, "/")
+	if u.Host == "" || db == "" {
+		return "", fmt.Errorf("%q: want mysql://user:pass@host:3306/db (host and database are required)", redact(raw))
+	}
+	host := u.Host
+	if u.Port() == "" {
+		host += ":3306"
+	}
+	user := ""
+	if u.User != nil {
+		user = u.User.Username()
+		if p, ok := u.User.Password(); ok {
+			user += ":" + p
+		}
+		user += "@"
+	}
+	q := u.Query()
+	q.Set("parseTime", "false")
+	if q.Get("interpolateParams") == "" {
+		q.Set("interpolateParams", "true")
+	}
+	return fmt.Sprintf("%stcp(%s)/%s?%s", user, host, db, q.Encode()), nil
+}
+
+func redact(raw string) string {
+	u, err := url.Parse(raw)
+	if err != nil || u.User == nil {
+		return raw
+	}
+	if _, ok := u.User.Password(); ok {
+		u.User = url.UserPassword(u.User.Username(), "xxxxx")
+	}
+	return u.String()
+}
