@@ -1,0 +1,78 @@
+// Command pulse runs every Pulse role in one process (`pulse serve`) and
+// carries the admin commands (tenants, tokens, migrations).
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"os"
+	"os/signal"
+	"syscall"
+
+	"github.com/pulsemetrics/pulse/adapter/cli"
+	"github.com/pulsemetrics/pulse/infrastructure/config"
+)
+
+func main() {
+	os.Exit(run(os.Args[1:]))
+}
+
+func run(args []string) int {
+	fs := flag.NewFlagSet("pulse", flag.ContinueOnError)
+	cfg, finish := config.Register(fs, os.Getenv)
+	loaded := func() error {
+		if err := finish(); err != nil {
+			return fmt.Errorf("configuration: %w", err)
+		}
+		return nil
+	}
+	root := cli.NewRoot(cli.Deps{
+		Serve: func(ctx context.Context) error {
+			if err := loaded(); err != nil {
+				return err
+			}
+			a, cleanup, err := initServe(ctx, cfg, "all")
+			if err != nil {
+				return err
+			}
+			defer cleanup()
+			return a.Run(ctx)
+		},
+		Migrate: func(ctx context.Context) error {
+			if err := loaded(); err != nil {
+				return err
+			}
+			_, cleanup, err := initStore(ctx, cfg, "cli") // opening migrates
+			if err != nil {
+				return err
+			}
+			cleanup()
+			return nil
+		},
+		OpenAdmin: func(ctx context.Context) (cli.Admin, func(), error) {
+			if err := loaded(); err != nil {
+				return nil, nil, err
+			}
+			cfg.LogLevel = quietUnlessDebug(cfg.LogLevel)
+			return initTenancy(ctx, cfg, "cli")
+		},
+	}, os.Stdout)
+	root.PersistentFlags().AddGoFlagSet(fs)
+	root.SetArgs(args)
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if err := root.ExecuteContext(ctx); err != nil {
+		fmt.Fprintf(os.Stderr, "pulse: %v\n", err)
+		return 1
+	}
+	return 0
+}
+
+// quietUnlessDebug keeps admin command output to its result lines.
+func quietUnlessDebug(level string) string {
+	if level == "debug" {
+		return level
+	}
+	return "warn"
+}

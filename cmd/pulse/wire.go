@@ -1,0 +1,30 @@
+//go:build wireinject
+
+package main
+
+import (
+	"context"
+
+	"github.com/google/wire"
+
+	"github.com/pulsemetrics/pulse/adapter/sqlstore"
+	"github.com/pulsemetrics/pulse/infrastructure/app"
+	"github.com/pulsemetrics/pulse/infrastructure/config"
+	"github.com/pulsemetrics/pulse/infrastructure/wiring"
+	"github.com/pulsemetrics/pulse/usecase/tenancy"
+)
+
+func initServe(ctx context.Context, cfg *config.Config, role wiring.Role) (*app.App, func(), error) {
+	wire.Build(wiring.ServeSet)
+	return nil, nil, nil
+}
+
+func initTenancy(ctx context.Context, cfg *config.Config, role wiring.Role) (*tenancy.Service, func(), error) {
+	wire.Build(wiring.ProvideLogger, wiring.ProvideStore, wiring.ProvideTenancy)
+	return nil, nil, nil
+}
+
+func initStore(ctx context.Context, cfg *config.Config, role wiring.Role) (*sqlstore.Store, func(), error) {
+	wire.Build(wiring.ProvideLogger, wiring.ProvideStore)
+	return nil, nil, nil
+}

@@ -1,0 +1,83 @@
+package wiring
+
+import (
+	"log/slog"
+	"net/http"
+	"time"
+
+	"github.com/pulsemetrics/pulse/adapter/httpapi"
+	"github.com/pulsemetrics/pulse/adapter/sqlstore"
+	"github.com/pulsemetrics/pulse/domain/metric"
+	"github.com/pulsemetrics/pulse/infrastructure/app"
+	"github.com/pulsemetrics/pulse/infrastructure/config"
+	"github.com/pulsemetrics/pulse/infrastructure/telemetry"
+	"github.com/pulsemetrics/pulse/usecase/flush"
+	"github.com/pulsemetrics/pulse/usecase/ingest"
+	"github.com/pulsemetrics/pulse/usecase/query"
+	"github.com/pulsemetrics/pulse/usecase/tenancy"
+)
+
+// ProvideRegistry is the process's Prometheus registry.
+func ProvideRegistry(role Role) *telemetry.Registry { return telemetry.NewRegistry(string(role)) }
+
+// Workers are the flush loops of a worker process.
+type Workers []app.Loop
+
+// ProvideWorkers builds PULSE_WORKER_CONCURRENCY flush loops.
+func ProvideWorkers(cfg *config.Config, q Queue, st *sqlstore.Store, reg *telemetry.Registry, log *slog.Logger) Workers {
+	out := make(Workers, cfg.WorkerConcurrency)
+	for i := range out {
+		w := flush.NewWorker(q, st, flush.Config{ChunkSamples: cfg.FlushChunk, Linger: cfg.FlushLinger}, log.With("worker", i))
+		w.OnFlushed = reg.ObserveFlush
+		out[i] = w
+	}
+	return out
+}
+
+func checks(st *sqlstore.Store, q Queue) map[string]httpapi.Checker {
+	return map[string]httpapi.Checker{
+		"database": st.Ping,
+		"queue":    q.Ping,
+	}
+}
+
+// ProvideAPIHandler is the full HTTP API.
+func ProvideAPIHandler(cfg *config.Config, ten *tenancy.Service, in *ingest.Service, qs *query.Service,
+	st *sqlstore.Store, q Queue, reg *telemetry.Registry, log *slog.Logger) http.Handler {
+	return httpapi.NewRouter(httpapi.Deps{
+		Auth: ten, Ingest: in, Query: qs,
+		Checks:       checks(st, q),
+		Limits:       httpapi.Limits{MaxBodyBytes: cfg.MaxBodyBytes, MaxDecodedBytes: cfg.MaxDecodedBytes, MaxSamples: cfg.MaxSamples},
+		SampleLimits: metric.DefaultLimits(),
+		Logger:       log, Registerer: reg, Gatherer: reg, Now: time.Now,
+	})
+}
+
+// ProvideOpsHandler serves only /healthz, /readyz and /metrics (worker, scheduler, ingestor).
+func ProvideOpsHandler(st *sqlstore.Store, q Queue, reg *telemetry.Registry, log *slog.Logger) http.Handler {
+	return httpapi.NewOpsRouter(httpapi.OpsDeps{Checks: checks(st, q), Logger: log, Gatherer: reg})
+}
+
+// NewServeApp is `pulse serve`: the API and the workers in one process.
+func NewServeApp(cfg *config.Config, role Role, h http.Handler, workers Workers, log *slog.Logger) *app.App {
+	return &app.App{Name: string(role), Addr: cfg.HTTPAddr, Handler: h, Loops: workers, Log: log, ShutdownTimeout: cfg.ShutdownTimeout}
+}
+
+// APIApp is the API role alone.
+type APIApp struct{ *app.App }
+
+// NewAPIApp is `pulse-api`.
+func NewAPIApp(cfg *config.Config, role Role, h http.Handler, log *slog.Logger) APIApp {
+	return APIApp{&app.App{Name: string(role), Addr: cfg.HTTPAddr, Handler: h, Log: log, ShutdownTimeout: cfg.ShutdownTimeout}}
+}
+
+// OpsApp is a role without the public API (worker, scheduler, ingestor).
+type OpsApp struct{ *app.App }
+
+// NewOpsApp builds a role process with the given loops and the ops endpoints.
+func NewOpsApp(cfg *config.Config, role Role, h http.Handler, workers Workers, log *slog.Logger) OpsApp {
+	return OpsApp{&app.App{Name: string(role), Addr: cfg.HTTPAddr, Handler: h, Loops: workers, Log: log, ShutdownTimeout: cfg.ShutdownTimeout}}
+}
+
+// NoWorkers is the loop list of roles whose loops arrive with later issues.
+func NoWorkers() Workers { return nil }

@@ -1,0 +1,86 @@
+// Package wiring holds the Wire providers that assemble Pulse's binaries from
+// adapters and use cases. Only cmd/* uses it; choices between adapters
+// (SQLite or MariaDB, embedded queue or Redis Streams) are made here at start
+// from the configuration.
+package wiring
+
+import (
+	"context"
+	"crypto/rand"
+	"fmt"
+	"log/slog"
+	"os"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/pulsemetrics/pulse/adapter/sqlstore"
+	"github.com/pulsemetrics/pulse/domain/metric"
+	"github.com/pulsemetrics/pulse/infrastructure/config"
+	"github.com/pulsemetrics/pulse/infrastructure/logging"
+	"github.com/pulsemetrics/pulse/usecase/ingest"
+	"github.com/pulsemetrics/pulse/usecase/query"
+	"github.com/pulsemetrics/pulse/usecase/tenancy"
+)
+
+// Role names the role(s) a binary runs, for logs and metrics.
+type Role string
+
+// ProvideLogger builds the structured logger from the settings.
+func ProvideLogger(cfg *config.Config, role Role) *slog.Logger {
+	return logging.New(os.Stderr, cfg.LogLevel, cfg.LogFormat).With("role", string(role))
+}
+
+// ProvideStore opens the configured database (SQLite in the data dir when no
+// PULSE_DATABASE_URL is set) and brings its schema up to date.
+func ProvideStore(ctx context.Context, cfg *config.Config, log *slog.Logger) (*sqlstore.Store, func(), error) {
+	var (
+		st  *sqlstore.Store
+		err error
+	)
+	if cfg.DatabaseURL == "" {
+		if err := os.MkdirAll(cfg.DataDir, 0o750); err != nil {
+			return nil, nil, fmt.Errorf("PULSE_DATA_DIR=%s: %w", cfg.DataDir, err)
+		}
+		st, err = sqlstore.OpenSQLite(cfg.SQLitePath())
+		if err != nil {
+			return nil, nil, fmt.Errorf("open SQLite %s: %w", cfg.SQLitePath(), err)
+		}
+		log.Info("database: embedded SQLite", "path", cfg.SQLitePath())
+	} else {
+		dsn, _ := config.MySQLDSN(cfg.DatabaseURL) // validated at load
+		st, err = sqlstore.OpenMariaDB(dsn)
+		if err != nil {
+			return nil, nil, fmt.Errorf("open MariaDB (PULSE_DATABASE_URL): %w", err)
+		}
+		log.Info("database: MariaDB")
+	}
+	mctx, cancel := context.WithTimeout(ctx, 2*time.Minute)
+	defer cancel()
+	if err := st.Migrate(mctx); err != nil {
+		_ = st.Close()
+		return nil, nil, fmt.Errorf("migrate database: %w", err)
+	}
+	return st, func() { _ = st.Close() }, nil
+}
+
+// ProvideTenancy builds the tenancy use case.
+func ProvideTenancy(st *sqlstore.Store) *tenancy.Service {
+	return tenancy.NewService(st, st, rand.Reader, time.Now, metric.DefaultLimits())
+}
+
+// ProvideIngest builds the ingest use case with time-ordered request ids.
+func ProvideIngest(q Queue, ten *tenancy.Service) *ingest.Service {
+	return ingest.NewService(q, ten, time.Now, newRequestID)
+}
+
+// ProvideQuery builds the query use case.
+func ProvideQuery(st *sqlstore.Store) *query.Service { return query.NewService(st) }
+
+func newRequestID() string {
+	id, err := uuid.NewV7()
+	if err != nil {
+		return uuid.NewString()
+	}
+	return id.String()
+}
