@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"sync"
 	"time"
 
 	"github.com/pulsemetrics/pulse/domain/metric"
@@ -44,6 +45,8 @@ type Service struct {
 	random  io.Reader
 	now     func() time.Time
 	limits  metric.Limits
+	// limitCache maps tenant id → cachedLimits.
+	limitCache sync.Map
 }
 
 // NewService returns the tenancy use case. random feeds token generation
@@ -125,11 +128,29 @@ func (s *Service) Authenticate(ctx context.Context, raw string, need token.Scope
 	return Principal{TokenID: t.ID, TenantID: t.TenantID}, nil
 }
 
+// limitsTTL bounds how long a tenant's limits are reused before being read
+// again: ingest asks on every request, retention changes are rare.
+const limitsTTL = 30 * time.Second
+
+type cachedLimits struct {
+	limits  metric.Limits
+	fetched time.Time
+}
+
 // LimitsFor returns the sample limits for a tenant, its retention applied.
+// A retention change takes effect within limitsTTL.
 func (s *Service) LimitsFor(ctx context.Context, tenantID int64) (metric.Limits, error) {
+	now := s.now()
+	if c, ok := s.limitCache.Load(tenantID); ok {
+		if cl := c.(cachedLimits); now.Sub(cl.fetched) < limitsTTL {
+			return cl.limits, nil
+		}
+	}
 	t, err := s.tenants.TenantByID(ctx, tenantID)
 	if err != nil {
 		return metric.Limits{}, fmt.Errorf("tenant %d: %w", tenantID, err)
 	}
-	return s.limits.WithRetention(t.RetentionDays), nil
+	lim := s.limits.WithRetention(t.RetentionDays)
+	s.limitCache.Store(tenantID, cachedLimits{limits: lim, fetched: now})
+	return lim, nil
 }

@@ -1,0 +1,109 @@
+// Command pulse-bench measures Pulse's ingest pipeline on this machine and
+// prints the figures the foundation issue asks for (`make bench`):
+//
+//	(a) accept rate of POST /api/metrics (1,000-sample requests), API role alone
+//	(b) persisted rate: the workers draining that backlog into the database
+//	(d) the database ceiling: the same rows written by a plain loop with the
+//	    same multi-row INSERT into the same tables, side by side with (b)
+//
+// for Redis Streams + MariaDB, then (c) the same (a) and (b) in embedded mode
+// (embedded queue + SQLite). Each run uses its own database and stream and
+// removes them afterwards.
+package main
+
+import (
+	"context"
+	"database/sql"
+	"flag"
+	"fmt"
+	"os"
+	"time"
+
+	"github.com/pulsemetrics/pulse/infrastructure/testservice"
+)
+
+func main() {
+	requests := flag.Int("requests", 300, "requests of -samples samples each")
+	samples := flag.Int("samples", 1000, "samples per request")
+	clients := flag.Int("clients", 8, "concurrent HTTP clients")
+	modes := flag.String("modes", "distributed,embedded", "which modes to run")
+	flag.Parse()
+	w := workload{requests: *requests, samples: *samples, clients: *clients}
+	ctx := context.Background()
+	fmt.Printf("pulse-bench: %d requests × %d samples (%d samples), %d clients, GOMAXPROCS=%d\n",
+		w.requests, w.samples, w.requests*w.samples, w.clients, maxProcs())
+	for _, m := range splitComma(*modes) {
+		var err error
+		switch m {
+		case "distributed":
+			err = runDistributed(ctx, w)
+		case "embedded":
+			err = runEmbedded(ctx, w)
+		default:
+			err = fmt.Errorf("unknown mode %q", m)
+		}
+		if err != nil {
+			fmt.Fprintf(os.Stderr, "pulse-bench %s: %v\n", m, err)
+			os.Exit(1)
+		}
+	}
+}
+
+func runDistributed(ctx context.Context, w workload) error {
+	fmt.Println("\n== distributed: Redis Streams queue + MariaDB ==")
+	dsn, dropDB, err := newMariaDB()
+	if err != nil {
+		return err
+	}
+	defer dropDB()
+	stream := testservice.UniqueName("pulse-bench:")
+	defer deleteRedisKeys(stream)
+	env := map[string]string{
+		"PULSE_DATABASE_URL": "mysql://" + mysqlURLFromDSN(dsn),
+		"PULSE_REDIS_URL":    "redis://" + testservice.RedisAddr() + "/0",
+		"PULSE_QUEUE_STREAM": stream,
+	}
+	res, err := measurePipeline(ctx, w, env, "")
+	if err != nil {
+		return err
+	}
+	res.print()
+	ceiling, err := measureCeiling(ctx, w, dsn)
+	if err != nil {
+		return err
+	}
+	fmt.Printf("(d) MariaDB ceiling, plain multi-row INSERT loop: %10.0f samples/s\n", ceiling)
+	fmt.Printf("    ratio persisted/ceiling (b)/(d):               %10.2f\n", res.persisted/ceiling)
+	return nil
+}
+
+func runEmbedded(ctx context.Context, w workload) error {
+	fmt.Println("\n== embedded: SQLite queue + SQLite store ==")
+	dir, err := os.MkdirTemp("", "pulse-bench-")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(dir)
+	res, err := measurePipeline(ctx, w, map[string]string{"PULSE_DATA_DIR": dir}, dir)
+	if err != nil {
+		return err
+	}
+	res.print()
+	return nil
+}
+
+type result struct {
+	accepted, persisted float64
+	acceptTook, persist time.Duration
+}
+
+func (r result) print() {
+	fmt.Printf("(a) accepted, POST /api/metrics:                  %10.0f samples/s (%s)\n", r.accepted, r.acceptTook.Round(time.Millisecond))
+	fmt.Printf("(b) persisted, workers draining into the store:  %10.0f samples/s (%s)\n", r.persisted, r.persist.Round(time.Millisecond))
+}
+
+func countRows(ctx context.Context, db *sql.DB) (int64, error) {
+	var n int64
+	err := db.QueryRowContext(ctx, "SELECT COUNT(*) FROM samples").Scan(&n)
+	return n, err
+}
