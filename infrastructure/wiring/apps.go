@@ -55,7 +55,7 @@ func ProvideAPIHandler(cfg *config.Config, ten *tenancy.Service, in *ingest.Serv
 
 // ProvideOpsHandler serves only /healthz, /readyz and /metrics (worker, scheduler, ingestor).
 func ProvideOpsHandler(st *sqlstore.Store, q Queue, reg *telemetry.Registry, log *slog.Logger) http.Handler {
-	return httpapi.NewOpsRouter(httpapi.OpsDeps{Checks: checks(st, q), Logger: log, Gatherer: reg})
+	return httpapi.NewOpsRouter(httpapi.OpsDeps{Checks: checks(st, q), Logger: log, Registerer: reg, Gatherer: reg})
 }
 
 // NewServeApp is `pulse serve`: the API and the workers in one process.
