@@ -78,7 +78,9 @@ func (l Limits) checkTags(m map[string]string) (Tags, []FieldError) {
 	if len(m) > l.MaxTags {
 		errs = append(errs, FieldError{Field: "tags", Message: fmt.Sprintf("%d tags exceed the limit of %d tags per sample", len(m), l.MaxTags)})
 	}
-	for k, v := range m {
+	tags := SortedTags(m) // sorted first, so errors come in a stable order
+	for _, t := range tags {
+		k := t.Key
 		switch {
 		case k == "":
 			errs = append(errs, FieldError{Field: "tags", Message: "tag key must not be empty"})
@@ -87,14 +89,14 @@ func (l Limits) checkTags(m map[string]string) (Tags, []FieldError) {
 		case !validName(k):
 			errs = append(errs, FieldError{Field: "tags." + truncate(k, 32), Message: "tag key must match [A-Za-z_][A-Za-z0-9_.:-]*"})
 		}
-		if len(v) > l.MaxTagValueBytes {
+		if len(t.Value) > l.MaxTagValueBytes {
 			errs = append(errs, FieldError{Field: "tags." + truncate(k, 32), Message: limitMsg("tag value", l.MaxTagValueBytes, "bytes")})
 		}
 	}
 	if len(errs) > 0 {
 		return nil, errs
 	}
-	return SortedTags(m), nil
+	return tags, nil
 }
 
 func (l Limits) checkTime(ts, now time.Time) string {

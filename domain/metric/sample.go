@@ -28,7 +28,7 @@ type Sample struct {
 }
 
 // Input is what a door (HTTP, MQTT) decoded from a client, before validation.
-// A zero TS means "not given": the sample takes the server's clock.
+// HasTS false means "not given": the sample takes the server's clock.
 type Input struct {
 	Name     string
 	Value    float64
@@ -70,7 +70,9 @@ func New(in Input, lim Limits, now time.Time) (Sample, []FieldError) {
 	return Sample{name: in.Name, value: in.Value, tags: tags, ts: ts.UnixMilli(), dedupeID: in.DedupeID}, nil
 }
 
-// Rehydrate rebuilds a sample that was validated before (read from a queue or a store).
+// Rehydrate rebuilds a sample that was validated before (read from a queue or
+// a store). tags must be sorted by key, as Tags always are: the series
+// identity (HashSeries) depends on that order.
 func Rehydrate(name string, value float64, tags Tags, tsMillis int64, dedupeID string) Sample {
 	return Sample{name: name, value: value, tags: tags, ts: tsMillis, dedupeID: dedupeID}
 }

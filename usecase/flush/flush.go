@@ -11,7 +11,7 @@ import (
 	"github.com/pulsemetrics/pulse/domain/metric"
 )
 
-//go:generate go run go.uber.org/mock/mockgen@v0.6.0 -destination=mock_ports_test.go -package=flush_test . Source,Store
+//go:generate go tool mockgen -destination=mock_ports_test.go -package=flush_test . Source,Store
 
 // Delivery is one queue entry handed to a worker.
 type Delivery struct {
@@ -71,13 +71,25 @@ func NewWorker(src Source, store Store, cfg Config, log *slog.Logger) *Worker {
 // Run flushes until ctx is done. A chunk in progress when ctx ends is left
 // unacknowledged and is redelivered: nothing is lost.
 func (w *Worker) Run(ctx context.Context) error {
+	delay := w.firstDelay()
 	for ctx.Err() == nil {
-		if _, err := w.FlushOnce(ctx); err != nil && ctx.Err() == nil {
-			w.log.Error("flush failed", "err", err)
+		_, err := w.FlushOnce(ctx)
+		if err == nil || ctx.Err() != nil {
+			delay = w.firstDelay()
+			continue
 		}
+		// A failing queue must not spin a core or flood the log: back off.
+		w.log.Error("flush failed", "err", err, "retry_in", delay)
+		select {
+		case <-ctx.Done():
+		case <-time.After(delay):
+		}
+		delay = min(delay*2, w.cfg.MaxBackoff)
 	}
 	return nil
 }
+
+func (w *Worker) firstDelay() time.Duration { return min(100*time.Millisecond, w.cfg.MaxBackoff) }
 
 // FlushOnce gathers one chunk, writes it (retrying with backoff until it
 // commits or ctx ends) and acknowledges it. It returns the samples written.
@@ -149,7 +161,7 @@ func fetchCount(samplesLeft int) int {
 }
 
 func (w *Worker) writeWithRetry(ctx context.Context, batches []metric.Batch) error {
-	delay := 100 * time.Millisecond
+	delay := w.firstDelay()
 	for attempt := 1; ; attempt++ {
 		err := w.store.WriteBatches(ctx, batches)
 		if err == nil {

@@ -11,7 +11,7 @@ import (
 	"github.com/pulsemetrics/pulse/domain/metric"
 )
 
-//go:generate go run go.uber.org/mock/mockgen@v0.6.0 -destination=mock_ports_test.go -package=ingest_test . Queue,TenantLimits
+//go:generate go tool mockgen -destination=mock_ports_test.go -package=ingest_test . Queue,TenantLimits
 
 // Queue is the durable hand-off to the workers. Enqueue returns only once the
 // batch is durable (fsynced or replicated): the caller then answers 202.

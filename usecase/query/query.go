@@ -9,6 +9,8 @@ import (
 	"github.com/pulsemetrics/pulse/domain/metric"
 )
 
+//go:generate go tool mockgen -destination=mock_ports_test.go -package=query_test . Reader
+
 // Reader reads points. The tenant is part of q and is always applied.
 type Reader interface {
 	ReadRaw(ctx context.Context, q metric.Query) (metric.Page, error)

@@ -14,7 +14,7 @@ import (
 	"github.com/pulsemetrics/pulse/domain/token"
 )
 
-//go:generate go run go.uber.org/mock/mockgen@v0.6.0 -destination=mock_ports_test.go -package=tenancy_test . Tenants,Tokens
+//go:generate go tool mockgen -destination=mock_ports_test.go -package=tenancy_test . Tenants,Tokens
 
 // Tenants stores tenants.
 type Tenants interface {
@@ -75,6 +75,9 @@ func (s *Service) ListTenants(ctx context.Context) ([]tenant.Tenant, error) {
 
 // CreateToken issues a token for the tenant with the given slug.
 func (s *Service) CreateToken(ctx context.Context, tenantSlug, name string, scopes []token.Scope) (token.Issued, error) {
+	if len(scopes) == 0 {
+		return token.Issued{}, &tenant.InvalidError{Field: "scopes", Message: "at least one scope (ingest, read, admin) is required"}
+	}
 	t, err := s.tenants.TenantBySlug(ctx, tenantSlug)
 	if err != nil {
 		return token.Issued{}, fmt.Errorf("tenant %s: %w", tenantSlug, err)
