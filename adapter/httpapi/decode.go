@@ -1,0 +1,193 @@
+package httpapi
+
+import (
+	"bytes"
+	"fmt"
+	"math"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/goccy/go-json"
+
+	"github.com/pulsemetrics/pulse/domain/metric"
+)
+
+// wireSample is one sample as the JSON contract spells it. Unknown fields
+// (including any tenant_id or tenant) are ignored: the tenant comes only
+// from the token.
+type wireSample struct {
+	Name     string            `json:"name"`
+	Value    *float64          `json:"value"`
+	Tags     map[string]string `json:"tags"`
+	TS       wireTS            `json:"ts"`
+	DedupeID string            `json:"dedupe_id"`
+}
+
+// wireTS parses ts while decoding and keeps a bad one as a message instead
+// of failing the whole decode, so the fast path survives bad timestamps.
+type wireTS struct {
+	t   time.Time
+	set bool
+	msg string
+}
+
+// UnmarshalJSON implements json.Unmarshaler.
+func (w *wireTS) UnmarshalJSON(b []byte) error {
+	w.t, w.set, w.msg = parseTSRaw(b)
+	return nil
+}
+
+// decodeSamples turns a request body into inputs. A body-level problem or a
+// broken limit comes back as err; problems with individual samples come back
+// as field errors (with the inputs decoded so far, for the domain pre-check).
+//
+// The fast path decodes the whole body in one go with goccy/go-json; only if
+// that fails does the slow path walk it element by element to say precisely
+// which sample and which field are wrong.
+func decodeSamples(body []byte, maxSamples int) ([]metric.Input, []metric.FieldError, error) {
+	body = bytes.TrimSpace(body)
+	var (
+		wire []wireSample
+		err  error
+	)
+	switch {
+	case len(body) > 0 && body[0] == '[':
+		err = json.Unmarshal(body, &wire)
+	case len(body) > 0 && body[0] == '{':
+		wire = make([]wireSample, 1)
+		err = json.Unmarshal(body, &wire[0])
+	default:
+		return slowDecode(body, maxSamples)
+	}
+	if err != nil {
+		return slowDecode(body, maxSamples)
+	}
+	if len(wire) > maxSamples {
+		return nil, nil, &metric.LimitError{Limit: limitSamples, Max: int64(maxSamples), TooLarge: true}
+	}
+	inputs := make([]metric.Input, len(wire))
+	var bad []metric.FieldError
+	for i := range wire {
+		w := &wire[i]
+		in := &inputs[i]
+		in.Name, in.Tags, in.DedupeID = w.Name, w.Tags, w.DedupeID
+		if w.Value != nil {
+			in.Value, in.HasValue = *w.Value, true
+		}
+		if w.TS.msg != "" {
+			bad = append(bad, metric.FieldError{Index: i, Field: "ts", Message: w.TS.msg})
+		} else if w.TS.set {
+			in.TS, in.HasTS = w.TS.t, true
+		}
+	}
+	return inputs, bad, nil
+}
+
+const tsFormatHint = "ts must be an RFC 3339 time (e.g. \"2026-11-25T10:00:00Z\") or a number of Unix seconds (fractions allowed; ≥ 1e11 means milliseconds)"
+
+// parseTSRaw reads a raw JSON ts: null = absent; a string = RFC 3339; a
+// number = Unix seconds, or milliseconds when ≥ 1e11. A bad one returns
+// set=true and a message.
+func parseTSRaw(b []byte) (t time.Time, set bool, msg string) {
+	b = bytes.TrimSpace(b)
+	if len(b) == 0 || string(b) == "null" {
+		return time.Time{}, false, ""
+	}
+	switch c := b[0]; {
+	case c == '"':
+		var s string
+		if bytes.IndexByte(b, '\\') < 0 && len(b) >= 2 && b[len(b)-1] == '"' {
+			s = string(b[1 : len(b)-1])
+		} else if err := json.Unmarshal(b, &s); err != nil {
+			return time.Time{}, true, tsFormatHint
+		}
+		t, err := time.Parse(time.RFC3339Nano, s)
+		if err != nil {
+			return time.Time{}, true, fmt.Sprintf("ts %q is not valid: %s", truncateString(s, 40), tsFormatHint)
+		}
+		return t, true, ""
+	case c == '-' || c >= '0' && c <= '9':
+		v, err := strconv.ParseFloat(string(b), 64)
+		if err != nil {
+			return time.Time{}, true, fmt.Sprintf("ts %s is not a valid number: %s", truncateBytes(b, 40), tsFormatHint)
+		}
+		t, msg := unixNumber(v)
+		return t, true, msg
+	default:
+		return time.Time{}, true, fmt.Sprintf("ts is %s: %s", kindOf(b), tsFormatHint)
+	}
+}
+
+// unixNumber reads v as Unix seconds, or as Unix milliseconds when |v| ≥ 1e11.
+func unixNumber(v float64) (time.Time, string) {
+	const msThreshold, maxMillis = 1e11, 1e15 // 1e15 ms is about year 33658
+	switch {
+	case math.IsNaN(v) || math.IsInf(v, 0):
+		return time.Time{}, "ts must be a finite number"
+	case math.Abs(v) >= maxMillis:
+		return time.Time{}, fmt.Sprintf("ts %g is out of range: %s", v, tsFormatHint)
+	case math.Abs(v) >= msThreshold:
+		return time.UnixMicro(int64(math.Round(v * 1e3))).UTC(), ""
+	default:
+		return time.UnixMicro(int64(math.Round(v * 1e6))).UTC(), ""
+	}
+}
+
+// parseTimeParam reads a query parameter with the same rule as ts, the
+// string form needing no quotes: a number, or RFC 3339.
+func parseTimeParam(s string) (time.Time, string) {
+	s = strings.TrimSpace(s)
+	if v, err := strconv.ParseFloat(s, 64); err == nil {
+		return unixNumber(v)
+	}
+	t, err := time.Parse(time.RFC3339Nano, s)
+	if err != nil {
+		return time.Time{}, "must be an RFC 3339 time or a number of Unix seconds/milliseconds"
+	}
+	return t, ""
+}
+
+// withDomainErrors adds to the decoding errors what the domain rules find
+// in the fields that did decode, so one answer lists every problem. Fields
+// that already failed to decode are not reported twice.
+func withDomainErrors(inputs []metric.Input, decodeErrs []metric.FieldError, lim metric.Limits, now time.Time) []metric.FieldError {
+	skip := map[int]map[string]bool{}
+	for _, e := range decodeErrs {
+		if skip[e.Index] == nil {
+			skip[e.Index] = map[string]bool{}
+		}
+		skip[e.Index][fieldRoot(e.Field)] = true
+	}
+	out := append([]metric.FieldError(nil), decodeErrs...)
+	for i, in := range inputs {
+		if skip[i]["sample"] {
+			continue
+		}
+		_, errs := metric.New(in, lim, now)
+		for _, e := range errs {
+			if skip[i][fieldRoot(e.Field)] {
+				continue
+			}
+			e.Index = i
+			out = append(out, e)
+		}
+	}
+	sort.SliceStable(out, func(a, b int) bool { return out[a].Index < out[b].Index })
+	return out
+}
+
+func fieldRoot(f string) string {
+	if i := strings.IndexByte(f, '.'); i >= 0 {
+		return f[:i]
+	}
+	return f
+}
+
+func truncateString(s string, n int) string {
+	if len(s) > n {
+		return s[:n] + "…"
+	}
+	return s
+}

@@ -1,0 +1,149 @@
+package httpapi
+
+import (
+	"errors"
+	"fmt"
+	"net/http"
+	"strings"
+
+	"github.com/goccy/go-json"
+
+	"github.com/pulsemetrics/pulse/domain/metric"
+	"github.com/pulsemetrics/pulse/domain/tenant"
+	"github.com/pulsemetrics/pulse/domain/token"
+	"github.com/pulsemetrics/pulse/usecase/ingest"
+	"github.com/pulsemetrics/pulse/usecase/query"
+)
+
+// errorBody is every error answer: a message, and for validation failures
+// the list of every bad field, for limit failures the limit's name and value.
+type errorBody struct {
+	Error  string              `json:"error"`
+	Errors []metric.FieldError `json:"errors,omitempty"`
+	Limit  string              `json:"limit,omitempty"`
+	Max    int64               `json:"max,omitempty"`
+}
+
+// requestError is a client mistake found by the adapter itself (bad
+// encoding, unsupported media) that no domain error describes.
+type requestError struct {
+	status int
+	msg    string
+}
+
+func (e *requestError) Error() string { return e.msg }
+
+// writeError maps err to a status code and a JSON body. It is the only place
+// where errors become HTTP answers. Internal failures are logged and answered
+// with a generic message: their text never reaches the client.
+func (s *server) writeError(w http.ResponseWriter, err error) {
+	var (
+		verr *metric.ValidationError
+		lerr *metric.LimitError
+		terr *tenant.InvalidError
+		rerr *requestError
+	)
+	switch {
+	case errors.As(err, &verr):
+		writeJSON(w, http.StatusUnprocessableEntity, errorBody{Error: validationSummary(verr), Errors: verr.Errors})
+	case errors.As(err, &lerr):
+		status := http.StatusUnprocessableEntity
+		if lerr.TooLarge {
+			status = http.StatusRequestEntityTooLarge
+		}
+		writeJSON(w, status, errorBody{Error: limitMessage(lerr), Limit: lerr.Limit, Max: lerr.Max})
+	case errors.As(err, &rerr):
+		writeJSON(w, rerr.status, errorBody{Error: rerr.msg})
+	case errors.Is(err, token.ErrUnauthenticated):
+		writeJSON(w, http.StatusUnauthorized, errorBody{Error: token.ErrUnauthenticated.Error()})
+	case errors.Is(err, token.ErrForbidden):
+		writeJSON(w, http.StatusForbidden, errorBody{Error: token.ErrForbidden.Error()})
+	case errors.Is(err, tenant.ErrNotFound):
+		writeJSON(w, http.StatusNotFound, errorBody{Error: tenant.ErrNotFound.Error()})
+	case errors.Is(err, ingest.ErrBackpressure):
+		w.Header().Set("Retry-After", "1")
+		writeJSON(w, http.StatusServiceUnavailable, errorBody{Error: ingest.ErrBackpressure.Error()})
+	case errors.Is(err, query.ErrInvalid):
+		writeJSON(w, http.StatusUnprocessableEntity, errorBody{Error: err.Error()})
+	case errors.As(err, &terr):
+		writeJSON(w, http.StatusUnprocessableEntity, errorBody{Error: terr.Error()})
+	default:
+		s.log.Error("internal error", "err", err)
+		writeJSON(w, http.StatusInternalServerError, errorBody{Error: "internal server error"})
+	}
+}
+
+func validationSummary(e *metric.ValidationError) string {
+	samples := map[int]struct{}{}
+	for _, f := range e.Errors {
+		samples[f.Index] = struct{}{}
+	}
+	return fmt.Sprintf("%d invalid field(s) in %d sample(s); nothing was accepted", len(e.Errors), len(samples))
+}
+
+// Names of the request-wide limits this adapter enforces.
+const (
+	limitBodyBytes    = "max_body_bytes"
+	limitDecodedBytes = "max_decoded_bytes"
+	limitSamples      = "samples_per_request"
+)
+
+func limitMessage(e *metric.LimitError) string {
+	switch e.Limit {
+	case limitBodyBytes:
+		return fmt.Sprintf("request body exceeds the limit %s=%d", e.Limit, e.Max)
+	case limitDecodedBytes:
+		return fmt.Sprintf("decompressed request body exceeds the limit %s=%d", e.Limit, e.Max)
+	case limitSamples:
+		return fmt.Sprintf("request has more samples than the limit %s=%d", e.Limit, e.Max)
+	}
+	return e.Error()
+}
+
+// writeJSON writes v as the JSON answer with the given status.
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	b, err := json.Marshal(v)
+	if err != nil { // only our own types are written: this is a programming error
+		b = []byte(`{"error":"internal server error"}`)
+		status = http.StatusInternalServerError
+	}
+	h := w.Header()
+	h.Set("Content-Type", "application/json; charset=utf-8")
+	h.Set("X-Content-Type-Options", "nosniff")
+	w.WriteHeader(status)
+	_, _ = w.Write(append(b, '\n'))
+}
+
+// kindOf names the JSON kind of a raw value for error messages.
+func kindOf(raw []byte) string {
+	if len(raw) == 0 {
+		return "nothing"
+	}
+	switch raw[0] {
+	case '"':
+		return "a string"
+	case '{':
+		return "an object"
+	case '[':
+		return "an array"
+	case 't', 'f':
+		if string(raw) == "true" || string(raw) == "false" {
+			return "a boolean"
+		}
+	case 'n':
+		if string(raw) == "null" {
+			return "null"
+		}
+	}
+	if raw[0] == '-' || raw[0] >= '0' && raw[0] <= '9' {
+		return "a number"
+	}
+	return fmt.Sprintf("the invalid token %q", strings.TrimSpace(truncateBytes(raw, 20)))
+}
+
+func truncateBytes(b []byte, n int) string {
+	if len(b) > n {
+		return string(b[:n]) + "…"
+	}
+	return string(b)
+}

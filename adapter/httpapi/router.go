@@ -1,0 +1,170 @@
+// Package httpapi is the HTTP driving adapter of Pulse: the machine-facing
+// REST API (ingest, query), health and readiness probes and the process's
+// own Prometheus exposition, routed with gorilla/mux.
+//
+// The adapter owns the wire format (JSON in and out) and nothing else: the
+// tenant always comes from the authenticated token, validation rules live in
+// domain/metric, and every error is mapped to a status code in one place
+// (writeError).
+package httpapi
+
+import (
+	"context"
+	"io"
+	"log/slog"
+	"net/http"
+	"time"
+
+	"github.com/gorilla/mux"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/pulsemetrics/pulse/domain/metric"
+	"github.com/pulsemetrics/pulse/domain/token"
+	"github.com/pulsemetrics/pulse/usecase/ingest"
+	"github.com/pulsemetrics/pulse/usecase/tenancy"
+)
+
+// Authenticator checks a presented API token for a scope. It returns
+// token.ErrUnauthenticated (missing, malformed, unknown, revoked) or
+// token.ErrForbidden (valid token lacking the scope); anything else is an
+// internal failure. Implementations must be safe for concurrent use.
+type Authenticator interface {
+	Authenticate(ctx context.Context, raw string, need token.Scope) (tenancy.Principal, error)
+}
+
+// Ingester validates and enqueues the samples of one request, all or
+// nothing (usecase/ingest.Service). Implementations must be safe for
+// concurrent use and must not retain the inputs' maps after returning.
+type Ingester interface {
+	Accept(ctx context.Context, tenantID int64, inputs []metric.Input) (ingest.Result, error)
+}
+
+// Querier answers one page of a chart query (usecase/query.Service).
+// Implementations must be safe for concurrent use.
+type Querier interface {
+	Run(ctx context.Context, q metric.Query) (metric.Page, error)
+}
+
+// Checker is one named readiness check (database, queue, broker). It must
+// return promptly once ctx is done.
+type Checker func(ctx context.Context) error
+
+// Limits bound a request as a whole. Zero fields take the defaults.
+type Limits struct {
+	// MaxBodyBytes caps the body as sent on the wire (compressed size when
+	// Content-Encoding is gzip). Default 5 MiB.
+	MaxBodyBytes int64
+	// MaxDecodedBytes caps the body after gzip decompression (gzip bombs).
+	// Default 5 MiB.
+	MaxDecodedBytes int64
+	// MaxSamples caps the samples of one request. Default 10,000.
+	MaxSamples int
+}
+
+// The defaults of Limits (DESIGN.md contract).
+const (
+	DefaultMaxBodyBytes    = 5 << 20
+	DefaultMaxDecodedBytes = 5 << 20
+	DefaultMaxSamples      = 10000
+)
+
+func (l Limits) withDefaults() Limits {
+	if l.MaxBodyBytes <= 0 {
+		l.MaxBodyBytes = DefaultMaxBodyBytes
+	}
+	if l.MaxDecodedBytes <= 0 {
+		l.MaxDecodedBytes = DefaultMaxDecodedBytes
+	}
+	if l.MaxSamples <= 0 {
+		l.MaxSamples = DefaultMaxSamples
+	}
+	return l
+}
+
+// Deps is what the router needs. Auth, Ingest and Query are required; the
+// rest have defaults.
+type Deps struct {
+	Auth   Authenticator
+	Ingest Ingester
+	Query  Querier
+	// Checks are run by GET /readyz, each under a 2 s timeout.
+	Checks map[string]Checker
+	Limits Limits
+	// SampleLimits are used only to report, alongside decoding errors, what
+	// the domain rules would also reject in the same request, so a client
+	// sees every problem at once. Acceptance is always decided by Ingest.
+	// Zero value: metric.DefaultLimits().
+	SampleLimits metric.Limits
+	// Logger receives request logs and internal errors. Default: discard.
+	Logger *slog.Logger
+	// Registerer gets the adapter's metrics; Gatherer is served on /metrics.
+	// When both are nil a private registry is used for both.
+	Registerer prometheus.Registerer
+	Gatherer   prometheus.Gatherer
+	// Now is the clock for query defaults. Default time.Now.
+	Now func() time.Time
+}
+
+// server holds the resolved dependencies of the handlers.
+type server struct {
+	auth      Authenticator
+	ingest    Ingester
+	query     Querier
+	checks    map[string]Checker
+	limits    Limits
+	sampleLim metric.Limits
+	log       *slog.Logger
+	metrics   *httpMetrics
+	now       func() time.Time
+}
+
+// NewRouter returns the HTTP API with its middleware: panic recovery,
+// request logging and Prometheus instrumentation.
+func NewRouter(deps Deps) http.Handler {
+	s := &server{
+		auth:      deps.Auth,
+		ingest:    deps.Ingest,
+		query:     deps.Query,
+		checks:    deps.Checks,
+		limits:    deps.Limits.withDefaults(),
+		sampleLim: deps.SampleLimits,
+		log:       deps.Logger,
+		now:       deps.Now,
+	}
+	if s.log == nil {
+		s.log = slog.New(slog.NewTextHandler(io.Discard, nil))
+	}
+	if s.now == nil {
+		s.now = time.Now
+	}
+	if s.sampleLim == (metric.Limits{}) {
+		s.sampleLim = metric.DefaultLimits()
+	}
+	reg, gat := deps.Registerer, deps.Gatherer
+	if reg == nil && gat == nil {
+		r := prometheus.NewRegistry()
+		reg, gat = r, r
+	}
+	if reg == nil {
+		reg = prometheus.NewRegistry() // metrics collected but not exposed here
+	}
+	s.metrics = newHTTPMetrics(reg)
+
+	r := mux.NewRouter()
+	r.Use(routeLabel)
+	r.Handle("/api/metrics", s.requireScope(token.ScopeIngest, http.HandlerFunc(s.handleIngest))).Methods(http.MethodPost)
+	r.Handle("/api/metrics/query", s.requireScope(token.ScopeRead, http.HandlerFunc(s.handleQuery))).Methods(http.MethodGet)
+	r.HandleFunc("/healthz", s.handleHealth).Methods(http.MethodGet, http.MethodHead)
+	r.HandleFunc("/readyz", s.handleReady).Methods(http.MethodGet, http.MethodHead)
+	if gat != nil {
+		r.Handle("/metrics", promhttp.HandlerFor(gat, promhttp.HandlerOpts{})).Methods(http.MethodGet)
+	}
+	r.NotFoundHandler = http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		writeJSON(w, http.StatusNotFound, errorBody{Error: "no such route"})
+	})
+	r.MethodNotAllowedHandler = http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		writeJSON(w, http.StatusMethodNotAllowed, errorBody{Error: "method not allowed on this route"})
+	})
+	return s.instrument(s.recoverPanics(r))
+}
