@@ -1,0 +1,103 @@
+package sqlitequeue_test
+
+import (
+	"context"
+	"fmt"
+	"path/filepath"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/pulsemetrics/pulse/adapter/queuetest"
+	"github.com/pulsemetrics/pulse/adapter/sqlitequeue"
+	"github.com/pulsemetrics/pulse/domain/metric"
+)
+
+func TestConcurrentEnqueuesShareCommits(t *testing.T) {
+	q := open(t, filepath.Join(t.TempDir(), "queue.db"))
+	const n = 200
+	var wg sync.WaitGroup
+	for i := range n {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if err := q.Enqueue(context.Background(), queuetest.Batch(i)); err != nil {
+				t.Error(err)
+			}
+		}()
+	}
+	wg.Wait()
+	if c := q.Commits(); c >= n/2 {
+		t.Fatalf("%d enqueues took %d commits; want them grouped", n, c)
+	}
+	if b, err := q.Backlog(context.Background()); err != nil || b != n {
+		t.Fatalf("backlog %d, %v; want %d", b, err, n)
+	}
+}
+
+func TestCorruptPayloadIsDeadLettered(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "queue.db")
+	q := open(t, path)
+	if err := q.Enqueue(context.Background(), queuetest.Batch(1)); err != nil {
+		t.Fatal(err)
+	}
+	if err := q.CorruptAll(); err != nil {
+		t.Fatal(err)
+	}
+	ds, err := q.Fetch(context.Background(), 10, 50*time.Millisecond)
+	if err != nil || len(ds) != 0 {
+		t.Fatalf("fetch of a corrupt entry: %d entries, %v; want none", len(ds), err)
+	}
+	if n, _ := q.DeadLetters(context.Background()); n != 1 {
+		t.Fatalf("dead letters = %d, want 1", n)
+	}
+}
+
+func benchBatch(n int) metric.Batch {
+	s := make([]metric.Sample, n)
+	base := time.Now().UnixMilli()
+	for i := range s {
+		s[i] = metric.Rehydrate("http.requests", float64(i), metric.Tags{{Key: "host", Value: fmt.Sprintf("web-%d", i%8)}, {Key: "route", Value: "/api/metrics"}}, base+int64(i), "")
+	}
+	return metric.Batch{ID: "bench", TenantID: 1, AcceptedAt: time.Now(), Samples: s}
+}
+
+// BenchmarkEnqueue1000 enqueues 1,000-sample batches from 64 goroutines per
+// CPU, as concurrent ingest requests would.
+func BenchmarkEnqueue1000(b *testing.B) {
+	q, err := sqlitequeue.Open(filepath.Join(b.TempDir(), "queue.db"), sqlitequeue.Options{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer q.Close()
+	batch := benchBatch(1000)
+	b.SetParallelism(64)
+	b.ResetTimer()
+	b.RunParallel(func(pb *testing.PB) {
+		for pb.Next() {
+			if err := q.Enqueue(context.Background(), batch); err != nil {
+				b.Error(err)
+				return
+			}
+		}
+	})
+	b.StopTimer()
+	b.ReportMetric(float64(b.N)*1000/b.Elapsed().Seconds(), "samples/s")
+	b.ReportMetric(float64(b.N)/float64(max(q.Commits(), 1)), "batches/commit")
+}
+
+// BenchmarkEnqueue1000Serial is one caller at a time: one fsync per batch.
+func BenchmarkEnqueue1000Serial(b *testing.B) {
+	q, err := sqlitequeue.Open(filepath.Join(b.TempDir(), "queue.db"), sqlitequeue.Options{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer q.Close()
+	batch := benchBatch(1000)
+	for b.Loop() {
+		if err := q.Enqueue(context.Background(), batch); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ReportMetric(float64(b.N)*1000/b.Elapsed().Seconds(), "samples/s")
+}
