@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/redis/go-redis/v9"
+	"golang.org/x/sync/errgroup"
 
 	"github.com/pulsemetrics/pulse/adapter/sqlstore"
 	"github.com/pulsemetrics/pulse/infrastructure/testservice"
@@ -23,9 +24,9 @@ const (
 )
 
 // measureCeiling writes the workload's rows into a fresh database with the
-// same schema, by a plain loop of the same multi-row INSERT IGNORE with
+// same schema, by plain loops of the same multi-row INSERT IGNORE with
 // literal values that the store uses, committing every rowsPerTx rows.
-func measureCeiling(ctx context.Context, w workload, serverDSN string) (float64, error) {
+func measureCeiling(ctx context.Context, w workload, loops int) (float64, error) {
 	dsn, drop, err := newMariaDB()
 	if err != nil {
 		return 0, err
@@ -45,7 +46,6 @@ func measureCeiling(ctx context.Context, w workload, serverDSN string) (float64,
 		return 0, err
 	}
 	defer db.Close()
-	db.SetMaxOpenConns(1)
 	// The series exist already, as they do for the workers after the first batch.
 	var b strings.Builder
 	b.WriteString("INSERT INTO series (tenant_id, name, tags, hash, created_at) VALUES ")
@@ -61,22 +61,39 @@ func measureCeiling(ctx context.Context, w workload, serverDSN string) (float64,
 	total := w.requests * w.samples
 	base := time.Now().Add(-24 * time.Hour).UnixMilli()
 	ingested := time.Now().UnixMilli()
-	buf := make([]byte, 0, rowsPerStatement*48)
+	// As many plain loops as the workers have flush loops, each on its own
+	// connection and its own share of the rows: the same parallelism.
+	db.SetMaxOpenConns(loops)
+	per := (total/loops + rowsPerTx - 1) / rowsPerTx * rowsPerTx
 	start := time.Now()
+	g, gctx := errgroup.WithContext(ctx)
+	for from := 0; from < total; from += per {
+		g.Go(func() error { return plainInsertLoop(gctx, db, w, from, min(from+per, total), base, ingested) })
+	}
+	if err := g.Wait(); err != nil {
+		return 0, err
+	}
+	return float64(total) / time.Since(start).Seconds(), nil
+}
+
+// plainInsertLoop writes rows [from, to) of the workload.
+func plainInsertLoop(ctx context.Context, db *sql.DB, w workload, from, to int, base, ingested int64) error {
+	buf := make([]byte, 0, rowsPerStatement*48)
 	var tx *sql.Tx
-	for i := 0; i < total; i += rowsPerStatement {
-		if i%rowsPerTx == 0 {
+	var err error
+	for i := from; i < to; i += rowsPerStatement {
+		if (i-from)%rowsPerTx == 0 {
 			if tx != nil {
 				if err := tx.Commit(); err != nil {
-					return 0, err
+					return err
 				}
 			}
 			if tx, err = db.BeginTx(ctx, nil); err != nil {
-				return 0, err
+				return err
 			}
 		}
 		buf = append(buf[:0], "INSERT IGNORE INTO samples (series_id, ts, value, ingested_at) VALUES "...)
-		for k := i; k < min(i+rowsPerStatement, total); k++ {
+		for k := i; k < min(i+rowsPerStatement, to); k++ {
 			if k > i {
 				buf = append(buf, ',')
 			}
@@ -92,13 +109,13 @@ func measureCeiling(ctx context.Context, w workload, serverDSN string) (float64,
 			buf = append(buf, ')')
 		}
 		if _, err := tx.ExecContext(ctx, string(buf)); err != nil {
-			return 0, fmt.Errorf("insert: %w", err)
+			return fmt.Errorf("insert: %w", err)
 		}
 	}
-	if err := tx.Commit(); err != nil {
-		return 0, err
+	if tx != nil {
+		return tx.Commit()
 	}
-	return float64(total) / time.Since(start).Seconds(), nil
+	return nil
 }
 
 // newMariaDB creates a scratch database and returns its DSN and a drop func.

@@ -68,11 +68,11 @@ func runDistributed(ctx context.Context, w workload) error {
 		return err
 	}
 	res.print()
-	ceiling, err := measureCeiling(ctx, w, dsn)
+	ceiling, err := measureCeiling(ctx, w, res.loops)
 	if err != nil {
 		return err
 	}
-	fmt.Printf("(d) MariaDB ceiling, plain multi-row INSERT loop: %10.0f samples/s\n", ceiling)
+	fmt.Printf("(d) MariaDB ceiling, %d plain INSERT loop(s):      %10.0f samples/s\n", res.loops, ceiling)
 	fmt.Printf("    ratio persisted/ceiling (b)/(d):               %10.2f\n", res.persisted/ceiling)
 	return nil
 }
@@ -93,6 +93,7 @@ func runEmbedded(ctx context.Context, w workload) error {
 }
 
 type result struct {
+	loops               int // flush loops (PULSE_WORKER_CONCURRENCY)
 	accepted, persisted float64
 	acceptTook, persist time.Duration
 }

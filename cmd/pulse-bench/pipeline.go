@@ -9,6 +9,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"os"
 	"runtime"
 	"strconv"
 	"strings"
@@ -50,7 +51,14 @@ func (w workload) bodies(base time.Time) [][]byte {
 
 func loadConfig(env map[string]string) (*config.Config, error) {
 	fs := flag.NewFlagSet("bench", flag.ContinueOnError)
-	cfg, finish := config.Register(fs, func(k string) string { return env[k] })
+	// The run's own settings win; any other PULSE_* variable (e.g.
+	// PULSE_WORKER_CONCURRENCY) can be tried from the environment.
+	cfg, finish := config.Register(fs, func(k string) string {
+		if v, ok := env[k]; ok {
+			return v
+		}
+		return os.Getenv(k)
+	})
 	if err := fs.Parse([]string{"--http-addr", "127.0.0.1:0", "--log-level", "warn"}); err != nil {
 		return nil, err
 	}
@@ -66,6 +74,7 @@ func measurePipeline(ctx context.Context, w workload, env map[string]string, sql
 	if err != nil {
 		return res, err
 	}
+	res.loops = cfg.WorkerConcurrency
 	log := wiring.ProvideLogger(cfg, "bench")
 	st, closeStore, err := wiring.ProvideStore(ctx, cfg, log)
 	if err != nil {

@@ -45,7 +45,7 @@ func (a *App) Serve(ctx context.Context, ln net.Listener) error {
 	g, gctx := errgroup.WithContext(ctx)
 	loopCtx, stopLoops := context.WithCancel(context.WithoutCancel(ctx))
 	defer stopLoops()
-	a.Log.Info("pulse started", "role", a.Name, "http", ln.Addr().String(), "loops", len(a.Loops))
+	a.Log.Info("pulse started", "name", a.Name, "http", ln.Addr().String(), "loops", len(a.Loops))
 	g.Go(func() error {
 		if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
 			return fmt.Errorf("http server: %w", err)
@@ -57,7 +57,7 @@ func (a *App) Serve(ctx context.Context, ln net.Listener) error {
 	}
 	g.Go(func() error {
 		<-gctx.Done()
-		a.Log.Info("shutting down", "role", a.Name, "timeout", a.ShutdownTimeout)
+		a.Log.Info("shutting down", "timeout", a.ShutdownTimeout)
 		sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), a.ShutdownTimeout)
 		defer cancel()
 		err := srv.Shutdown(sctx) // first stop taking requests, then stop the loops
@@ -65,6 +65,6 @@ func (a *App) Serve(ctx context.Context, ln net.Listener) error {
 		return err
 	})
 	err := g.Wait()
-	a.Log.Info("pulse stopped", "role", a.Name)
+	a.Log.Info("pulse stopped")
 	return err
 }
