@@ -1,0 +1,221 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"flag"
+	"fmt"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// binDir holds the role binaries, built once by TestMain.
+var binDir string
+
+func TestMain(m *testing.M) {
+	flag.Parse()
+	if testing.Short() {
+		os.Exit(m.Run())
+	}
+	dir, err := os.MkdirTemp("", "pulse-roles-")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+	for name, pkg := range map[string]string{
+		"pulse": ".", "pulse-api": "../api", "pulse-worker": "../worker",
+		"pulse-scheduler": "../scheduler", "pulse-ingestor": "../ingestor",
+	} {
+		if out, err := exec.Command("go", "build", "-o", filepath.Join(dir, name), pkg).CombinedOutput(); err != nil {
+			fmt.Fprintf(os.Stderr, "build %s: %v\n%s", name, err, out)
+			os.RemoveAll(dir)
+			os.Exit(1)
+		}
+	}
+	binDir = dir
+	code := m.Run()
+	os.RemoveAll(dir)
+	os.Exit(code)
+}
+
+func buildBinaries(t *testing.T) string {
+	t.Helper()
+	return binDir
+}
+
+func freeAddr(t *testing.T) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	return ln.Addr().String()
+}
+
+func waitHealthy(t *testing.T, addr string, stderr *bytes.Buffer) {
+	t.Helper()
+	deadline := time.Now().Add(20 * time.Second)
+	for time.Now().Before(deadline) {
+		resp, err := http.Get("http://" + addr + "/healthz")
+		if err == nil {
+			resp.Body.Close()
+			if resp.StatusCode == http.StatusOK {
+				return
+			}
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	t.Fatalf("no healthy answer on %s within 20s; stderr:\n%s", addr, stderr)
+}
+
+// Every binary starts on embedded defaults, answers /healthz, /readyz and
+// /metrics, and exits 0 shortly after SIGTERM.
+func TestEveryRoleStartsAnswersProbesAndStopsOnSIGTERM(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds and runs the binaries")
+	}
+	bin := buildBinaries(t)
+	for _, role := range []struct{ name, arg string }{
+		{"pulse", "serve"}, {"pulse-api", ""}, {"pulse-worker", ""}, {"pulse-scheduler", ""}, {"pulse-ingestor", ""},
+	} {
+		t.Run(role.name, func(t *testing.T) {
+			addr := freeAddr(t)
+			var args []string
+			if role.arg != "" {
+				args = append(args, role.arg)
+			}
+			cmd := exec.Command(filepath.Join(bin, role.name), args...)
+			cmd.Env = append(os.Environ(), "PULSE_HTTP_ADDR="+addr, "PULSE_DATA_DIR="+t.TempDir(), "PULSE_DATABASE_URL=", "PULSE_REDIS_URL=")
+			var stderr bytes.Buffer
+			cmd.Stderr = &stderr
+			if err := cmd.Start(); err != nil {
+				t.Fatal(err)
+			}
+			t.Cleanup(func() { _ = cmd.Process.Kill() })
+			waitHealthy(t, addr, &stderr)
+			for _, path := range []string{"/readyz", "/metrics"} {
+				resp, err := http.Get("http://" + addr + path)
+				if err != nil {
+					t.Fatal(err)
+				}
+				resp.Body.Close()
+				if resp.StatusCode != http.StatusOK {
+					t.Fatalf("%s answered %d", path, resp.StatusCode)
+				}
+			}
+			if err := cmd.Process.Signal(syscall.SIGTERM); err != nil {
+				t.Fatal(err)
+			}
+			done := make(chan error, 1)
+			go func() { done <- cmd.Wait() }()
+			select {
+			case err := <-done:
+				if err != nil {
+					t.Fatalf("exit after SIGTERM: %v; stderr:\n%s", err, stderr.String())
+				}
+			case <-time.After(20 * time.Second):
+				t.Fatalf("still running 20s after SIGTERM; stderr:\n%s", stderr.String())
+			}
+			if !strings.Contains(stderr.String(), "pulse stopped") {
+				t.Fatalf("no clean stop logged:\n%s", stderr.String())
+			}
+		})
+	}
+}
+
+// The admin CLI: tenants and tokens on the same data dir as serve; the token
+// is alone on the last line; bad input gets one clear error and exit 1.
+func TestAdminCommands(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds and runs the binaries")
+	}
+	bin := buildBinaries(t)
+	data := t.TempDir()
+	pulse := func(args ...string) (string, string, error) {
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
+		cmd := exec.CommandContext(ctx, filepath.Join(bin, "pulse"), args...)
+		cmd.Env = append(os.Environ(), "PULSE_DATA_DIR="+data, "PULSE_DATABASE_URL=")
+		var out, errOut bytes.Buffer
+		cmd.Stdout, cmd.Stderr = &out, &errOut
+		err := cmd.Run()
+		return out.String(), errOut.String(), err
+	}
+	if out, errOut, err := pulse("migrate"); err != nil || !strings.Contains(out, "up to date") {
+		t.Fatalf("migrate: %v %s %s", err, out, errOut)
+	}
+	if out, errOut, err := pulse("tenant", "create", "acme", "--name", "Acme Inc", "--retention-days", "7"); err != nil || !strings.Contains(out, "created tenant acme") {
+		t.Fatalf("tenant create: %v %s %s", err, out, errOut)
+	}
+	out, errOut, err := pulse("token", "create", "acme", "--scopes", "ingest")
+	if err != nil {
+		t.Fatalf("token create: %v %s", err, errOut)
+	}
+	lines := strings.Split(strings.TrimSpace(out), "\n")
+	tok := lines[len(lines)-1]
+	if !strings.HasPrefix(tok, "pulse_") || strings.Contains(tok, " ") {
+		t.Fatalf("last line is not a bare token: %q", tok)
+	}
+	id := strings.Split(tok, "_")[1]
+	if out, _, err := pulse("tenant", "list"); err != nil || !strings.Contains(out, "acme") || !strings.Contains(out, "Acme Inc") {
+		t.Fatalf("tenant list: %v %s", err, out)
+	}
+	if out, errOut, err := pulse("token", "revoke", "pulse_"+id); err != nil || !strings.Contains(out, "revoked") {
+		t.Fatalf("revoke: %v %s %s", err, out, errOut)
+	}
+	for _, bad := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"tenant", "create", "acme"}, "already exists"},
+		{[]string{"tenant", "create", "Bad Slug!"}, "invalid slug"},
+		{[]string{"tenant", "create", "ok-slug", "--retention-days", "0"}, ""}, // 0 means the default
+		{[]string{"tenant", "create", "neg", "--retention-days", "-3"}, "retention_days"},
+		{[]string{"token", "create", "nosuch"}, "tenant not found"},
+		{[]string{"token", "create", "acme", "--scopes", "root"}, "unknown scope"},
+		{[]string{"token", "revoke", "zzzzzzzzzz"}, "token not found"},
+		{[]string{"token", "revoke", "x;DROP"}, "token not found"},
+	} {
+		_, errOut, err := pulse(bad.args...)
+		if bad.want == "" {
+			if err != nil {
+				t.Errorf("%v: %v %s", bad.args, err, errOut)
+			}
+			continue
+		}
+		if err == nil || !strings.Contains(errOut, bad.want) || strings.Count(strings.TrimSpace(errOut), "\n") > 0 {
+			t.Errorf("%v: want one error line containing %q, got err=%v stderr=%q", bad.args, bad.want, err, errOut)
+		}
+	}
+}
+
+// A port already in use is said plainly, naming the setting.
+func TestServeSaysWhenThePortIsTaken(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds and runs the binaries")
+	}
+	bin := buildBinaries(t)
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	cmd := exec.Command(filepath.Join(bin, "pulse"), "serve")
+	cmd.Env = append(os.Environ(), "PULSE_HTTP_ADDR="+ln.Addr().String(), "PULSE_DATA_DIR="+t.TempDir(), "PULSE_DATABASE_URL=", "PULSE_REDIS_URL=")
+	out, err := cmd.CombinedOutput()
+	if err == nil {
+		t.Fatal("serve started on a taken port")
+	}
+	want := fmt.Sprintf("listen on %s (PULSE_HTTP_ADDR)", ln.Addr())
+	if !strings.Contains(string(out), want) || !strings.Contains(string(out), "another process") {
+		t.Fatalf("want %q in:\n%s", want, out)
+	}
+}
