@@ -101,9 +101,10 @@ func startServer(t *testing.T, mode string, env map[string]string) *server {
 		t.Fatalf("%s: open queue: %v", mode, err)
 	}
 	t.Cleanup(closeQueue)
-	ten := wiring.ProvideTenancy(st)
+	clock := wiring.ProvideClock()
+	ten := wiring.ProvideTenancy(st, clock)
 	reg := wiring.ProvideRegistry("features")
-	h := wiring.ProvideAPIHandler(cfg, ten, wiring.ProvideIngest(q, ten), wiring.ProvideQuery(st), st, q, reg, log)
+	h := wiring.ProvideAPIHandler(cfg, ten, wiring.ProvideIngest(q, ten, clock), wiring.ProvideQuery(st), st, q, reg, log, clock)
 	workers := wiring.ProvideWorkers(cfg, q, st, reg, log)
 
 	ln, err := net.Listen("tcp", "127.0.0.1:0")

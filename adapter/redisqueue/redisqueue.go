@@ -354,7 +354,22 @@ func (q *Queue) Ping(ctx context.Context) error {
 }
 
 // Close makes later calls fail with ErrClosed. It does not close the client.
+//
+// A consumer with nothing pending is removed from the group, so restarts
+// do not pile up dead consumer names; one with pending entries stays until
+// another consumer claims them (removing it would drop them from the PEL).
 func (q *Queue) Close() error {
-	q.closed.Store(true)
+	if q.closed.Swap(true) {
+		return nil
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+	defer cancel()
+	pending, err := q.rdb.XPendingExt(ctx, &redis.XPendingExtArgs{
+		Stream: q.opts.Stream, Group: q.opts.Group, Consumer: q.opts.Consumer, Start: "-", End: "+", Count: 1,
+	}).Result()
+	if err != nil || len(pending) > 0 {
+		return nil //nolint:nilerr // best effort: the group stays correct either way
+	}
+	_ = q.rdb.XGroupDelConsumer(ctx, q.opts.Stream, q.opts.Group, q.opts.Consumer).Err()
 	return nil
 }

@@ -119,3 +119,37 @@ func BenchmarkEnqueue1000(b *testing.B) {
 	b.StopTimer()
 	b.ReportMetric(float64(b.N)*1000/b.Elapsed().Seconds(), "samples/s")
 }
+
+// A consumer that closes with nothing pending leaves the group; one with
+// pending entries stays so that they can still be claimed.
+func TestCloseRemovesIdleConsumerOnly(t *testing.T) {
+	client, prefix := testservice.Redis(t)
+	ctx := context.Background()
+	stream := prefix + "consumers"
+	idle, err := redisqueue.New(client, redisqueue.Options{Stream: stream, Consumer: "idle"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	busy, err := redisqueue.New(client, redisqueue.Options{Stream: stream, Consumer: "busy"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := busy.Enqueue(ctx, queuetest.Batch(1)); err != nil {
+		t.Fatal(err)
+	}
+	if got, err := busy.Fetch(ctx, 1, time.Second); err != nil || len(got) != 1 {
+		t.Fatalf("fetch: %v %v", got, err)
+	}
+	if _, err := idle.Fetch(ctx, 1, 10*time.Millisecond); err != nil {
+		t.Fatal(err)
+	}
+	_ = idle.Close()
+	_ = busy.Close()
+	consumers, err := client.XInfoConsumers(ctx, stream, "pulse-workers").Result()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(consumers) != 1 || consumers[0].Name != "busy" || consumers[0].Pending != 1 {
+		t.Fatalf("consumers after Close = %+v; want only busy with 1 pending", consumers)
+	}
+}

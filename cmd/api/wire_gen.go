@@ -20,16 +20,17 @@ func initApp(ctx context.Context, cfg *config.Config, role wiring.Role) (wiring.
 	if err != nil {
 		return wiring.APIApp{}, nil, err
 	}
-	service := wiring.ProvideTenancy(store)
+	clock := wiring.ProvideClock()
+	service := wiring.ProvideTenancy(store, clock)
 	queue, cleanup2, err := wiring.ProvideQueue(cfg, role, logger)
 	if err != nil {
 		cleanup()
 		return wiring.APIApp{}, nil, err
 	}
-	ingestService := wiring.ProvideIngest(queue, service)
+	ingestService := wiring.ProvideIngest(queue, service, clock)
 	queryService := wiring.ProvideQuery(store)
 	registry := wiring.ProvideRegistry(role)
-	handler := wiring.ProvideAPIHandler(cfg, service, ingestService, queryService, store, queue, registry, logger)
+	handler := wiring.ProvideAPIHandler(cfg, service, ingestService, queryService, store, queue, registry, logger, clock)
 	apiApp := wiring.NewAPIApp(cfg, role, handler, logger)
 	return apiApp, func() {
 		cleanup2()

@@ -23,7 +23,7 @@ import (
 )
 
 func main() {
-	requests := flag.Int("requests", 300, "requests of -samples samples each")
+	requests := flag.Int("requests", 1000, "requests of -samples samples each")
 	samples := flag.Int("samples", 1000, "samples per request")
 	clients := flag.Int("clients", 8, "concurrent HTTP clients")
 	modes := flag.String("modes", "distributed,embedded", "which modes to run")

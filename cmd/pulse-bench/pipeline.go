@@ -11,6 +11,7 @@ import (
 	"net/http"
 	"os"
 	"runtime"
+	"runtime/pprof"
 	"strconv"
 	"strings"
 	"sync"
@@ -86,9 +87,10 @@ func measurePipeline(ctx context.Context, w workload, env map[string]string, sql
 		return res, err
 	}
 	defer closeQueue()
-	ten := wiring.ProvideTenancy(st)
+	clock := wiring.ProvideClock()
+	ten := wiring.ProvideTenancy(st, clock)
 	reg := wiring.ProvideRegistry("bench")
-	h := wiring.ProvideAPIHandler(cfg, ten, wiring.ProvideIngest(q, ten), wiring.ProvideQuery(st), st, q, reg, log)
+	h := wiring.ProvideAPIHandler(cfg, ten, wiring.ProvideIngest(q, ten, clock), wiring.ProvideQuery(st), st, q, reg, log, clock)
 
 	if _, err := ten.CreateTenant(ctx, "bench", "Bench", 3650); err != nil {
 		return res, err
@@ -123,6 +125,8 @@ func measurePipeline(ctx context.Context, w workload, env map[string]string, sql
 	defer db.Close()
 	workCtx, stopWorkers := context.WithCancel(ctx)
 	var wg sync.WaitGroup
+	stopProfile := startProfile(*persistProfile)
+	defer stopProfile()
 	start = time.Now()
 	for _, l := range wiring.ProvideWorkers(cfg, q, st, reg, log) {
 		wg.Add(1)
@@ -145,6 +149,7 @@ func measurePipeline(ctx context.Context, w workload, env map[string]string, sql
 		time.Sleep(20 * time.Millisecond)
 	}
 	res.persist = time.Since(start)
+	stopProfile()
 	res.persisted = float64(total) / res.persist.Seconds()
 	stopWorkers()
 	wg.Wait()
@@ -214,4 +219,25 @@ func splitComma(s string) []string {
 		}
 	}
 	return out
+}
+
+var persistProfile = flag.String("persist-cpuprofile", "", "write a CPU profile of the persist phase to this file")
+
+// startProfile profiles the CPU into path ("" = off); the returned stop is idempotent.
+func startProfile(path string) func() {
+	if path == "" {
+		return func() {}
+	}
+	f, err := os.Create(path)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "profile:", err)
+		return func() {}
+	}
+	if err := pprof.StartCPUProfile(f); err != nil {
+		fmt.Fprintln(os.Stderr, "profile:", err)
+		f.Close()
+		return func() {}
+	}
+	var once sync.Once
+	return func() { once.Do(func() { pprof.StopCPUProfile(); f.Close() }) }
 }

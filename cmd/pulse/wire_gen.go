@@ -23,16 +23,17 @@ func initServe(ctx context.Context, cfg *config.Config, role wiring.Role) (*app.
 	if err != nil {
 		return nil, nil, err
 	}
-	service := wiring.ProvideTenancy(store)
+	clock := wiring.ProvideClock()
+	service := wiring.ProvideTenancy(store, clock)
 	queue, cleanup2, err := wiring.ProvideQueue(cfg, role, logger)
 	if err != nil {
 		cleanup()
 		return nil, nil, err
 	}
-	ingestService := wiring.ProvideIngest(queue, service)
+	ingestService := wiring.ProvideIngest(queue, service, clock)
 	queryService := wiring.ProvideQuery(store)
 	registry := wiring.ProvideRegistry(role)
-	handler := wiring.ProvideAPIHandler(cfg, service, ingestService, queryService, store, queue, registry, logger)
+	handler := wiring.ProvideAPIHandler(cfg, service, ingestService, queryService, store, queue, registry, logger, clock)
 	workers := wiring.ProvideWorkers(cfg, queue, store, registry, logger)
 	appApp := wiring.NewServeApp(cfg, role, handler, workers, logger)
 	return appApp, func() {
@@ -47,7 +48,8 @@ func initTenancy(ctx context.Context, cfg *config.Config, role wiring.Role) (*te
 	if err != nil {
 		return nil, nil, err
 	}
-	service := wiring.ProvideTenancy(store)
+	clock := wiring.ProvideClock()
+	service := wiring.ProvideTenancy(store, clock)
 	return service, func() {
 		cleanup()
 	}, nil

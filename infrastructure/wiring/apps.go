@@ -3,7 +3,6 @@ package wiring
 import (
 	"log/slog"
 	"net/http"
-	"time"
 
 	"github.com/pulsemetrics/pulse/adapter/httpapi"
 	"github.com/pulsemetrics/pulse/adapter/sqlstore"
@@ -43,13 +42,13 @@ func checks(st *sqlstore.Store, q Queue) map[string]httpapi.Checker {
 
 // ProvideAPIHandler is the full HTTP API.
 func ProvideAPIHandler(cfg *config.Config, ten *tenancy.Service, in *ingest.Service, qs *query.Service,
-	st *sqlstore.Store, q Queue, reg *telemetry.Registry, log *slog.Logger) http.Handler {
+	st *sqlstore.Store, q Queue, reg *telemetry.Registry, log *slog.Logger, clock Clock) http.Handler {
 	return httpapi.NewRouter(httpapi.Deps{
 		Auth: ten, Ingest: in, Query: qs,
 		Checks:       checks(st, q),
 		Limits:       httpapi.Limits{MaxBodyBytes: cfg.MaxBodyBytes, MaxDecodedBytes: cfg.MaxDecodedBytes, MaxSamples: cfg.MaxSamples},
 		SampleLimits: metric.DefaultLimits(),
-		Logger:       log, Registerer: reg, Gatherer: reg, Now: time.Now,
+		Logger:       log, Registerer: reg, Gatherer: reg, Now: clock,
 	})
 }
 

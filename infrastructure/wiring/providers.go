@@ -64,14 +64,20 @@ func ProvideStore(ctx context.Context, cfg *config.Config, log *slog.Logger) (*s
 	return st, func() { _ = st.Close() }, nil
 }
 
+// Clock is the time source of the use cases; tests pass a fixed one.
+type Clock func() time.Time
+
+// ProvideClock is the wall clock.
+func ProvideClock() Clock { return time.Now }
+
 // ProvideTenancy builds the tenancy use case.
-func ProvideTenancy(st *sqlstore.Store) *tenancy.Service {
-	return tenancy.NewService(st, st, rand.Reader, time.Now, metric.DefaultLimits())
+func ProvideTenancy(st *sqlstore.Store, clock Clock) *tenancy.Service {
+	return tenancy.NewService(st, st, rand.Reader, clock, metric.DefaultLimits())
 }
 
 // ProvideIngest builds the ingest use case with time-ordered request ids.
-func ProvideIngest(q Queue, ten *tenancy.Service) *ingest.Service {
-	return ingest.NewService(q, ten, time.Now, newRequestID)
+func ProvideIngest(q Queue, ten *tenancy.Service, clock Clock) *ingest.Service {
+	return ingest.NewService(q, ten, clock, newRequestID)
 }
 
 // ProvideQuery builds the query use case.

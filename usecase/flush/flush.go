@@ -125,7 +125,7 @@ func (w *Worker) gather(ctx context.Context) ([]Delivery, error) {
 	deadline := time.Now().Add(w.cfg.Linger)
 	wait := time.Second
 	for samples < w.cfg.ChunkSamples {
-		got, err := w.src.Fetch(ctx, fetchCount(w.cfg.ChunkSamples-samples), wait)
+		got, err := w.src.Fetch(ctx, fetchCount(w.cfg.ChunkSamples-samples, samples, len(out)), wait)
 		if err != nil {
 			if len(out) > 0 {
 				return out, nil
@@ -148,16 +148,16 @@ func (w *Worker) gather(ctx context.Context) ([]Delivery, error) {
 	return out, nil
 }
 
-// fetchCount turns a sample budget into an entry count: entries hold many samples.
-func fetchCount(samplesLeft int) int {
-	n := samplesLeft / 100
-	if n < 1 {
-		n = 1
+// fetchCount turns the samples still wanted into a number of entries to
+// fetch. Entries hold a whole request (1 to 10,000 samples), so the first
+// fetch takes one entry and later ones size themselves on the average seen:
+// a chunk overshoots ChunkSamples by at most about one entry.
+func fetchCount(samplesLeft, samplesSeen, entriesSeen int) int {
+	if entriesSeen == 0 || samplesSeen == 0 {
+		return 1
 	}
-	if n > 100 {
-		n = 100
-	}
-	return n
+	per := max(1, samplesSeen/entriesSeen)
+	return min(max(1, (samplesLeft+per-1)/per), 100)
 }
 
 func (w *Worker) writeWithRetry(ctx context.Context, batches []metric.Batch) error {

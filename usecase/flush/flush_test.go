@@ -73,8 +73,9 @@ func TestFlushOnceWritesAllThenAcksAllInOrder(t *testing.T) {
 		var flushed []int
 		f.w.OnFlushed = func(n int, _ time.Duration) { flushed = append(flushed, n) }
 		gomock.InOrder(
-			f.src.EXPECT().Fetch(gomock.Any(), 50, time.Second).Return([]flush.Delivery{d1, d2}, nil),
-			f.src.EXPECT().Fetch(gomock.Any(), 49, 50*time.Millisecond).Return([]flush.Delivery{d3}, nil),
+			// The first fetch takes one entry; later ones size on the average seen.
+			f.src.EXPECT().Fetch(gomock.Any(), 1, time.Second).Return([]flush.Delivery{d1, d2}, nil),
+			f.src.EXPECT().Fetch(gomock.Any(), 100, 50*time.Millisecond).Return([]flush.Delivery{d3}, nil),
 			f.src.EXPECT().Fetch(gomock.Any(), gomock.Any(), gomock.Any()).Return(nil, nil),
 			f.store.EXPECT().WriteBatches(gomock.Any(), sameBatches(batchesOf(d1, d2, d3))).Return(nil).Times(1),
 			f.src.EXPECT().Ack(gomock.Any(), []string{"q1", "q2", "q3"}).Return(nil).Times(1),
@@ -85,6 +86,24 @@ func TestFlushOnceWritesAllThenAcksAllInOrder(t *testing.T) {
 		}
 		if !slices.Equal(flushed, []int{6}) {
 			t.Errorf("OnFlushed calls = %v, want [6]", flushed)
+		}
+	})
+}
+
+// Entries hold whole requests: a chunk must not grow to 100 entries × 1,000
+// samples when ChunkSamples is 5,000.
+func TestFlushOnceSizesFetchesOnEntrySize(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		f := newFixture(t, flush.Config{ChunkSamples: 5000, Linger: time.Second})
+		big := func(id string) flush.Delivery { return delivery(id, 1, 1000) }
+		gomock.InOrder(
+			f.src.EXPECT().Fetch(gomock.Any(), 1, time.Second).Return([]flush.Delivery{big("a")}, nil),
+			f.src.EXPECT().Fetch(gomock.Any(), 4, gomock.Any()).Return([]flush.Delivery{big("b"), big("c"), big("d"), big("e")}, nil),
+			f.store.EXPECT().WriteBatches(gomock.Any(), gomock.Any()).Return(nil),
+			f.src.EXPECT().Ack(gomock.Any(), []string{"a", "b", "c", "d", "e"}).Return(nil),
+		)
+		if n, err := f.w.FlushOnce(context.Background()); err != nil || n != 5000 {
+			t.Fatalf("FlushOnce = %d, %v; want 5000", n, err)
 		}
 	})
 }
