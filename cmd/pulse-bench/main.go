@@ -95,12 +95,14 @@ func runEmbedded(ctx context.Context, w workload) error {
 type result struct {
 	loops               int // flush loops (PULSE_WORKER_CONCURRENCY)
 	accepted, persisted float64
+	endToEnd            float64 // posting with the workers running, until all is committed
 	acceptTook, persist time.Duration
 }
 
 func (r result) print() {
 	fmt.Printf("(a) accepted, POST /api/metrics:                  %10.0f samples/s (%s)\n", r.accepted, r.acceptTook.Round(time.Millisecond))
 	fmt.Printf("(b) persisted, workers draining into the store:  %10.0f samples/s (%s)\n", r.persisted, r.persist.Round(time.Millisecond))
+	fmt.Printf("    end to end, API and workers at once:         %10.0f samples/s (POST to committed)\n", r.endToEnd)
 }
 
 func countRows(ctx context.Context, db *sql.DB) (int64, error) {

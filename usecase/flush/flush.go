@@ -68,25 +68,62 @@ func NewWorker(src Source, store Store, cfg Config, log *slog.Logger) *Worker {
 	return &Worker{src: src, store: store, cfg: cfg, log: log}
 }
 
-// Run flushes until ctx is done. A chunk in progress when ctx ends is left
-// unacknowledged and is redelivered: nothing is lost.
+// Run flushes until ctx is done. It gathers the next chunk while the current
+// one is being written, so queue round trips and decoding overlap the
+// database's work. A chunk in progress when ctx ends is left unacknowledged
+// and is redelivered after the lease: nothing is lost.
 func (w *Worker) Run(ctx context.Context) error {
+	chunks := make(chan []Delivery) // unbuffered: at most one chunk gathered ahead
+	go w.gatherLoop(ctx, chunks)
 	delay := w.firstDelay()
-	for ctx.Err() == nil {
-		_, err := w.FlushOnce(ctx)
-		if err == nil || ctx.Err() != nil {
-			delay = w.firstDelay()
-			continue
-		}
-		// A failing queue must not spin a core or flood the log: back off.
-		w.log.Error("flush failed", "err", err, "retry_in", delay)
+	for {
+		var ds []Delivery
 		select {
 		case <-ctx.Done():
-		case <-time.After(delay):
+			return nil
+		case ds = <-chunks:
 		}
-		delay = min(delay*2, w.cfg.MaxBackoff)
+		if _, err := w.writeAndAck(ctx, ds); err != nil && ctx.Err() == nil {
+			w.log.Error("flush failed", "err", err)
+			w.sleep(ctx, delay)
+			delay = min(delay*2, w.cfg.MaxBackoff)
+			continue
+		}
+		delay = w.firstDelay()
 	}
-	return nil
+}
+
+// gatherLoop feeds chunks to Run until ctx ends, backing off while the queue
+// fails so that an unreachable queue neither spins a core nor floods the log.
+func (w *Worker) gatherLoop(ctx context.Context, out chan<- []Delivery) {
+	delay := w.firstDelay()
+	for ctx.Err() == nil {
+		ds, err := w.gather(ctx)
+		if err != nil {
+			if ctx.Err() == nil {
+				w.log.Error("fetch failed", "err", err, "retry_in", delay)
+				w.sleep(ctx, delay)
+				delay = min(delay*2, w.cfg.MaxBackoff)
+			}
+			continue
+		}
+		delay = w.firstDelay()
+		if len(ds) == 0 {
+			continue
+		}
+		select {
+		case out <- ds:
+		case <-ctx.Done():
+			return
+		}
+	}
+}
+
+func (w *Worker) sleep(ctx context.Context, d time.Duration) {
+	select {
+	case <-ctx.Done():
+	case <-time.After(d):
+	}
 }
 
 func (w *Worker) firstDelay() time.Duration { return min(100*time.Millisecond, w.cfg.MaxBackoff) }
@@ -98,6 +135,11 @@ func (w *Worker) FlushOnce(ctx context.Context) (int, error) {
 	if err != nil || len(deliveries) == 0 {
 		return 0, err
 	}
+	return w.writeAndAck(ctx, deliveries)
+}
+
+// writeAndAck writes one gathered chunk and acknowledges it after commit.
+func (w *Worker) writeAndAck(ctx context.Context, deliveries []Delivery) (int, error) {
 	batches := make([]metric.Batch, len(deliveries))
 	ids := make([]string, len(deliveries))
 	n := 0

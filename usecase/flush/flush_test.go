@@ -331,12 +331,16 @@ func TestRunFlushesUntilContextEnds(t *testing.T) {
 		d := delivery("q1", 1, 2)
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 		defer cancel()
+		// Run gathers the next chunk while writing the current one, so the
+		// fetches are ordered among themselves, and the write before its ack.
 		gomock.InOrder(
 			f.src.EXPECT().Fetch(gomock.Any(), gomock.Any(), gomock.Any()).Return([]flush.Delivery{d}, nil),
 			f.src.EXPECT().Fetch(gomock.Any(), gomock.Any(), gomock.Any()).Return(nil, nil),
+			f.src.EXPECT().Fetch(gomock.Any(), gomock.Any(), gomock.Any()).DoAndReturn(blockingFetch).MinTimes(1),
+		)
+		gomock.InOrder(
 			f.store.EXPECT().WriteBatches(gomock.Any(), sameBatches(batchesOf(d))).Return(nil),
 			f.src.EXPECT().Ack(gomock.Any(), []string{"q1"}).Return(nil),
-			f.src.EXPECT().Fetch(gomock.Any(), gomock.Any(), gomock.Any()).DoAndReturn(blockingFetch).MinTimes(1),
 		)
 		if err := f.w.Run(ctx); err != nil {
 			t.Fatalf("Run = %v, want nil after ctx ends", err)
@@ -367,6 +371,46 @@ func TestRunBacksOffWhenFetchFails(t *testing.T) {
 		}
 		if took := time.Since(start); calls >= 50 && took == 0 {
 			t.Errorf("Run called a failing Fetch %d times back to back without waiting", calls)
+		}
+	})
+}
+
+// Run overlaps the queue with the database: the next chunk is fetched while
+// the current one is still being written.
+func TestRunGathersNextChunkWhileWriting(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		f := newFixture(t, flush.Config{Linger: time.Millisecond})
+		d1, d2 := delivery("q1", 1, 2), delivery("q2", 1, 2)
+		ctx, cancel := context.WithCancel(context.Background())
+		defer cancel()
+		secondFetched := make(chan struct{})
+		gomock.InOrder(
+			f.src.EXPECT().Fetch(gomock.Any(), gomock.Any(), gomock.Any()).Return([]flush.Delivery{d1}, nil),
+			f.src.EXPECT().Fetch(gomock.Any(), gomock.Any(), gomock.Any()).Return(nil, nil),
+			f.src.EXPECT().Fetch(gomock.Any(), gomock.Any(), gomock.Any()).DoAndReturn(
+				func(context.Context, int, time.Duration) ([]flush.Delivery, error) {
+					close(secondFetched)
+					return []flush.Delivery{d2}, nil
+				}),
+			f.src.EXPECT().Fetch(gomock.Any(), gomock.Any(), gomock.Any()).DoAndReturn(blockingFetch).AnyTimes(),
+		)
+		gomock.InOrder(
+			f.store.EXPECT().WriteBatches(gomock.Any(), sameBatches(batchesOf(d1))).DoAndReturn(
+				func(context.Context, []metric.Batch) error {
+					select {
+					case <-secondFetched:
+						return nil
+					case <-time.After(time.Minute):
+						return errors.New("the next chunk was not fetched while this one was written")
+					}
+				}),
+			f.src.EXPECT().Ack(gomock.Any(), []string{"q1"}).Return(nil),
+			f.store.EXPECT().WriteBatches(gomock.Any(), sameBatches(batchesOf(d2))).DoAndReturn(
+				func(context.Context, []metric.Batch) error { cancel(); return nil }),
+			f.src.EXPECT().Ack(gomock.Any(), []string{"q2"}).Return(nil),
+		)
+		if err := f.w.Run(ctx); err != nil {
+			t.Fatal(err)
 		}
 	})
 }
