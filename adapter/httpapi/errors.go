@@ -4,7 +4,9 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"strconv"
 	"strings"
+	"time"
 
 	"github.com/goccy/go-json"
 
@@ -42,6 +44,8 @@ func (s *server) writeError(w http.ResponseWriter, err error) {
 		lerr *metric.LimitError
 		terr *tenant.InvalidError
 		rerr *requestError
+		qerr *ingest.RateLimitError
+		ierr *ingest.IdempotencyError
 	)
 	switch {
 	case errors.As(err, &verr):
@@ -54,6 +58,16 @@ func (s *server) writeError(w http.ResponseWriter, err error) {
 		writeJSON(w, status, errorBody{Error: limitMessage(lerr), Limit: lerr.Limit, Max: lerr.Max})
 	case errors.As(err, &rerr):
 		writeJSON(w, rerr.status, errorBody{Error: rerr.msg})
+	case errors.As(err, &qerr):
+		setRateHeaders(w.Header(), qerr.Max, qerr.Remaining, qerr.Reset)
+		w.Header().Set("Retry-After", strconv.FormatInt(ceilSeconds(qerr.RetryAfter), 10))
+		writeJSON(w, http.StatusTooManyRequests, errorBody{Error: qerr.Error(), Limit: qerr.Limit, Max: qerr.Max})
+	case errors.As(err, &ierr):
+		status := http.StatusUnprocessableEntity
+		if ierr.InProgress {
+			status = http.StatusConflict
+		}
+		writeJSON(w, status, errorBody{Error: ierr.Message})
 	case errors.Is(err, token.ErrUnauthenticated):
 		writeJSON(w, http.StatusUnauthorized, errorBody{Error: token.ErrUnauthenticated.Error()})
 	case errors.Is(err, token.ErrForbidden):
@@ -146,4 +160,18 @@ func truncateBytes(b []byte, n int) string {
 		return string(b[:n]) + "…"
 	}
 	return string(b)
+}
+
+// setRateHeaders writes the X-RateLimit-* headers (Reset in seconds from now).
+func setRateHeaders(h http.Header, max, remaining int64, reset time.Duration) {
+	h.Set("X-RateLimit-Limit", strconv.FormatInt(max, 10))
+	h.Set("X-RateLimit-Remaining", strconv.FormatInt(remaining, 10))
+	h.Set("X-RateLimit-Reset", strconv.FormatInt(ceilSeconds(reset), 10))
+}
+
+func ceilSeconds(d time.Duration) int64 {
+	if d <= 0 {
+		return 0
+	}
+	return int64((d + time.Second - 1) / time.Second)
 }

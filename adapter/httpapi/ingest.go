@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"compress/flate"
 	"compress/gzip"
+	"crypto/sha256"
 	"errors"
 	"io"
 	"net/http"
@@ -11,6 +12,7 @@ import (
 	"sync"
 
 	"github.com/pulsemetrics/pulse/domain/metric"
+	"github.com/pulsemetrics/pulse/usecase/ingest"
 )
 
 // ingestAnswer is the 202 body.
@@ -43,10 +45,24 @@ func (s *server) handleIngest(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, bodyError("no samples in request: send one sample object or a non-empty array"))
 		return
 	}
-	res, err := s.ingest.Accept(r.Context(), p.TenantID, inputs)
+	req := ingest.Request{
+		Caller: ingest.Caller{TenantID: p.TenantID, Key: p.TokenID, Quota: ingest.Quota{SamplesPerMinute: p.SamplesPerMinute}},
+		Inputs: inputs,
+	}
+	if key := r.Header.Get("Idempotency-Key"); key != "" {
+		req.IdempotencyKey = key
+		req.Fingerprint = sha256.Sum256(buf.Bytes()) // the decoded body
+	}
+	res, err := s.ingest.Accept(r.Context(), req)
 	if err != nil {
 		s.writeError(w, err)
 		return
+	}
+	if res.Rate.Limit != "" {
+		setRateHeaders(w.Header(), res.Rate.Max, res.Rate.Remaining, res.Rate.Reset)
+	}
+	if res.Replayed {
+		w.Header().Set("Idempotent-Replayed", "true")
 	}
 	s.metrics.samplesAccepted.Add(float64(res.Accepted))
 	writeJSON(w, http.StatusAccepted, ingestAnswer{RequestID: res.RequestID, Accepted: res.Accepted})

@@ -37,7 +37,7 @@ type Authenticator interface {
 // nothing (usecase/ingest.Service). Implementations must be safe for
 // concurrent use and must not retain the inputs' maps after returning.
 type Ingester interface {
-	Accept(ctx context.Context, tenantID int64, inputs []metric.Input) (ingest.Result, error)
+	Accept(ctx context.Context, req ingest.Request) (ingest.Result, error)
 }
 
 // Querier answers one page of a chart query (usecase/query.Service).

@@ -17,13 +17,14 @@ type tenantRow struct {
 	Name          string
 	RetentionDays int
 	CreatedAt     int64
+	Disabled      int
 }
 
 func (r tenantRow) toDomain() tenant.Tenant {
-	return tenant.Tenant{ID: r.ID, Slug: r.Slug, Name: r.Name, RetentionDays: r.RetentionDays, CreatedAt: fromMillis(r.CreatedAt)}
+	return tenant.Tenant{ID: r.ID, Slug: r.Slug, Name: r.Name, RetentionDays: r.RetentionDays, CreatedAt: fromMillis(r.CreatedAt), Disabled: r.Disabled != 0}
 }
 
-var tenantColumns = []string{"id", "slug", "name", "retention_days", "created_at"}
+var tenantColumns = []string{"id", "slug", "name", "retention_days", "created_at", "disabled"}
 
 // CreateTenant stores t and returns it with its new id; a taken slug is
 // tenant.ErrDuplicate.
@@ -61,7 +62,7 @@ func (s *Store) oneTenant(ctx context.Context, where sq.Eq, what string) (tenant
 	var r tenantRow
 	err := s.sb.Select(tenantColumns...).From("tenants").Where(where).
 		RunWith(s.read).QueryRowContext(ctx).
-		Scan(&r.ID, &r.Slug, &r.Name, &r.RetentionDays, &r.CreatedAt)
+		Scan(&r.ID, &r.Slug, &r.Name, &r.RetentionDays, &r.CreatedAt, &r.Disabled)
 	if errors.Is(err, sql.ErrNoRows) {
 		return tenant.Tenant{}, fmt.Errorf("tenant %s: %w", what, tenant.ErrNotFound)
 	}
@@ -82,7 +83,7 @@ func (s *Store) ListTenants(ctx context.Context) ([]tenant.Tenant, error) {
 	var out []tenant.Tenant
 	for rows.Next() {
 		var r tenantRow
-		if err := rows.Scan(&r.ID, &r.Slug, &r.Name, &r.RetentionDays, &r.CreatedAt); err != nil {
+		if err := rows.Scan(&r.ID, &r.Slug, &r.Name, &r.RetentionDays, &r.CreatedAt, &r.Disabled); err != nil {
 			return nil, fmt.Errorf("list tenants: %w", err)
 		}
 		out = append(out, r.toDomain())

@@ -23,6 +23,7 @@ type tokenRow struct {
 	CreatedAt  int64
 	RevokedAt  sql.NullInt64
 	LastUsedAt sql.NullInt64
+	RateLimit  int64
 }
 
 func (r tokenRow) toDomain() (token.Token, error) {
@@ -33,6 +34,7 @@ func (r tokenRow) toDomain() (token.Token, error) {
 		CreatedAt:  fromMillis(r.CreatedAt),
 		RevokedAt:  timePtr(r.RevokedAt),
 		LastUsedAt: timePtr(r.LastUsedAt),
+		RateLimit:  r.RateLimit,
 	}
 	if len(r.SecretHash) != len(t.SecretHash) {
 		return token.Token{}, fmt.Errorf("token %s: secret hash has %d bytes", r.ID, len(r.SecretHash))
@@ -58,8 +60,8 @@ func joinScopes(scopes []token.Scope) string {
 func (s *Store) CreateToken(ctx context.Context, t token.Token) error {
 	tenantID := sql.NullInt64{Int64: t.TenantID, Valid: t.TenantID != 0}
 	_, err := s.sb.Insert("api_tokens").
-		Columns("id", "tenant_id", "name", "scopes", "secret_hash", "created_at", "revoked_at", "last_used_at").
-		Values(t.ID, tenantID, t.Name, joinScopes(t.Scopes), t.SecretHash[:], millis(t.CreatedAt), nullMillis(t.RevokedAt), nullMillis(t.LastUsedAt)).
+		Columns("id", "tenant_id", "name", "scopes", "secret_hash", "created_at", "revoked_at", "last_used_at", "rate_limit").
+		Values(t.ID, tenantID, t.Name, joinScopes(t.Scopes), t.SecretHash[:], millis(t.CreatedAt), nullMillis(t.RevokedAt), nullMillis(t.LastUsedAt), t.RateLimit).
 		RunWith(s.write).ExecContext(ctx)
 	if err != nil {
 		return fmt.Errorf("create token %s: %w", t.ID, err)
@@ -70,10 +72,10 @@ func (s *Store) CreateToken(ctx context.Context, t token.Token) error {
 // TokenByID returns the token with the public id or token.ErrNotFound.
 func (s *Store) TokenByID(ctx context.Context, id string) (token.Token, error) {
 	var r tokenRow
-	err := s.sb.Select("id", "tenant_id", "name", "scopes", "secret_hash", "created_at", "revoked_at", "last_used_at").
+	err := s.sb.Select("id", "tenant_id", "name", "scopes", "secret_hash", "created_at", "revoked_at", "last_used_at", "rate_limit").
 		From("api_tokens").Where(sq.Eq{"id": id}).
 		RunWith(s.read).QueryRowContext(ctx).
-		Scan(&r.ID, &r.TenantID, &r.Name, &r.Scopes, &r.SecretHash, &r.CreatedAt, &r.RevokedAt, &r.LastUsedAt)
+		Scan(&r.ID, &r.TenantID, &r.Name, &r.Scopes, &r.SecretHash, &r.CreatedAt, &r.RevokedAt, &r.LastUsedAt, &r.RateLimit)
 	if errors.Is(err, sql.ErrNoRows) {
 		return token.Token{}, fmt.Errorf("token %s: %w", id, token.ErrNotFound)
 	}

@@ -25,6 +25,7 @@ type Sample struct {
 	tags     Tags
 	ts       int64 // Unix milliseconds
 	dedupeID string
+	series   SeriesHash // computed once: the gate, the queue and the store all need it
 }
 
 // Input is what a door (HTTP, MQTT) decoded from a client, before validation.
@@ -67,14 +68,14 @@ func New(in Input, lim Limits, now time.Time) (Sample, []FieldError) {
 	if len(errs) > 0 {
 		return Sample{}, errs
 	}
-	return Sample{name: in.Name, value: in.Value, tags: tags, ts: ts.UnixMilli(), dedupeID: in.DedupeID}, nil
+	return Sample{name: in.Name, value: in.Value, tags: tags, ts: ts.UnixMilli(), dedupeID: in.DedupeID, series: HashSeries(in.Name, tags)}, nil
 }
 
 // Rehydrate rebuilds a sample that was validated before (read from a queue or
 // a store). tags must be sorted by key, as Tags always are: the series
 // identity (HashSeries) depends on that order.
 func Rehydrate(name string, value float64, tags Tags, tsMillis int64, dedupeID string) Sample {
-	return Sample{name: name, value: value, tags: tags, ts: tsMillis, dedupeID: dedupeID}
+	return Sample{name: name, value: value, tags: tags, ts: tsMillis, dedupeID: dedupeID, series: HashSeries(name, tags)}
 }
 
 // Name is the metric name.

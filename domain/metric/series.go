@@ -30,5 +30,5 @@ func appendField(buf []byte, s string) []byte {
 	return append(buf, s...)
 }
 
-// Series is a series' identity as the store knows it.
-func (s Sample) Series() SeriesHash { return HashSeries(s.name, s.tags) }
+// Series is the identity of the sample's series (HashSeries of its name and tags).
+func (s Sample) Series() SeriesHash { return s.series }

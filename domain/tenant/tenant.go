@@ -26,6 +26,8 @@ type Tenant struct {
 	Name          string
 	RetentionDays int
 	CreatedAt     time.Time
+	// Disabled tenants' tokens are refused (403); their data is kept.
+	Disabled bool
 }
 
 // InvalidError reports an invalid tenant field.

@@ -72,10 +72,12 @@ func ParseScopes(s string) ([]Scope, error) {
 
 // Token is a stored token: never the secret, only its hash.
 type Token struct {
-	ID         string
-	TenantID   int64
-	Name       string
-	Scopes     []Scope
+	ID       string
+	TenantID int64
+	Name     string
+	Scopes   []Scope
+	// RateLimit is the token's quota in samples per minute; 0 = server default.
+	RateLimit  int64
 	SecretHash [32]byte
 	CreatedAt  time.Time
 	RevokedAt  *time.Time

@@ -59,7 +59,7 @@ func TestAcceptEnqueuesOneBatch(t *testing.T) {
 		return nil
 	}).Times(1)
 
-	res, err := f.svc.Accept(context.Background(), tenantID, inputs)
+	res, err := f.svc.Accept(context.Background(), req(tenantID, inputs))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -91,7 +91,7 @@ func TestAcceptUsesAFreshIDPerRequest(t *testing.T) {
 		f.queue.EXPECT().Enqueue(gomock.Any(), batchWithID("req-2")),
 	)
 	for _, want := range []string{"req-1", "req-2"} {
-		res, err := f.svc.Accept(context.Background(), tenantID, []metric.Input{in("x", 1, nil)})
+		res, err := f.svc.Accept(context.Background(), req(tenantID, []metric.Input{in("x", 1, nil)}))
 		if err != nil || res.RequestID != want {
 			t.Errorf("Accept = %+v, %v; want id %s", res, err, want)
 		}
@@ -140,7 +140,7 @@ func TestAcceptInvalidEnqueuesNothing(t *testing.T) {
 			f := newFixture(t)
 			f.expectLimits(metric.DefaultLimits())
 			// No Enqueue expectation: gomock fails the test if it is called.
-			res, err := f.svc.Accept(context.Background(), tenantID, tt.inputs)
+			res, err := f.svc.Accept(context.Background(), req(tenantID, tt.inputs))
 			var ve *metric.ValidationError
 			if !errors.As(err, &ve) {
 				t.Fatalf("err = %v, want *metric.ValidationError", err)
@@ -169,7 +169,7 @@ func TestAcceptEmpty(t *testing.T) {
 	for _, inputs := range [][]metric.Input{nil, {}} {
 		f := newFixture(t)
 		// Neither LimitsFor nor Enqueue may be called.
-		_, err := f.svc.Accept(context.Background(), tenantID, inputs)
+		_, err := f.svc.Accept(context.Background(), req(tenantID, inputs))
 		var ve *metric.ValidationError
 		if !errors.As(err, &ve) || len(ve.Errors) != 1 || ve.Errors[0].Message == "" {
 			t.Errorf("Accept(%v) err = %v, want one ValidationError entry", inputs, err)
@@ -183,7 +183,7 @@ func TestAcceptQueueError(t *testing.T) {
 			f := newFixture(t)
 			f.expectLimits(metric.DefaultLimits())
 			f.queue.EXPECT().Enqueue(gomock.Any(), gomock.Any()).Return(queueErr).Times(1)
-			res, err := f.svc.Accept(context.Background(), tenantID, []metric.Input{in("x", 1, nil)})
+			res, err := f.svc.Accept(context.Background(), req(tenantID, []metric.Input{in("x", 1, nil)}))
 			if !errors.Is(err, queueErr) {
 				t.Fatalf("err = %v, want it to wrap %v", err, queueErr)
 			}
@@ -205,7 +205,7 @@ func TestAcceptLimitsError(t *testing.T) {
 	f := newFixture(t)
 	boom := errors.New("tenant store down")
 	f.limits.EXPECT().LimitsFor(gomock.Any(), tenantID).Return(metric.Limits{}, boom)
-	_, err := f.svc.Accept(context.Background(), tenantID, []metric.Input{in("x", 1, nil)})
+	_, err := f.svc.Accept(context.Background(), req(tenantID, []metric.Input{in("x", 1, nil)}))
 	if !errors.Is(err, boom) {
 		t.Fatalf("err = %v, want it to wrap %v", err, boom)
 	}
@@ -232,9 +232,9 @@ func TestAcceptAppliesTenantRetention(t *testing.T) {
 			if tt.ok {
 				f.queue.EXPECT().Enqueue(gomock.Any(), gomock.Any()).Return(nil)
 			}
-			_, err := f.svc.Accept(context.Background(), tenantID, []metric.Input{
+			_, err := f.svc.Accept(context.Background(), req(tenantID, []metric.Input{
 				{Name: "x", Value: 1, HasValue: true, TS: now.Add(-tt.age), HasTS: true},
-			})
+			}))
 			if tt.ok && err != nil {
 				t.Fatalf("err = %v", err)
 			}
@@ -253,7 +253,11 @@ func TestAcceptPassesContext(t *testing.T) {
 	f := newFixture(t)
 	f.limits.EXPECT().LimitsFor(hasValue, tenantID).Return(metric.DefaultLimits(), nil)
 	f.queue.EXPECT().Enqueue(hasValue, gomock.Any()).Return(nil)
-	if _, err := f.svc.Accept(ctx, tenantID, []metric.Input{in("x", 1, nil)}); err != nil {
+	if _, err := f.svc.Accept(ctx, req(tenantID, []metric.Input{in("x", 1, nil)})); err != nil {
 		t.Fatal(err)
 	}
+}
+
+func req(tenantID int64, inputs []metric.Input) ingest.Request {
+	return ingest.Request{Caller: ingest.Caller{TenantID: tenantID, Key: "tok"}, Inputs: inputs}
 }

@@ -35,7 +35,9 @@ type Tokens interface {
 // Principal is who a request acts as.
 type Principal struct {
 	TokenID  string
-	TenantID int64
+	TenantID int64 // 0 for a platform-admin token
+	// SamplesPerMinute is the token's own quota (0 = the server default).
+	SamplesPerMinute int64
 }
 
 // Service is the tenancy use case.
@@ -128,7 +130,7 @@ func (s *Service) Authenticate(ctx context.Context, raw string, need token.Scope
 		// Best effort: a failed touch must not fail the request.
 		_ = s.tokens.TouchToken(ctx, t.ID, now)
 	}
-	return Principal{TokenID: t.ID, TenantID: t.TenantID}, nil
+	return Principal{TokenID: t.ID, TenantID: t.TenantID, SamplesPerMinute: t.RateLimit}, nil
 }
 
 // limitsTTL bounds how long a tenant's limits are reused before being read
