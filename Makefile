@@ -38,6 +38,7 @@ bench: services build ## throughput figures (see README, "Benchmarks")
 generate: wire mocks
 
 wire:
+	cd infrastructure/wiring && $(GO) tool wire gen .
 	cd cmd/pulse && $(GO) tool wire gen .
 	for r in api worker scheduler ingestor; do (cd cmd/$$r && $(GO) tool wire gen .); done
 

@@ -88,24 +88,13 @@ func startServer(t *testing.T, mode string, env map[string]string) *server {
 	t.Helper()
 	cfg := loadConfig(t, env)
 	ctx, cancel := context.WithCancel(context.Background())
-	log := wiring.ProvideLogger(cfg, "features")
-	st, closeStore, err := wiring.ProvideStore(ctx, cfg, log)
+	p, cleanup, err := wiring.AssemblePipeline(ctx, cfg, "features")
 	if err != nil {
 		cancel()
-		t.Fatalf("%s: open store: %v", mode, err)
+		t.Fatalf("%s: assemble: %v", mode, err)
 	}
-	t.Cleanup(closeStore)
-	q, closeQueue, err := wiring.ProvideQueue(cfg, "features", log)
-	if err != nil {
-		cancel()
-		t.Fatalf("%s: open queue: %v", mode, err)
-	}
-	t.Cleanup(closeQueue)
-	clock := wiring.ProvideClock()
-	ten := wiring.ProvideTenancy(st, clock)
-	reg := wiring.ProvideRegistry("features")
-	h := wiring.ProvideAPIHandler(cfg, ten, wiring.ProvideIngest(q, ten, clock), wiring.ProvideQuery(st), st, q, reg, log, clock)
-	workers := wiring.ProvideWorkers(cfg, q, st, reg, log)
+	t.Cleanup(cleanup)
+	ten, h, workers, log := p.Tenancy, p.Handler, p.Workers, p.Log
 
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {

@@ -22,8 +22,14 @@ func initApp(ctx context.Context, cfg *config.Config, role wiring.Role) (wiring.
 	}
 	clock := wiring.ProvideClock()
 	service := wiring.ProvideTenancy(store, clock)
-	queue, cleanup2, err := wiring.ProvideQueue(cfg, role, logger)
+	client, cleanup2, err := wiring.ProvideRedis(cfg)
 	if err != nil {
+		cleanup()
+		return wiring.APIApp{}, nil, err
+	}
+	queue, cleanup3, err := wiring.ProvideQueue(cfg, client, role, logger)
+	if err != nil {
+		cleanup2()
 		cleanup()
 		return wiring.APIApp{}, nil, err
 	}
@@ -33,6 +39,7 @@ func initApp(ctx context.Context, cfg *config.Config, role wiring.Role) (wiring.
 	handler := wiring.ProvideAPIHandler(cfg, service, ingestService, queryService, store, queue, registry, logger, clock)
 	apiApp := wiring.NewAPIApp(cfg, role, handler, logger)
 	return apiApp, func() {
+		cleanup3()
 		cleanup2()
 		cleanup()
 	}, nil

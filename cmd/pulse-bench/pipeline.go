@@ -78,21 +78,12 @@ func measurePipeline(ctx context.Context, w workload, env map[string]string, sql
 		return res, err
 	}
 	res.loops = cfg.WorkerConcurrency
-	log := wiring.ProvideLogger(cfg, "bench")
-	st, closeStore, err := wiring.ProvideStore(ctx, cfg, log)
+	p, cleanup, err := wiring.AssemblePipeline(ctx, cfg, "bench")
 	if err != nil {
 		return res, err
 	}
-	defer closeStore()
-	q, closeQueue, err := wiring.ProvideQueue(cfg, "bench", log)
-	if err != nil {
-		return res, err
-	}
-	defer closeQueue()
-	clock := wiring.ProvideClock()
-	ten := wiring.ProvideTenancy(st, clock)
-	reg := wiring.ProvideRegistry("bench")
-	h := wiring.ProvideAPIHandler(cfg, ten, wiring.ProvideIngest(q, ten, clock), wiring.ProvideQuery(st), st, q, reg, log, clock)
+	defer cleanup()
+	ten, reg, h, log := p.Tenancy, p.Registry, p.Handler, p.Log
 
 	if _, err := ten.CreateTenant(ctx, "bench", "Bench", 3650); err != nil {
 		return res, err
@@ -130,7 +121,7 @@ func measurePipeline(ctx context.Context, w workload, env map[string]string, sql
 	stopProfile := startProfile(*persistProfile)
 	defer stopProfile()
 	start = time.Now()
-	for _, l := range wiring.ProvideWorkers(cfg, q, st, reg, log) {
+	for _, l := range p.Workers {
 		wg.Add(1)
 		go func() { defer wg.Done(); _ = l.Run(workCtx) }()
 	}

@@ -25,8 +25,14 @@ func initServe(ctx context.Context, cfg *config.Config, role wiring.Role) (*app.
 	}
 	clock := wiring.ProvideClock()
 	service := wiring.ProvideTenancy(store, clock)
-	queue, cleanup2, err := wiring.ProvideQueue(cfg, role, logger)
+	client, cleanup2, err := wiring.ProvideRedis(cfg)
 	if err != nil {
+		cleanup()
+		return nil, nil, err
+	}
+	queue, cleanup3, err := wiring.ProvideQueue(cfg, client, role, logger)
+	if err != nil {
+		cleanup2()
 		cleanup()
 		return nil, nil, err
 	}
@@ -37,6 +43,7 @@ func initServe(ctx context.Context, cfg *config.Config, role wiring.Role) (*app.
 	workers := wiring.ProvideWorkers(cfg, queue, store, registry, logger)
 	appApp := wiring.NewServeApp(cfg, role, handler, workers, logger)
 	return appApp, func() {
+		cleanup3()
 		cleanup2()
 		cleanup()
 	}, nil

@@ -20,8 +20,14 @@ func initApp(ctx context.Context, cfg *config.Config, role wiring.Role) (wiring.
 	if err != nil {
 		return wiring.OpsApp{}, nil, err
 	}
-	queue, cleanup2, err := wiring.ProvideQueue(cfg, role, logger)
+	client, cleanup2, err := wiring.ProvideRedis(cfg)
 	if err != nil {
+		cleanup()
+		return wiring.OpsApp{}, nil, err
+	}
+	queue, cleanup3, err := wiring.ProvideQueue(cfg, client, role, logger)
+	if err != nil {
+		cleanup2()
 		cleanup()
 		return wiring.OpsApp{}, nil, err
 	}
@@ -30,6 +36,7 @@ func initApp(ctx context.Context, cfg *config.Config, role wiring.Role) (wiring.
 	workers := wiring.NoWorkers()
 	opsApp := wiring.NewOpsApp(cfg, role, handler, workers, logger)
 	return opsApp, func() {
+		cleanup3()
 		cleanup2()
 		cleanup()
 	}, nil

@@ -40,6 +40,14 @@ type Config struct {
 	MaxDecodedBytes int64
 	MaxSamples      int
 
+	RateLimitSamples   int64 // per token per minute; 0 = unlimited
+	RateLimitRequests  int64 // per token per minute; 0 = unlimited
+	RateLimitPrefix    string
+	MaxBacklog         int64 // queue entries before 503; 0 = unbounded
+	MaxSeriesPerTenant int
+	DedupeWindow       time.Duration
+	IdempotencyTTL     time.Duration
+
 	ShutdownTimeout time.Duration
 }
 
@@ -114,6 +122,13 @@ func Register(fs *flag.FlagSet, getenv func(string) string) (*Config, func() err
 	num64(&c.MaxBodyBytes, "max-body-bytes", "PULSE_MAX_BODY_BYTES", 5<<20, "largest request body on the wire")
 	num64(&c.MaxDecodedBytes, "max-decoded-bytes", "PULSE_MAX_DECODED_BYTES", 5<<20, "largest request body after gzip decoding")
 	num(&c.MaxSamples, "max-samples", "PULSE_MAX_SAMPLES", 10000, "samples per request")
+	num64(&c.RateLimitSamples, "rate-limit-samples", "PULSE_RATE_LIMIT_SAMPLES", 600000, "default per-token quota in samples per minute (0 = unlimited)")
+	num64(&c.RateLimitRequests, "rate-limit-requests", "PULSE_RATE_LIMIT_REQUESTS", 6000, "default per-token quota in requests per minute (0 = unlimited)")
+	str(&c.RateLimitPrefix, "rate-limit-prefix", "PULSE_RATE_LIMIT_PREFIX", "pulse:rl:", "Redis key prefix of the shared quotas")
+	num64(&c.MaxBacklog, "max-backlog", "PULSE_MAX_BACKLOG", 20000, "queue entries (requests) waiting before ingest answers 503 (0 = unbounded)")
+	num(&c.MaxSeriesPerTenant, "max-series-per-tenant", "PULSE_MAX_SERIES_PER_TENANT", 150000, "distinct series per tenant")
+	dur(&c.DedupeWindow, "dedupe-window", "PULSE_DEDUPE_WINDOW", 24*time.Hour, "a repeated dedupe_id within this window stores nothing")
+	dur(&c.IdempotencyTTL, "idempotency-ttl", "PULSE_IDEMPOTENCY_TTL", 24*time.Hour, "how long an Idempotency-Key is remembered")
 	dur(&c.ShutdownTimeout, "shutdown-timeout", "PULSE_SHUTDOWN_TIMEOUT", 15*time.Second, "drain time on SIGTERM")
 	return c, func() error {
 		if len(errs) > 0 {
@@ -168,6 +183,21 @@ func (c *Config) validate() error {
 		if v <= 0 {
 			return fmt.Errorf("%s=%d: must be positive", name, v)
 		}
+	}
+	nonNegative := map[string]int64{
+		"PULSE_RATE_LIMIT_SAMPLES": c.RateLimitSamples, "PULSE_RATE_LIMIT_REQUESTS": c.RateLimitRequests,
+		"PULSE_MAX_BACKLOG": c.MaxBacklog,
+	}
+	for name, v := range nonNegative {
+		if v < 0 {
+			return fmt.Errorf("%s=%d: must be 0 (off) or positive", name, v)
+		}
+	}
+	if c.MaxSeriesPerTenant <= 0 {
+		return fmt.Errorf("PULSE_MAX_SERIES_PER_TENANT=%d: must be positive", c.MaxSeriesPerTenant)
+	}
+	if c.DedupeWindow <= 0 || c.IdempotencyTTL <= 0 {
+		return errors.New("PULSE_DEDUPE_WINDOW and PULSE_IDEMPOTENCY_TTL must be positive durations")
 	}
 	if c.FlushLinger < 0 || c.QueueLease <= 0 || c.ShutdownTimeout <= 0 {
 		return errors.New("PULSE_FLUSH_LINGER, PULSE_QUEUE_LEASE and PULSE_SHUTDOWN_TIMEOUT must be positive durations")

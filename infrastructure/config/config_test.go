@@ -57,6 +57,12 @@ func TestWrongSettingNamesIt(t *testing.T) {
 		{"PULSE_FLUSH_LINGER", "soon"},
 		{"PULSE_QUEUE_LEASE", "0s"},
 		{"PULSE_MAX_SAMPLES", "0"},
+		{"PULSE_RATE_LIMIT_SAMPLES", "-5"},
+		{"PULSE_RATE_LIMIT_REQUESTS", "many"},
+		{"PULSE_MAX_BACKLOG", "-1"},
+		{"PULSE_MAX_SERIES_PER_TENANT", "0"},
+		{"PULSE_DEDUPE_WINDOW", "0s"},
+		{"PULSE_IDEMPOTENCY_TTL", "forever"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.env+"="+tc.value, func(t *testing.T) {

@@ -23,10 +23,23 @@ type Queue interface {
 	Ping(ctx context.Context) error
 }
 
+// ProvideRedis connects to PULSE_REDIS_URL; nil when it is not set (embedded mode).
+func ProvideRedis(cfg *config.Config) (*redis.Client, func(), error) {
+	if cfg.RedisURL == "" {
+		return nil, func() {}, nil
+	}
+	opts, err := redis.ParseURL(cfg.RedisURL)
+	if err != nil {
+		return nil, nil, fmt.Errorf("PULSE_REDIS_URL: %w", err)
+	}
+	client := redis.NewClient(opts)
+	return client, func() { _ = client.Close() }, nil
+}
+
 // ProvideQueue opens Redis Streams when PULSE_REDIS_URL is set, else the
 // embedded durable queue in the data dir.
-func ProvideQueue(cfg *config.Config, role Role, log *slog.Logger) (Queue, func(), error) {
-	if cfg.RedisURL == "" {
+func ProvideQueue(cfg *config.Config, client *redis.Client, role Role, log *slog.Logger) (Queue, func(), error) {
+	if client == nil {
 		if err := os.MkdirAll(cfg.DataDir, 0o750); err != nil {
 			return nil, nil, fmt.Errorf("PULSE_DATA_DIR=%s: %w", cfg.DataDir, err)
 		}
@@ -39,8 +52,6 @@ func ProvideQueue(cfg *config.Config, role Role, log *slog.Logger) (Queue, func(
 		log.Info("queue: embedded", "path", cfg.QueuePath())
 		return q, func() { _ = q.Close() }, nil
 	}
-	opts, _ := redis.ParseURL(cfg.RedisURL) // validated at load
-	client := redis.NewClient(opts)
 	host, _ := os.Hostname()
 	q, err := redisqueue.New(client, redisqueue.Options{
 		Stream: cfg.QueueStream, Group: cfg.QueueGroup,
@@ -48,9 +59,8 @@ func ProvideQueue(cfg *config.Config, role Role, log *slog.Logger) (Queue, func(
 		LeaseTimeout: cfg.QueueLease, MaxDeliveries: cfg.QueueMaxAttempts,
 	})
 	if err != nil {
-		_ = client.Close()
 		return nil, nil, fmt.Errorf("open Redis queue (PULSE_REDIS_URL): %w", err)
 	}
 	log.Info("queue: Redis Streams", "stream", cfg.QueueStream, "group", cfg.QueueGroup)
-	return q, func() { _ = q.Close(); _ = client.Close() }, nil
+	return q, func() { _ = q.Close() }, nil
 }

@@ -3,7 +3,7 @@ package wiring
 import "github.com/google/wire"
 
 // CoreSet is logging, storage, queue, telemetry and the use cases.
-var CoreSet = wire.NewSet(ProvideClock, ProvideLogger, ProvideStore, ProvideQueue, ProvideRegistry,
+var CoreSet = wire.NewSet(ProvideClock, ProvideLogger, ProvideStore, ProvideRedis, ProvideQueue, ProvideRegistry,
 	ProvideTenancy, ProvideIngest, ProvideQuery)
 
 // ServeSet assembles `pulse serve` (every role in one process).

@@ -1,0 +1,29 @@
+package wiring
+
+import (
+	"log/slog"
+	"net/http"
+
+	"github.com/pulsemetrics/pulse/adapter/sqlstore"
+	"github.com/pulsemetrics/pulse/infrastructure/config"
+	"github.com/pulsemetrics/pulse/infrastructure/telemetry"
+	"github.com/pulsemetrics/pulse/usecase/ingest"
+	"github.com/pulsemetrics/pulse/usecase/query"
+	"github.com/pulsemetrics/pulse/usecase/tenancy"
+)
+
+// Pipeline is every part of an all-in-one process, unstarted: the benchmark
+// and the end-to-end tests drive its pieces separately (e.g. the API first,
+// the workers later). AssemblePipeline (wire_gen.go) builds it.
+type Pipeline struct {
+	Config   *config.Config
+	Log      *slog.Logger
+	Store    *sqlstore.Store
+	Queue    Queue
+	Tenancy  *tenancy.Service
+	Ingest   *ingest.Service
+	Query    *query.Service
+	Registry *telemetry.Registry
+	Handler  http.Handler
+	Workers  Workers
+}
