@@ -8,7 +8,14 @@ BINARIES := pulse pulse-api pulse-worker pulse-scheduler pulse-ingestor
 SERVICES := mariadb redis mosquitto
 TEST_TIMEOUT ?= 14m
 
-.PHONY: all build run test test-go bench generate wire mocks services fmt vet clean
+.PHONY: all build run test test-go bench fuzz fuzz-smoke generate wire mocks services fmt vet clean
+
+# Native Go fuzz targets (package:target). Each has a committed seed corpus in
+# its package's testdata/fuzz; `make test` runs each briefly, `make fuzz` longer.
+FUZZ_TARGETS := adapter/httpapi:FuzzIngest adapter/httpapi:FuzzParseTS domain/metric:FuzzNew \
+	domain/token:FuzzParse adapter/batchcodec:FuzzDecode
+FUZZ_SMOKE_TIME ?= 4s
+FUZZ_TIME ?= 2m
 
 all: build
 
@@ -31,6 +38,19 @@ vet:
 
 test: services vet ## everything CI runs
 	$(GO) test -count=1 -timeout $(TEST_TIMEOUT) ./...
+	$(MAKE) --no-print-directory fuzz-smoke
+
+fuzz-smoke:
+	@for t in $(FUZZ_TARGETS); do pkg=$${t%%:*}; fn=$${t##*:}; \
+	  echo "fuzz $$fn ($$pkg) for $(FUZZ_SMOKE_TIME)"; \
+	  $(GO) test -run '^$$' -fuzz "^$$fn\$$" -fuzztime $(FUZZ_SMOKE_TIME) ./$$pkg >/tmp/pulse-fuzz.log 2>&1 || { cat /tmp/pulse-fuzz.log; exit 1; }; \
+	done
+
+fuzz: ## each fuzz target for FUZZ_TIME (default 2m)
+	@for t in $(FUZZ_TARGETS); do pkg=$${t%%:*}; fn=$${t##*:}; \
+	  echo "fuzz $$fn ($$pkg) for $(FUZZ_TIME)"; \
+	  $(GO) test -run '^$$' -fuzz "^$$fn\$$" -fuzztime $(FUZZ_TIME) ./$$pkg || exit 1; \
+	done
 
 bench: services build ## throughput figures (see README, "Benchmarks")
 	$(GO) run ./cmd/pulse-bench
