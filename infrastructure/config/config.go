@@ -31,6 +31,7 @@ type Config struct {
 	WorkerConcurrency int
 	FlushChunk        int
 	FlushLinger       time.Duration
+	FlushAckDelay     time.Duration // crash tests only
 	QueueLease        time.Duration
 	QueueMaxAttempts  int
 	QueueStream       string
@@ -115,6 +116,7 @@ func Register(fs *flag.FlagSet, getenv func(string) string) (*Config, func() err
 	num(&c.WorkerConcurrency, "worker-concurrency", "PULSE_WORKER_CONCURRENCY", 2, "flush loops per worker process")
 	num(&c.FlushChunk, "flush-chunk", "PULSE_FLUSH_CHUNK", 10000, "samples per database write")
 	dur(&c.FlushLinger, "flush-linger", "PULSE_FLUSH_LINGER", 50*time.Millisecond, "wait for a fuller chunk at most this long")
+	dur(&c.FlushAckDelay, "flush-ack-delay", "PULSE_FLUSH_ACK_DELAY", 0, "testing only: pause between commit and queue acknowledgement")
 	dur(&c.QueueLease, "queue-lease", "PULSE_QUEUE_LEASE", 30*time.Second, "redeliver an unacknowledged queue entry after this long")
 	num(&c.QueueMaxAttempts, "queue-max-attempts", "PULSE_QUEUE_MAX_ATTEMPTS", 10, "deliveries before an entry goes to the dead-letter store")
 	str(&c.QueueStream, "queue-stream", "PULSE_QUEUE_STREAM", "pulse:ingest", "Redis stream key of the ingest queue")

@@ -26,7 +26,7 @@ type Workers []app.Loop
 func ProvideWorkers(cfg *config.Config, q Queue, st *sqlstore.Store, reg *telemetry.Registry, log *slog.Logger) Workers {
 	out := make(Workers, cfg.WorkerConcurrency)
 	for i := range out {
-		w := flush.NewWorker(q, st, flush.Config{ChunkSamples: cfg.FlushChunk, Linger: cfg.FlushLinger}, log.With("worker", i))
+		w := flush.NewWorker(q, st, flush.Config{ChunkSamples: cfg.FlushChunk, Linger: cfg.FlushLinger, AckDelay: cfg.FlushAckDelay}, log.With("worker", i))
 		w.OnFlushed = reg.ObserveFlush
 		out[i] = w
 	}

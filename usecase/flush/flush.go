@@ -42,6 +42,10 @@ type Config struct {
 	Linger time.Duration
 	// MaxBackoff caps the retry delay when the store fails.
 	MaxBackoff time.Duration
+	// AckDelay pauses between commit and acknowledgement. For crash tests
+	// only: it widens the window in which a killed worker has committed rows
+	// whose queue entries are still unacknowledged.
+	AckDelay time.Duration
 }
 
 // Worker is one flushing loop.
@@ -153,6 +157,9 @@ func (w *Worker) writeAndAck(ctx context.Context, deliveries []Delivery) (int, e
 	}
 	if w.OnFlushed != nil {
 		w.OnFlushed(n, time.Since(start))
+	}
+	if w.cfg.AckDelay > 0 {
+		w.sleep(ctx, w.cfg.AckDelay)
 	}
 	if err := w.src.Ack(ctx, ids); err != nil {
 		// Rows are committed; redelivery is harmless because the store is idempotent.

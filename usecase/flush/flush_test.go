@@ -414,3 +414,29 @@ func TestRunGathersNextChunkWhileWriting(t *testing.T) {
 		}
 	})
 }
+
+// AckDelay (crash tests) pauses after the commit and before the ack.
+func TestAckDelayPausesBetweenCommitAndAck(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		f := newFixture(t, flush.Config{AckDelay: 5 * time.Second})
+		d := delivery("q1", 1, 2)
+		var committed time.Time
+		gomock.InOrder(
+			f.src.EXPECT().Fetch(gomock.Any(), gomock.Any(), gomock.Any()).Return([]flush.Delivery{d}, nil),
+			f.src.EXPECT().Fetch(gomock.Any(), gomock.Any(), gomock.Any()).Return(nil, nil),
+			f.store.EXPECT().WriteBatches(gomock.Any(), gomock.Any()).DoAndReturn(func(context.Context, []metric.Batch) error {
+				committed = time.Now()
+				return nil
+			}),
+			f.src.EXPECT().Ack(gomock.Any(), []string{"q1"}).DoAndReturn(func(context.Context, []string) error {
+				if waited := time.Since(committed); waited != 5*time.Second {
+					t.Errorf("acked %s after commit, want 5s", waited)
+				}
+				return nil
+			}),
+		)
+		if _, err := f.w.FlushOnce(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+	})
+}
