@@ -22,6 +22,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"sync"
 	"time"
 
 	sq "github.com/Masterminds/squirrel"
@@ -42,6 +43,13 @@ type Store struct {
 	series *seriesCache
 	// sampleRows is the number of rows per multi-row samples INSERT.
 	sampleRows int
+
+	// The zero values of these are the defaults (see idempotency.go,
+	// dedupe.go and gate.go).
+	clock        func() time.Time
+	dedupeWindow time.Duration
+	idemOwned    sync.Map // idemKey -> request id of a reservation this Store holds
+	seriesCounts tenantCounts
 }
 
 // dialect holds what differs between SQLite and MariaDB.

@@ -3,6 +3,7 @@ package sqlstore
 import (
 	"context"
 	"database/sql"
+	"errors"
 	"fmt"
 	"slices"
 	"strconv"
@@ -31,7 +32,8 @@ type dedupeKey struct {
 // only after it commits. It is idempotent: a sample whose (series, ts) is
 // already stored is ignored (the first write wins), and a sample whose
 // non-empty dedupe id was already seen for its tenant (in an earlier call or
-// earlier in this one) is skipped. Deadlocks and lock-wait timeouts are
+// earlier in this one) within the dedupe window is skipped (see
+// SetDedupeWindow). Deadlocks and lock-wait timeouts are
 // retried a few times. Safe for concurrent use.
 func (s *Store) WriteBatches(ctx context.Context, batches []metric.Batch) error {
 	total := 0
@@ -41,7 +43,7 @@ func (s *Store) WriteBatches(ctx context.Context, batches []metric.Batch) error 
 	if total == 0 {
 		return nil
 	}
-	now := time.Now()
+	now := s.now()
 	keys := make([]seriesKey, 0, total)
 	for _, b := range batches {
 		for _, smp := range b.Samples {
@@ -126,20 +128,26 @@ func (s *Store) writeTx(ctx context.Context, rows []sampleRow, dedupe []dedupeKe
 
 	keep := rows
 	if len(dedupe) > 0 {
-		known, err := s.knownDedupe(ctx, tx, dedupe)
+		known, err := s.knownDedupe(ctx, tx, dedupe, now)
 		if err != nil {
 			return err
 		}
-		var fresh []dedupeKey
+		var fresh, renew []dedupeKey
 		skip := make(map[int]bool, len(known))
 		for j, k := range dedupe {
-			if known[k] {
+			switch live, found := known[k]; {
+			case live:
 				skip[dedupeRow[j]] = true
-			} else {
+			case found:
+				renew = append(renew, k) // seen before the window: store again
+			default:
 				fresh = append(fresh, k)
 			}
 		}
 		if err := s.insertDedupe(ctx, tx, fresh, now); err != nil {
+			return err
+		}
+		if err := s.renewDedupe(ctx, tx, renew, now); err != nil {
 			return err
 		}
 		if len(skip) > 0 {
@@ -204,8 +212,10 @@ func (s *Store) appendSamplesInsert(buf []byte, rows []sampleRow) []byte {
 // dedupeChunk bounds the ids of one dedupe statement.
 const dedupeChunk = 1000
 
-// knownDedupe returns which keys are already stored.
-func (s *Store) knownDedupe(ctx context.Context, tx *sql.Tx, keys []dedupeKey) (map[dedupeKey]bool, error) {
+// knownDedupe returns which keys are already stored: true if seen within
+// the dedupe window at now, false if only longer ago (expired).
+func (s *Store) knownDedupe(ctx context.Context, tx *sql.Tx, keys []dedupeKey, now time.Time) (map[dedupeKey]bool, error) {
+	cutoff := s.dedupeCutoff(now)
 	byTenant := map[int64][]any{}
 	for _, k := range keys {
 		byTenant[k.tenant] = append(byTenant[k.tenant], k.id)
@@ -214,7 +224,7 @@ func (s *Store) knownDedupe(ctx context.Context, tx *sql.Tx, keys []dedupeKey) (
 	for tenantID, all := range byTenant {
 		for start := 0; start < len(all); start += dedupeChunk {
 			chunk := all[start:min(start+dedupeChunk, len(all))]
-			rows, err := s.sb.Select("dedupe_id").From("sample_dedupe").
+			rows, err := s.sb.Select("dedupe_id", "created_at").From("sample_dedupe").
 				Where(sq.Eq{"tenant_id": tenantID}).Where(sq.Eq{"dedupe_id": chunk}).
 				RunWith(tx).QueryContext(ctx)
 			if err != nil {
@@ -222,11 +232,12 @@ func (s *Store) knownDedupe(ctx context.Context, tx *sql.Tx, keys []dedupeKey) (
 			}
 			for rows.Next() {
 				var id string
-				if err := rows.Scan(&id); err != nil {
+				var created int64
+				if err := rows.Scan(&id, &created); err != nil {
 					rows.Close()
 					return nil, fmt.Errorf("check dedupe ids of tenant %d: %w", tenantID, err)
 				}
-				known[dedupeKey{tenant: tenantID, id: id}] = true
+				known[dedupeKey{tenant: tenantID, id: id}] = created > cutoff
 			}
 			if err := rows.Close(); err != nil {
 				return nil, err
@@ -255,6 +266,38 @@ func (s *Store) insertDedupe(ctx context.Context, tx *sql.Tx, keys []dedupeKey, 
 	return nil
 }
 
+// renewDedupe starts a new window for expired dedupe ids that are used
+// again. The UPDATE only matches rows still expired: if a concurrent writer
+// renewed one first (MariaDB re-reads the latest row version for an UPDATE),
+// fewer rows change and the transaction is retried, then skipping the id.
+func (s *Store) renewDedupe(ctx context.Context, tx *sql.Tx, keys []dedupeKey, now time.Time) error {
+	cutoff := s.dedupeCutoff(now)
+	byTenant := map[int64][]any{}
+	for _, k := range keys {
+		byTenant[k.tenant] = append(byTenant[k.tenant], k.id)
+	}
+	for tenantID, all := range byTenant {
+		for start := 0; start < len(all); start += dedupeChunk {
+			chunk := all[start:min(start+dedupeChunk, len(all))]
+			res, err := s.sb.Update("sample_dedupe").Set("created_at", millis(now)).
+				Where(sq.Eq{"tenant_id": tenantID}).Where(sq.Eq{"dedupe_id": chunk}).
+				Where(sq.LtOrEq{"created_at": cutoff}).
+				RunWith(tx).ExecContext(ctx)
+			if err != nil {
+				return fmt.Errorf("renew dedupe ids of tenant %d: %w", tenantID, err)
+			}
+			n, err := res.RowsAffected()
+			if err != nil {
+				return fmt.Errorf("renew dedupe ids of tenant %d: %w", tenantID, err)
+			}
+			if n != int64(len(chunk)) {
+				return fmt.Errorf("renew dedupe ids of tenant %d: %w", tenantID, errDedupeRace)
+			}
+		}
+	}
+	return nil
+}
+
 // maxAttempts bounds the retries of a transaction that deadlocked.
 const maxAttempts = 6
 
@@ -264,7 +307,7 @@ func (s *Store) retry(ctx context.Context, fn func() error) error {
 	delay := 5 * time.Millisecond
 	for attempt := 1; ; attempt++ {
 		err := fn()
-		if err == nil || attempt == maxAttempts || !s.d.isRetryable(err) {
+		if err == nil || attempt == maxAttempts || !(s.d.isRetryable(err) || errors.Is(err, errDedupeRace)) {
 			if err != nil && attempt > 1 {
 				return fmt.Errorf("after %d attempts: %w", attempt, err)
 			}
