@@ -28,7 +28,7 @@ func Take(tat, now int64, cost, limit int64) (newTAT int64, d Decision) {
 	if limit <= 0 {
 		return tat, Decision{Allowed: true, Remaining: 1 << 62}
 	}
-	interval := int64(Window) / limit // ns per unit
+	interval := max(int64(Window)/limit, 1) // ns per unit; quotas above 6e10/min act as 6e10
 	if tat < now {
 		tat = now
 	}

@@ -59,3 +59,9 @@ func TestNoLimit(t *testing.T) {
 		t.Fatal("limit 0 means unlimited")
 	}
 }
+
+func TestAbsurdQuotaDoesNotPanic(t *testing.T) {
+	if _, d := Take(0, 1e18, 5, 1e12); !d.Allowed {
+		t.Fatal("a huge quota must allow")
+	}
+}

@@ -1,0 +1,116 @@
+// Package redisratelimit is the rate limiter shared by every API replica: a
+// key's two theoretical arrival times live in Redis, as prefix+key+":r"
+// (requests) and prefix+key+":s" (samples), and one Lua script applies the
+// GCRA rule of domain/quota to both in a single round trip. Redis runs a
+// script atomically, so both counts are checked and both or neither taken,
+// whichever replica asks.
+//
+// Time: by default the script reads the Redis server's TIME, so replicas
+// with skewed clocks still agree (needs Redis >= 5, which replicates a
+// script's effects rather than the script). Options.Clock replaces it with
+// the caller's clock, for tests.
+//
+// Precision: Lua numbers are doubles, exact only up to 2^53, and a Unix time
+// in ns is about 2^61. A TAT is therefore stored as the decimal string of its
+// Unix ns (as Go would write it), split by the script into seconds and
+// nanoseconds, and all arithmetic is done on the offset from now, which
+// stays within a few minutes: the script reproduces quota.Take to the
+// nanosecond. Each key expires when its TAT passes, so idle keys vanish.
+package redisratelimit
+
+import (
+	"context"
+	_ "embed" // gcra.lua
+	"fmt"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+
+	"github.com/pulsemetrics/pulse/domain/quota"
+	"github.com/pulsemetrics/pulse/usecase/ingest"
+)
+
+var _ ingest.RateLimiter = (*Limiter)(nil)
+
+// DefaultPrefix is the key prefix used when Options.Prefix is empty.
+const DefaultPrefix = "pulse:rl:"
+
+//go:embed gcra.lua
+var gcraLua string
+
+// script is loaded once per server by go-redis (EVALSHA, EVAL on NOSCRIPT).
+var script = redis.NewScript(gcraLua)
+
+// Options configures a Limiter; the zero value takes the defaults.
+type Options struct {
+	// Prefix starts every key (default DefaultPrefix).
+	Prefix string
+	// Clock, when set, supplies the time instead of the Redis server's TIME.
+	// Every replica sharing the keys must then use the same clock.
+	Clock func() time.Time
+}
+
+// Limiter keeps quotas in Redis. Safe for concurrent use.
+type Limiter struct {
+	client *redis.Client
+	prefix string
+	clock  func() time.Time
+}
+
+// New returns a limiter on client. The caller keeps ownership of client.
+func New(client *redis.Client, opts Options) *Limiter {
+	if opts.Prefix == "" {
+		opts.Prefix = DefaultPrefix
+	}
+	return &Limiter{client: client, prefix: opts.Prefix, clock: opts.Clock}
+}
+
+// Take charges one request and samples samples to key's quota q: both are
+// taken only if both fit. A zero field of q is unlimited and touches no key.
+func (l *Limiter) Take(ctx context.Context, key string, samples int64, q ingest.Quota) (ingest.RateDecision, error) {
+	if samples < 0 {
+		return ingest.RateDecision{}, fmt.Errorf("redisratelimit: negative sample count %d", samples)
+	}
+	rq, sq := max(q.RequestsPerMinute, 0), max(q.SamplesPerMinute, 0)
+	if rq == 0 && sq == 0 {
+		_, sd := quota.Take(0, 0, samples, 0)
+		return decide(ingest.Quota{}, quota.Decision{}, sd), nil
+	}
+	var nowS, nowNS int64 = -1, 0 // -1: the script reads TIME
+	if l.clock != nil {
+		now := l.clock().UnixNano()
+		nowS, nowNS = now/1e9, now%1e9
+	}
+	keys := []string{l.prefix + key + ":r", l.prefix + key + ":s"}
+	res, err := script.Run(ctx, l.client, keys, nowS, nowNS, rq, 1, sq, samples).Int64Slice()
+	if err != nil {
+		return ingest.RateDecision{}, fmt.Errorf("redisratelimit: take key=%s: %w", key, err)
+	}
+	if len(res) != 8 {
+		return ingest.RateDecision{}, fmt.Errorf("redisratelimit: take key=%s: script returned %d values, want 8", key, len(res))
+	}
+	q = ingest.Quota{RequestsPerMinute: rq, SamplesPerMinute: sq}
+	return decide(q, toDecision(res[0:4]), toDecision(res[4:8])), nil
+}
+
+// toDecision reads one count's answer: allowed (0/1), remaining, retry
+// after (ns), reset (ns).
+func toDecision(v []int64) quota.Decision {
+	return quota.Decision{Allowed: v[0] == 1, Remaining: v[1], RetryAfter: time.Duration(v[2]), Reset: time.Duration(v[3])}
+}
+
+// decide combines the decisions of the two counts (see ingest.RateLimiter):
+// a denial names the count that denied, requests first; an acceptance
+// reports the samples count unless it is unlimited. It is the same as
+// memratelimit's; the contract suite holds both to it.
+func decide(q ingest.Quota, rd, sd quota.Decision) ingest.RateDecision {
+	switch {
+	case q.RequestsPerMinute > 0 && !rd.Allowed:
+		return ingest.RateDecision{Decision: rd, Limit: "requests_per_minute", Max: q.RequestsPerMinute}
+	case q.SamplesPerMinute > 0:
+		return ingest.RateDecision{Decision: sd, Limit: "samples_per_minute", Max: q.SamplesPerMinute}
+	case q.RequestsPerMinute > 0:
+		return ingest.RateDecision{Decision: rd, Limit: "requests_per_minute", Max: q.RequestsPerMinute}
+	}
+	return ingest.RateDecision{Decision: sd}
+}
