@@ -16,6 +16,7 @@ import (
 
 	"github.com/cucumber/godog"
 
+	"github.com/pulsemetrics/pulse/domain/audit"
 	"github.com/pulsemetrics/pulse/domain/token"
 )
 
@@ -105,11 +106,11 @@ func (s *scenario) createTenant(ctx context.Context, name, scopes string) (*tena
 		return nil, err
 	}
 	slug := uniqueSlug(name)
-	t, err := s.srv.tenancy.CreateTenant(ctx, slug, "", 0)
+	t, err := s.srv.tenancy.CreateTenant(ctx, audit.CLI(), slug, "", 0)
 	if err != nil {
 		return nil, fmt.Errorf("create tenant %s: %w", slug, err)
 	}
-	issued, err := s.srv.tenancy.CreateToken(ctx, slug, "features", sc)
+	issued, err := s.srv.tenancy.CreateToken(ctx, audit.CLI(), slug, token.Spec{Name: "features", Scopes: sc})
 	if err != nil {
 		return nil, fmt.Errorf("create token for %s: %w", slug, err)
 	}
@@ -145,7 +146,7 @@ func (s *scenario) theTokenIsRevoked(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	return s.srv.tenancy.RevokeToken(ctx, t.tokenID)
+	return s.srv.tenancy.RevokeToken(ctx, audit.CLI(), t.tokenID)
 }
 
 // ---- placeholders ----

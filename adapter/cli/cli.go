@@ -12,16 +12,20 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/pulsemetrics/pulse/domain/audit"
 	"github.com/pulsemetrics/pulse/domain/tenant"
 	"github.com/pulsemetrics/pulse/domain/token"
 )
 
-// Admin is the slice of the tenancy use case the CLI drives.
+// Admin is the slice of the tenancy use case the CLI drives. Every change is
+// audited by the implementation with the actor audit.CLI().
 type Admin interface {
-	CreateTenant(ctx context.Context, slug, name string, retentionDays int) (tenant.Tenant, error)
+	CreateTenant(ctx context.Context, actor audit.Actor, slug, name string, retentionDays int) (tenant.Tenant, error)
 	ListTenants(ctx context.Context) ([]tenant.Tenant, error)
-	CreateToken(ctx context.Context, tenantSlug, name string, scopes []token.Scope) (token.Issued, error)
-	RevokeToken(ctx context.Context, id string) error
+	UpdateTenant(ctx context.Context, actor audit.Actor, slug string, retentionDays *int, disabled *bool) (tenant.Tenant, error)
+	CreateToken(ctx context.Context, actor audit.Actor, tenantSlug string, spec token.Spec) (token.Issued, error)
+	CreatePlatformToken(ctx context.Context, actor audit.Actor, name string) (token.Issued, error)
+	RevokeToken(ctx context.Context, actor audit.Actor, id string) error
 }
 
 // Deps are the actions behind the commands. OpenAdmin is called only by the
@@ -80,7 +84,7 @@ func tenantCmd(deps Deps) *cobra.Command {
 		Args:  cobra.ExactArgs(1),
 		RunE: func(c *cobra.Command, args []string) error {
 			return withAdmin(deps, c, func(a Admin) error {
-				t, err := a.CreateTenant(c.Context(), args[0], name, days)
+				t, err := a.CreateTenant(c.Context(), audit.CLI(), args[0], name, days)
 				if err != nil {
 					return err
 				}
@@ -102,52 +106,129 @@ func tenantCmd(deps Deps) *cobra.Command {
 					return err
 				}
 				w := tabwriter.NewWriter(c.OutOrStdout(), 0, 4, 2, ' ', 0)
-				fmt.Fprintln(w, "ID\tSLUG\tNAME\tRETENTION_DAYS\tCREATED")
+				fmt.Fprintln(w, "ID\tSLUG\tNAME\tRETENTION_DAYS\tSTATUS\tCREATED")
 				for _, t := range ts {
-					fmt.Fprintf(w, "%d\t%s\t%s\t%d\t%s\n", t.ID, t.Slug, t.Name, t.RetentionDays, t.CreatedAt.Format("2006-01-02T15:04:05Z"))
+					fmt.Fprintf(w, "%d\t%s\t%s\t%d\t%s\t%s\n", t.ID, t.Slug, t.Name, t.RetentionDays, status(t), t.CreatedAt.Format("2006-01-02T15:04:05Z"))
 				}
 				return w.Flush()
 			})
 		},
 	}
-	cmd.AddCommand(create, list)
+	cmd.AddCommand(create, list, tenantUpdateCmd(deps))
 	return cmd
+}
+
+func status(t tenant.Tenant) string {
+	if t.Disabled {
+		return "disabled"
+	}
+	return "active"
+}
+
+func tenantUpdateCmd(deps Deps) *cobra.Command {
+	var days int
+	var disable, enable bool
+	update := &cobra.Command{
+		Use:   "update <slug>",
+		Short: "Change a tenant's retention or disable/enable it (a disabled tenant's tokens are refused within 30 s)",
+		Args:  cobra.ExactArgs(1),
+		RunE: func(c *cobra.Command, args []string) error {
+			var retention *int
+			var disabled *bool
+			if c.Flags().Changed("retention-days") {
+				retention = &days
+			}
+			if disable || enable {
+				disabled = &disable
+			}
+			if retention == nil && disabled == nil {
+				return fmt.Errorf("nothing to update: give --retention-days, --disable or --enable")
+			}
+			return withAdmin(deps, c, func(a Admin) error {
+				t, err := a.UpdateTenant(c.Context(), audit.CLI(), args[0], retention, disabled)
+				if err != nil {
+					return err
+				}
+				fmt.Fprintf(c.OutOrStdout(), "updated tenant %s (retention %d days, %s)\n", t.Slug, t.RetentionDays, status(t))
+				return nil
+			})
+		},
+	}
+	update.Flags().IntVar(&days, "retention-days", 0, "raw data retention in days (1-3650)")
+	update.Flags().BoolVar(&disable, "disable", false, "refuse the tenant's tokens on every endpoint (data is kept)")
+	update.Flags().BoolVar(&enable, "enable", false, "accept the tenant's tokens again")
+	update.MarkFlagsMutuallyExclusive("disable", "enable")
+	return update
 }
 
 func tokenCmd(deps Deps) *cobra.Command {
 	cmd := &cobra.Command{Use: "token", Short: "Manage API tokens"}
 	var name, scopes string
+	var rate int64
+	var platform bool
 	create := &cobra.Command{
-		Use:   "create <tenant-slug>",
+		Use:   "create <tenant-slug> | --admin",
 		Short: "Create an API token; it is printed once, alone on the last line",
-		Args:  cobra.ExactArgs(1),
+		Long: "Create an API token for a tenant, or with --admin a platform-admin token bound to no tenant\n" +
+			"(scope admin; usable on /api/admin/* only). The token is printed once, alone on the last line.",
+		Args: func(c *cobra.Command, args []string) error {
+			if platform {
+				if len(args) != 0 {
+					return fmt.Errorf("--admin tokens belong to no tenant: give no tenant slug")
+				}
+				return nil
+			}
+			if len(args) != 1 {
+				return fmt.Errorf("give the tenant slug (or --admin for a platform-admin token)")
+			}
+			return nil
+		},
 		RunE: func(c *cobra.Command, args []string) error {
+			if platform {
+				if c.Flags().Changed("scopes") || c.Flags().Changed("rate-limit") {
+					return fmt.Errorf("--admin tokens carry the admin scope only and ingest nothing: drop --scopes and --rate-limit")
+				}
+				return withAdmin(deps, c, func(a Admin) error {
+					issued, err := a.CreatePlatformToken(c.Context(), audit.CLI(), name)
+					if err != nil {
+						return err
+					}
+					printIssued(c.OutOrStdout(), issued, "platform-admin token pulse_"+issued.Token.ID+" (no tenant)")
+					return nil
+				})
+			}
 			sc, err := token.ParseScopes(scopes)
 			if err != nil {
 				return fmt.Errorf("--scopes: %w", err)
 			}
+			if rate < 0 {
+				return fmt.Errorf("--rate-limit: must be 0 (server default) or a positive number of samples per minute")
+			}
 			return withAdmin(deps, c, func(a Admin) error {
-				issued, err := a.CreateToken(c.Context(), args[0], name, sc)
+				issued, err := a.CreateToken(c.Context(), audit.CLI(), args[0], token.Spec{Name: name, Scopes: sc, RateLimit: rate})
 				if err != nil {
 					return err
 				}
-				out := c.OutOrStdout()
-				fmt.Fprintf(out, "created token pulse_%s for tenant %s with scopes %s\n", issued.Token.ID, args[0], joinScopes(sc))
-				fmt.Fprintln(out, "store it now: it is not shown again")
-				fmt.Fprintln(out, issued.Plain)
+				what := fmt.Sprintf("token pulse_%s for tenant %s with scopes %s", issued.Token.ID, args[0], joinScopes(sc))
+				if rate > 0 {
+					what += fmt.Sprintf(" and a quota of %d samples/min", rate)
+				}
+				printIssued(c.OutOrStdout(), issued, what)
 				return nil
 			})
 		},
 	}
 	create.Flags().StringVar(&name, "name", "", "a label for the token")
 	create.Flags().StringVar(&scopes, "scopes", "ingest,read", "comma-separated scopes: ingest, read, admin")
+	create.Flags().Int64Var(&rate, "rate-limit", 0, "the token's quota in samples per minute (0 = server default)")
+	create.Flags().BoolVar(&platform, "admin", false, "create a platform-admin token (no tenant argument)")
 	revoke := &cobra.Command{
 		Use:   "revoke <id>",
 		Short: "Revoke a token by its public id (pulse_<id> or <id>)",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(c *cobra.Command, args []string) error {
 			return withAdmin(deps, c, func(a Admin) error {
-				if err := a.RevokeToken(c.Context(), args[0]); err != nil {
+				if err := a.RevokeToken(c.Context(), audit.CLI(), args[0]); err != nil {
 					return err
 				}
 				fmt.Fprintf(c.OutOrStdout(), "revoked token %s\n", args[0])
@@ -157,6 +238,13 @@ func tokenCmd(deps Deps) *cobra.Command {
 	}
 	cmd.AddCommand(create, revoke)
 	return cmd
+}
+
+// printIssued prints what was created, then the token alone on the last line.
+func printIssued(out io.Writer, issued token.Issued, what string) {
+	fmt.Fprintf(out, "created %s\n", what)
+	fmt.Fprintln(out, "store it now: it is not shown again")
+	fmt.Fprintln(out, issued.Plain)
 }
 
 func joinScopes(sc []token.Scope) string {

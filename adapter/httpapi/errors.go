@@ -43,6 +43,7 @@ func (s *server) writeError(w http.ResponseWriter, err error) {
 		verr *metric.ValidationError
 		lerr *metric.LimitError
 		terr *tenant.InvalidError
+		kerr *token.InvalidError
 		rerr *requestError
 		qerr *ingest.RateLimitError
 		ierr *ingest.IdempotencyError
@@ -68,12 +69,18 @@ func (s *server) writeError(w http.ResponseWriter, err error) {
 			status = http.StatusConflict
 		}
 		writeJSON(w, status, errorBody{Error: ierr.Message})
+	case errors.Is(err, tenant.ErrDisabled): // also ErrForbidden: checked first
+		writeJSON(w, http.StatusForbidden, errorBody{Error: tenant.ErrDisabled.Error()})
 	case errors.Is(err, token.ErrUnauthenticated):
 		writeJSON(w, http.StatusUnauthorized, errorBody{Error: token.ErrUnauthenticated.Error()})
 	case errors.Is(err, token.ErrForbidden):
 		writeJSON(w, http.StatusForbidden, errorBody{Error: token.ErrForbidden.Error()})
 	case errors.Is(err, tenant.ErrNotFound):
 		writeJSON(w, http.StatusNotFound, errorBody{Error: tenant.ErrNotFound.Error()})
+	case errors.Is(err, token.ErrNotFound):
+		writeJSON(w, http.StatusNotFound, errorBody{Error: token.ErrNotFound.Error()})
+	case errors.Is(err, tenant.ErrDuplicate):
+		writeJSON(w, http.StatusConflict, errorBody{Error: tenant.ErrDuplicate.Error()})
 	case errors.Is(err, ingest.ErrBackpressure):
 		w.Header().Set("Retry-After", "1")
 		writeJSON(w, http.StatusServiceUnavailable, errorBody{Error: ingest.ErrBackpressure.Error()})
@@ -81,6 +88,8 @@ func (s *server) writeError(w http.ResponseWriter, err error) {
 		writeJSON(w, http.StatusUnprocessableEntity, errorBody{Error: err.Error()})
 	case errors.As(err, &terr):
 		writeJSON(w, http.StatusUnprocessableEntity, errorBody{Error: terr.Error()})
+	case errors.As(err, &kerr):
+		writeJSON(w, http.StatusUnprocessableEntity, errorBody{Error: kerr.Error()})
 	default:
 		s.log.Error("internal error", "err", err)
 		writeJSON(w, http.StatusInternalServerError, errorBody{Error: "internal server error"})

@@ -1,6 +1,7 @@
 // Package httpapi is the HTTP driving adapter of Pulse: the machine-facing
-// REST API (ingest, query), health and readiness probes and the process's
-// own Prometheus exposition, routed with gorilla/mux.
+// REST API (ingest, query, and the admin API of admin.go), health and
+// readiness probes and the process's own Prometheus exposition, routed with
+// gorilla/mux.
 //
 // The adapter owns the wire format (JSON in and out) and nothing else: the
 // tenant always comes from the authenticated token, validation rules live in
@@ -104,6 +105,13 @@ type Deps struct {
 	Gatherer   prometheus.Gatherer
 	// Now is the clock for query defaults. Default time.Now.
 	Now func() time.Time
+	// Admin serves the admin API (/api/admin/tenants, /api/tokens); when
+	// nil those routes are not registered.
+	Admin Admin
+	// TrustProxy makes the audit trail take the client address from
+	// X-Forwarded-For (its last entry, added by the trusted proxy) instead
+	// of the connection's peer. Off by default: the header is client-set.
+	TrustProxy bool
 }
 
 // server holds the resolved dependencies of the handlers.
@@ -117,6 +125,8 @@ type server struct {
 	log       *slog.Logger
 	metrics   *httpMetrics
 	now       func() time.Time
+	admin     Admin
+	trust     bool
 }
 
 // NewRouter returns the HTTP API with its middleware: panic recovery,
@@ -131,6 +141,8 @@ func NewRouter(deps Deps) http.Handler {
 		sampleLim: deps.SampleLimits,
 		log:       deps.Logger,
 		now:       deps.Now,
+		admin:     deps.Admin,
+		trust:     deps.TrustProxy,
 	}
 	if s.log == nil {
 		s.log = slog.New(slog.NewTextHandler(io.Discard, nil))
@@ -155,6 +167,9 @@ func NewRouter(deps Deps) http.Handler {
 	r.Use(routeLabel)
 	r.Handle("/api/metrics", s.requireScope(token.ScopeIngest, http.HandlerFunc(s.handleIngest))).Methods(http.MethodPost)
 	r.Handle("/api/metrics/query", s.requireScope(token.ScopeRead, http.HandlerFunc(s.handleQuery))).Methods(http.MethodGet)
+	if s.admin != nil {
+		s.registerAdmin(r)
+	}
 	r.HandleFunc("/healthz", s.handleHealth).Methods(http.MethodGet, http.MethodHead)
 	r.HandleFunc("/readyz", s.handleReady).Methods(http.MethodGet, http.MethodHead)
 	if gat != nil {

@@ -1,11 +1,12 @@
 // Package sqlstore stores tenants, API tokens, series and samples in SQLite
 // (embedded mode) or MariaDB (distributed mode) behind one implementation
 // with a small dialect. It serves the ports tenancy.Tenants, tenancy.Tokens,
-// flush.Store and query.Reader.
+// tenancy.Audit (through RecordAudit), flush.Store and query.Reader.
 //
 // Schema (see migrations/): tenants, api_tokens, series (one row per tenant +
 // name + tag set, identified by metric.HashSeries), samples (series_id, ts)
-// and sample_dedupe (tenant, dedupe_id), plus a read-only view metrics with
+// and sample_dedupe (tenant, dedupe_id), audit_logs (admin.go; tenant 0 =
+// the platform), plus a read-only view metrics with
 // the flat columns tenant_id, name, value, tags, ts, ingested_at. Times are
 // stored as Unix milliseconds. In the view, ts and ingested_at are
 // DATETIME(3) in UTC on MariaDB and ISO 8601 UTC text with milliseconds

@@ -23,6 +23,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus/testutil"
 
+	"github.com/pulsemetrics/pulse/domain/audit"
 	"github.com/pulsemetrics/pulse/domain/token"
 	"github.com/pulsemetrics/pulse/infrastructure/app"
 	"github.com/pulsemetrics/pulse/infrastructure/config"
@@ -56,11 +57,17 @@ func loadConfig(env map[string]string) (*config.Config, error) {
 	fs := flag.NewFlagSet("bench", flag.ContinueOnError)
 	// The run's own settings win; any other PULSE_* variable (e.g.
 	// PULSE_WORKER_CONCURRENCY) can be tried from the environment.
+	// The quota stays on (its cost is part of the accept path) but far
+	// above what one client can send.
+	defaults := map[string]string{"PULSE_RATE_LIMIT_SAMPLES": "1000000000000", "PULSE_RATE_LIMIT_REQUESTS": "1000000000"}
 	cfg, finish := config.Register(fs, func(k string) string {
 		if v, ok := env[k]; ok {
 			return v
 		}
-		return os.Getenv(k)
+		if v := os.Getenv(k); v != "" {
+			return v
+		}
+		return defaults[k]
 	})
 	if err := fs.Parse([]string{"--http-addr", "127.0.0.1:0", "--log-level", "warn"}); err != nil {
 		return nil, err
@@ -85,10 +92,10 @@ func measurePipeline(ctx context.Context, w workload, env map[string]string, sql
 	defer cleanup()
 	ten, reg, h, log := p.Tenancy, p.Registry, p.Handler, p.Log
 
-	if _, err := ten.CreateTenant(ctx, "bench", "Bench", 3650); err != nil {
+	if _, err := ten.CreateTenant(ctx, audit.CLI(), "bench", "Bench", 3650); err != nil {
 		return res, err
 	}
-	issued, err := ten.CreateToken(ctx, "bench", "bench", []token.Scope{token.ScopeIngest, token.ScopeRead})
+	issued, err := ten.CreateToken(ctx, audit.CLI(), "bench", token.Spec{Name: "bench", Scopes: []token.Scope{token.ScopeIngest, token.ScopeRead}})
 	if err != nil {
 		return res, err
 	}

@@ -14,6 +14,9 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/pulsemetrics/pulse/adapter/sqlstore"
+	"github.com/pulsemetrics/pulse/domain/audit"
 )
 
 // binDir holds the role binaries, built once by TestMain.
@@ -171,6 +174,35 @@ func TestAdminCommands(t *testing.T) {
 	if out, errOut, err := pulse("token", "revoke", "pulse_"+id); err != nil || !strings.Contains(out, "revoked") {
 		t.Fatalf("revoke: %v %s %s", err, out, errOut)
 	}
+	lastLineToken := func(out string) string {
+		t.Helper()
+		lines := strings.Split(strings.TrimSpace(out), "\n")
+		tok := lines[len(lines)-1]
+		if !strings.HasPrefix(tok, "pulse_") || strings.Contains(tok, " ") {
+			t.Fatalf("last line is not a bare token: %q", tok)
+		}
+		return tok
+	}
+	out, errOut, err = pulse("token", "create", "acme", "--scopes", "ingest", "--rate-limit", "600")
+	if err != nil || !strings.Contains(out, "600 samples/min") {
+		t.Fatalf("token create --rate-limit: %v %s %s", err, out, errOut)
+	}
+	lastLineToken(out)
+	out, errOut, err = pulse("token", "create", "--admin", "--name", "ops")
+	if err != nil || !strings.Contains(out, "platform-admin") {
+		t.Fatalf("token create --admin: %v %s %s", err, out, errOut)
+	}
+	lastLineToken(out)
+	if out, errOut, err := pulse("tenant", "update", "acme", "--retention-days", "14", "--disable"); err != nil || !strings.Contains(out, "updated tenant acme (retention 14 days, disabled)") {
+		t.Fatalf("tenant update: %v %s %s", err, out, errOut)
+	}
+	if out, _, err := pulse("tenant", "list"); err != nil || !strings.Contains(out, "disabled") {
+		t.Fatalf("tenant list after disable: %v %s", err, out)
+	}
+	if out, errOut, err := pulse("tenant", "update", "acme", "--enable"); err != nil || !strings.Contains(out, "retention 14 days, active") {
+		t.Fatalf("tenant update --enable: %v %s %s", err, out, errOut)
+	}
+	assertCLIAudit(t, data)
 	for _, bad := range []struct {
 		args []string
 		want string
@@ -183,6 +215,14 @@ func TestAdminCommands(t *testing.T) {
 		{[]string{"token", "create", "acme", "--scopes", "root"}, "unknown scope"},
 		{[]string{"token", "revoke", "zzzzzzzzzz"}, "token not found"},
 		{[]string{"token", "revoke", "x;DROP"}, "token not found"},
+		{[]string{"token", "create", "--admin", "acme"}, "give no tenant slug"},
+		{[]string{"token", "create"}, "give the tenant slug"},
+		{[]string{"token", "create", "--admin", "--scopes", "ingest"}, "admin scope only"},
+		{[]string{"token", "create", "acme", "--rate-limit", "-1"}, "--rate-limit"},
+		{[]string{"tenant", "update", "acme"}, "nothing to update"},
+		{[]string{"tenant", "update", "acme", "--disable", "--enable"}, "disable"},
+		{[]string{"tenant", "update", "nosuch", "--disable"}, "tenant not found"},
+		{[]string{"tenant", "update", "acme", "--retention-days", "0"}, "retention_days"},
 	} {
 		_, errOut, err := pulse(bad.args...)
 		if bad.want == "" {
@@ -194,6 +234,34 @@ func TestAdminCommands(t *testing.T) {
 		if err == nil || !strings.Contains(errOut, bad.want) || strings.Count(strings.TrimSpace(errOut), "\n") > 0 {
 			t.Errorf("%v: want one error line containing %q, got err=%v stderr=%q", bad.args, bad.want, err, errOut)
 		}
+	}
+}
+
+// assertCLIAudit checks that the CLI's changes above were audited with the
+// actor "cli".
+func assertCLIAudit(t *testing.T, data string) {
+	t.Helper()
+	st, err := sqlstore.OpenSQLite(filepath.Join(data, "pulse.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	counts := map[audit.Action]int{}
+	for _, tenantID := range []int64{0, 1} {
+		es, err := st.ListAudit(context.Background(), tenantID, 100)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, e := range es {
+			if e.Actor != audit.CLIActorID {
+				t.Errorf("audit actor = %q, want cli: %+v", e.Actor, e)
+			}
+			counts[e.Action]++
+		}
+	}
+	want := map[audit.Action]int{audit.TenantCreate: 1, audit.TokenCreate: 3, audit.TokenRevoke: 1, audit.TenantUpdate: 2}
+	if fmt.Sprint(counts) != fmt.Sprint(want) {
+		t.Errorf("audited actions = %v, want %v", counts, want)
 	}
 }
 

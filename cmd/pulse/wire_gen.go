@@ -36,7 +36,9 @@ func initServe(ctx context.Context, cfg *config.Config, role wiring.Role) (*app.
 		cleanup()
 		return nil, nil, err
 	}
-	ingestService := wiring.ProvideIngest(queue, service, clock)
+	rateLimiter := wiring.ProvideRateLimiter(client, cfg, clock)
+	idempotencyStore := wiring.ProvideIdempotency(client, store)
+	ingestService := wiring.ProvideIngest(cfg, queue, service, store, rateLimiter, idempotencyStore, clock)
 	queryService := wiring.ProvideQuery(store)
 	registry := wiring.ProvideRegistry(role)
 	handler := wiring.ProvideAPIHandler(cfg, service, ingestService, queryService, store, queue, registry, logger, clock)

@@ -14,6 +14,9 @@ var ErrNotFound = errors.New("tenant not found")
 // ErrDuplicate is returned when a slug is already taken.
 var ErrDuplicate = errors.New("tenant slug already exists")
 
+// ErrDisabled is returned when a disabled tenant's token is presented.
+var ErrDisabled = errors.New("tenant is disabled")
+
 // DefaultRetentionDays is the raw-data retention of a new tenant.
 const DefaultRetentionDays = 30
 
@@ -49,8 +52,33 @@ func New(slug, name string, retentionDays int, now time.Time) (Tenant, error) {
 	if retentionDays == 0 {
 		retentionDays = DefaultRetentionDays
 	}
-	if retentionDays < 1 || retentionDays > 3650 {
-		return Tenant{}, &InvalidError{Field: "retention_days", Message: "must be between 1 and 3650"}
+	if err := checkRetention(retentionDays); err != nil {
+		return Tenant{}, err
 	}
 	return Tenant{Slug: slug, Name: name, RetentionDays: retentionDays, CreatedAt: now.UTC()}, nil
+}
+
+func checkRetention(days int) error {
+	if days < 1 || days > 3650 {
+		return &InvalidError{Field: "retention_days", Message: "must be between 1 and 3650"}
+	}
+	return nil
+}
+
+// Update returns t with the given changes applied: a nil field is left as
+// is. At least one change is required; retention must be 1..3650 days.
+func (t Tenant) Update(retentionDays *int, disabled *bool) (Tenant, error) {
+	if retentionDays == nil && disabled == nil {
+		return Tenant{}, &InvalidError{Field: "update", Message: "nothing to change: give retention_days and/or disabled"}
+	}
+	if retentionDays != nil {
+		if err := checkRetention(*retentionDays); err != nil {
+			return Tenant{}, err
+		}
+		t.RetentionDays = *retentionDays
+	}
+	if disabled != nil {
+		t.Disabled = *disabled
+	}
+	return t, nil
 }

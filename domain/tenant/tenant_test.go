@@ -83,3 +83,42 @@ func TestNew(t *testing.T) {
 		t.Errorf("DefaultRetentionDays = %d, want 30", tenant.DefaultRetentionDays)
 	}
 }
+
+func TestUpdate(t *testing.T) {
+	base := tenant.Tenant{ID: 4, Slug: "acme", Name: "Acme", RetentionDays: 30}
+	days := func(d int) *int { return &d }
+	yes, no := true, false
+	disabled := base
+	disabled.Disabled = true
+	tests := []struct {
+		name      string
+		from      tenant.Tenant
+		retention *int
+		disabled  *bool
+		want      tenant.Tenant
+		wantField string
+	}{
+		{name: "retention", from: base, retention: days(7), want: tenant.Tenant{ID: 4, Slug: "acme", Name: "Acme", RetentionDays: 7}},
+		{name: "disable", from: base, disabled: &yes, want: disabled},
+		{name: "enable", from: disabled, disabled: &no, want: base},
+		{name: "both", from: base, retention: days(3650), disabled: &yes, want: tenant.Tenant{ID: 4, Slug: "acme", Name: "Acme", RetentionDays: 3650, Disabled: true}},
+		{name: "nothing", from: base, wantField: "update"},
+		{name: "retention 0", from: base, retention: days(0), wantField: "retention_days"},
+		{name: "retention 3651", from: base, retention: days(3651), wantField: "retention_days"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got, err := tt.from.Update(tt.retention, tt.disabled)
+			if tt.wantField != "" {
+				var ie *tenant.InvalidError
+				if !errors.As(err, &ie) || ie.Field != tt.wantField || got != (tenant.Tenant{}) {
+					t.Fatalf("Update = %+v, %v; want *InvalidError on %s", got, err, tt.wantField)
+				}
+				return
+			}
+			if err != nil || got != tt.want {
+				t.Fatalf("Update = %+v, %v; want %+v", got, err, tt.want)
+			}
+		})
+	}
+}

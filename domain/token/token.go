@@ -47,6 +47,11 @@ const (
 	ScopeAdmin  Scope = "admin"
 )
 
+// ScopePlatform is a requirement, never granted: the platform admin API
+// (all tenants) needs a platform token (bound to no tenant) carrying the
+// admin scope. ParseScopes refuses it.
+const ScopePlatform Scope = "platform"
+
 // ParseScopes reads "ingest,read" into scopes, refusing unknown names.
 func ParseScopes(s string) ([]Scope, error) {
 	var out []Scope
@@ -154,12 +159,56 @@ func Issue(random io.Reader, tenantID int64, name string, scopes []Scope, now ti
 }
 
 // Check decides whether the stored token t admits presented p for scope need.
+// A platform token (TenantID 0) meets only ScopePlatform; a tenant token
+// never meets it.
 func Check(t Token, p Presented, need Scope) error {
 	if t.RevokedAt != nil || !p.Matches(t.SecretHash) {
 		return ErrUnauthenticated
 	}
-	if !t.Has(need) {
+	if need == ScopePlatform {
+		if t.TenantID != 0 || !t.Has(ScopeAdmin) {
+			return ErrForbidden
+		}
+		return nil
+	}
+	if t.TenantID == 0 || !t.Has(need) {
 		return ErrForbidden
+	}
+	return nil
+}
+
+// InvalidError reports an invalid field of a token request.
+type InvalidError struct{ Field, Message string }
+
+func (e *InvalidError) Error() string { return fmt.Sprintf("invalid %s: %s", e.Field, e.Message) }
+
+// MaxNameBytes bounds a token's label.
+const MaxNameBytes = 200
+
+// Spec is what a new tenant token is asked for.
+type Spec struct {
+	Name   string
+	Scopes []Scope
+	// RateLimit is the quota in samples per minute; 0 = the server default.
+	RateLimit int64
+}
+
+// Validate checks the spec: a name of at most MaxNameBytes, at least one
+// known scope and a rate limit ≥ 0.
+func (s Spec) Validate() error {
+	if len(s.Name) > MaxNameBytes {
+		return &InvalidError{Field: "name", Message: fmt.Sprintf("must be at most %d bytes", MaxNameBytes)}
+	}
+	if len(s.Scopes) == 0 {
+		return &InvalidError{Field: "scopes", Message: "at least one scope (ingest, read, admin) is required"}
+	}
+	for _, sc := range s.Scopes {
+		if sc != ScopeIngest && sc != ScopeRead && sc != ScopeAdmin {
+			return &InvalidError{Field: "scopes", Message: fmt.Sprintf("unknown scope %q (want ingest, read or admin)", sc)}
+		}
+	}
+	if s.RateLimit < 0 {
+		return &InvalidError{Field: "rate_limit", Message: "must be 0 (server default) or a positive number of samples per minute"}
 	}
 	return nil
 }

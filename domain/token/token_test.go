@@ -279,6 +279,12 @@ func TestCheck(t *testing.T) {
 		{"wrong secret", iss.Token, wrong, token.ScopeIngest, token.ErrUnauthenticated},
 		{"wrong secret and missing scope is 401, not 403", iss.Token, wrong, token.ScopeAdmin, token.ErrUnauthenticated},
 		{"no scopes", token.Token{SecretHash: iss.Token.SecretHash}, p, token.ScopeRead, token.ErrForbidden},
+		{"tenant admin token is not a platform token", withTenant(iss.Token, 7, token.ScopeAdmin), p, token.ScopePlatform, token.ErrForbidden},
+		{"platform token meets platform", withTenant(iss.Token, 0, token.ScopeAdmin), p, token.ScopePlatform, nil},
+		{"platform token without admin", withTenant(iss.Token, 0, token.ScopeRead), p, token.ScopePlatform, token.ErrForbidden},
+		{"platform token cannot ingest", withTenant(iss.Token, 0, token.ScopeAdmin, token.ScopeIngest), p, token.ScopeIngest, token.ErrForbidden},
+		{"platform token cannot use tenant admin", withTenant(iss.Token, 0, token.ScopeAdmin), p, token.ScopeAdmin, token.ErrForbidden},
+		{"revoked platform token is 401", revokedPlatform(iss.Token, revokedAt), p, token.ScopePlatform, token.ErrUnauthenticated},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -286,6 +292,53 @@ func TestCheck(t *testing.T) {
 				t.Errorf("Check = %v, want %v", err, tt.want)
 			}
 		})
+	}
+}
+
+func withTenant(tk token.Token, tenantID int64, scopes ...token.Scope) token.Token {
+	tk.TenantID, tk.Scopes = tenantID, scopes
+	return tk
+}
+
+func revokedPlatform(tk token.Token, at time.Time) token.Token {
+	tk = withTenant(tk, 0, token.ScopeAdmin)
+	tk.RevokedAt = &at
+	return tk
+}
+
+func TestSpecValidate(t *testing.T) {
+	ok := []token.Scope{token.ScopeIngest}
+	tests := []struct {
+		name  string
+		spec  token.Spec
+		field string // "" = valid
+	}{
+		{"minimal", token.Spec{Scopes: ok}, ""},
+		{"rate limit", token.Spec{Name: "agent", Scopes: ok, RateLimit: 6000}, ""},
+		{"name 200 bytes", token.Spec{Name: strings.Repeat("n", 200), Scopes: ok}, ""},
+		{"name 201 bytes", token.Spec{Name: strings.Repeat("n", 201), Scopes: ok}, "name"},
+		{"no scopes", token.Spec{}, "scopes"},
+		{"unknown scope", token.Spec{Scopes: []token.Scope{"root"}}, "scopes"},
+		{"platform is not grantable", token.Spec{Scopes: []token.Scope{token.ScopePlatform}}, "scopes"},
+		{"negative rate limit", token.Spec{Scopes: ok, RateLimit: -1}, "rate_limit"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			err := tt.spec.Validate()
+			if tt.field == "" {
+				if err != nil {
+					t.Fatalf("Validate = %v", err)
+				}
+				return
+			}
+			var ie *token.InvalidError
+			if !errors.As(err, &ie) || ie.Field != tt.field || !strings.Contains(err.Error(), tt.field) {
+				t.Fatalf("Validate = %v, want *token.InvalidError on %s", err, tt.field)
+			}
+		})
+	}
+	if _, err := token.ParseScopes("platform"); err == nil {
+		t.Error("ParseScopes accepted the platform requirement as a scope")
 	}
 }
 

@@ -50,6 +50,8 @@ type Config struct {
 	IdempotencyTTL     time.Duration
 
 	ShutdownTimeout time.Duration
+	// TrustProxy takes the client address for audit logs from X-Forwarded-For.
+	TrustProxy bool
 }
 
 // setting binds one field to a flag and an environment variable.
@@ -131,6 +133,8 @@ func Register(fs *flag.FlagSet, getenv func(string) string) (*Config, func() err
 	num(&c.MaxSeriesPerTenant, "max-series-per-tenant", "PULSE_MAX_SERIES_PER_TENANT", 150000, "distinct series per tenant")
 	dur(&c.DedupeWindow, "dedupe-window", "PULSE_DEDUPE_WINDOW", 24*time.Hour, "a repeated dedupe_id within this window stores nothing")
 	dur(&c.IdempotencyTTL, "idempotency-ttl", "PULSE_IDEMPOTENCY_TTL", 24*time.Hour, "how long an Idempotency-Key is remembered")
+	trust := getenv("PULSE_TRUST_PROXY") == "true"
+	fs.BoolVar(&c.TrustProxy, "trust-proxy", trust, "take client addresses from X-Forwarded-For (behind a reverse proxy) (PULSE_TRUST_PROXY)")
 	dur(&c.ShutdownTimeout, "shutdown-timeout", "PULSE_SHUTDOWN_TIMEOUT", 15*time.Second, "drain time on SIGTERM")
 	return c, func() error {
 		if len(errs) > 0 {

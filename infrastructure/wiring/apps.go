@@ -44,7 +44,7 @@ func checks(st *sqlstore.Store, q Queue) map[string]httpapi.Checker {
 func ProvideAPIHandler(cfg *config.Config, ten *tenancy.Service, in *ingest.Service, qs *query.Service,
 	st *sqlstore.Store, q Queue, reg *telemetry.Registry, log *slog.Logger, clock Clock) http.Handler {
 	return httpapi.NewRouter(httpapi.Deps{
-		Auth: ten, Ingest: in, Query: qs,
+		Auth: ten, Ingest: in, Query: qs, Admin: ten, TrustProxy: cfg.TrustProxy,
 		Checks:       checks(st, q),
 		Limits:       httpapi.Limits{MaxBodyBytes: cfg.MaxBodyBytes, MaxDecodedBytes: cfg.MaxDecodedBytes, MaxSamples: cfg.MaxSamples},
 		SampleLimits: metric.DefaultLimits(),

@@ -18,7 +18,6 @@ import (
 	"github.com/pulsemetrics/pulse/domain/metric"
 	"github.com/pulsemetrics/pulse/infrastructure/config"
 	"github.com/pulsemetrics/pulse/infrastructure/logging"
-	"github.com/pulsemetrics/pulse/usecase/ingest"
 	"github.com/pulsemetrics/pulse/usecase/query"
 	"github.com/pulsemetrics/pulse/usecase/tenancy"
 )
@@ -55,6 +54,7 @@ func ProvideStore(ctx context.Context, cfg *config.Config, log *slog.Logger) (*s
 		}
 		log.Info("database: MariaDB")
 	}
+	st.SetDedupeWindow(cfg.DedupeWindow)
 	mctx, cancel := context.WithTimeout(ctx, 2*time.Minute)
 	defer cancel()
 	if err := st.Migrate(mctx); err != nil {
@@ -70,14 +70,9 @@ type Clock func() time.Time
 // ProvideClock is the wall clock.
 func ProvideClock() Clock { return time.Now }
 
-// ProvideTenancy builds the tenancy use case.
+// ProvideTenancy builds the tenancy use case; the store keeps the audit log.
 func ProvideTenancy(st *sqlstore.Store, clock Clock) *tenancy.Service {
-	return tenancy.NewService(st, st, rand.Reader, clock, metric.DefaultLimits())
-}
-
-// ProvideIngest builds the ingest use case with time-ordered request ids.
-func ProvideIngest(q Queue, ten *tenancy.Service, clock Clock) *ingest.Service {
-	return ingest.NewService(q, ten, clock, newRequestID)
+	return tenancy.NewService(st, st, tenancy.AuditFunc(st.RecordAudit), rand.Reader, clock, metric.DefaultLimits())
 }
 
 // ProvideQuery builds the query use case.

@@ -4,7 +4,7 @@ import "github.com/google/wire"
 
 // CoreSet is logging, storage, queue, telemetry and the use cases.
 var CoreSet = wire.NewSet(ProvideClock, ProvideLogger, ProvideStore, ProvideRedis, ProvideQueue, ProvideRegistry,
-	ProvideTenancy, ProvideIngest, ProvideQuery)
+	ProvideTenancy, ProvideRateLimiter, ProvideIdempotency, ProvideIngest, ProvideQuery)
 
 // ServeSet assembles `pulse serve` (every role in one process).
 var ServeSet = wire.NewSet(CoreSet, ProvideAPIHandler, ProvideWorkers, NewServeApp)

@@ -33,7 +33,9 @@ func AssemblePipeline(ctx context.Context, cfg *config.Config, role Role) (*Pipe
 	}
 	clock := ProvideClock()
 	service := ProvideTenancy(store, clock)
-	ingestService := ProvideIngest(queue, service, clock)
+	rateLimiter := ProvideRateLimiter(client, cfg, clock)
+	idempotencyStore := ProvideIdempotency(client, store)
+	ingestService := ProvideIngest(cfg, queue, service, store, rateLimiter, idempotencyStore, clock)
 	queryService := ProvideQuery(store)
 	registry := ProvideRegistry(role)
 	handler := ProvideAPIHandler(cfg, service, ingestService, queryService, store, queue, registry, logger, clock)

@@ -1,36 +1,65 @@
-// Package tenancy manages tenants and API tokens and authenticates requests.
+// Package tenancy manages tenants and API tokens, authenticates requests and
+// keeps the audit trail of every administrative change and every refused
+// cross-tenant attempt.
 package tenancy
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"io"
+	"strconv"
+	"strings"
 	"sync"
 	"time"
 
+	"github.com/pulsemetrics/pulse/domain/audit"
 	"github.com/pulsemetrics/pulse/domain/metric"
 	"github.com/pulsemetrics/pulse/domain/tenant"
 	"github.com/pulsemetrics/pulse/domain/token"
 )
 
-//go:generate go tool mockgen -destination=mock_ports_test.go -package=tenancy_test . Tenants,Tokens
+//go:generate go tool mockgen -destination=mock_ports_test.go -package=tenancy_test . Tenants,Tokens,Audit
 
-// Tenants stores tenants.
+// Tenants stores tenants. Implementations must be safe for concurrent use.
 type Tenants interface {
 	CreateTenant(ctx context.Context, t tenant.Tenant) (tenant.Tenant, error)
 	TenantBySlug(ctx context.Context, slug string) (tenant.Tenant, error)
 	TenantByID(ctx context.Context, id int64) (tenant.Tenant, error)
 	ListTenants(ctx context.Context) ([]tenant.Tenant, error)
+	// ListTenantsAfter returns at most limit tenants with an id above
+	// afterID, ordered by id.
+	ListTenantsAfter(ctx context.Context, afterID int64, limit int) ([]tenant.Tenant, error)
+	// UpdateTenant writes t's retention and disabled flag to the tenant with
+	// t.ID; an unknown id is tenant.ErrNotFound.
+	UpdateTenant(ctx context.Context, t tenant.Tenant) error
 }
 
-// Tokens stores API tokens (hashes only).
+// Tokens stores API tokens (hashes only). Implementations must be safe for
+// concurrent use.
 type Tokens interface {
 	CreateToken(ctx context.Context, t token.Token) error
 	TokenByID(ctx context.Context, id string) (token.Token, error)
 	RevokeToken(ctx context.Context, id string, at time.Time) error
 	TouchToken(ctx context.Context, id string, at time.Time) error
+	// ListTokens returns at most limit tokens of the tenant (0 = platform
+	// tokens) with an id above afterID, ordered by id, without their hashes.
+	ListTokens(ctx context.Context, tenantID int64, afterID string, limit int) ([]token.Token, error)
+	// RevokeTenantToken revokes the token only if it belongs to the tenant;
+	// otherwise it is token.ErrNotFound.
+	RevokeTenantToken(ctx context.Context, tenantID int64, id string, at time.Time) error
 }
+
+// Audit records audit entries. Record must be durable when it returns nil
+// and safe for concurrent use.
+type Audit interface {
+	Record(ctx context.Context, e audit.Entry) error
+}
+
+// AuditFunc adapts a function to the Audit port.
+type AuditFunc func(ctx context.Context, e audit.Entry) error
+
+// Record calls f.
+func (f AuditFunc) Record(ctx context.Context, e audit.Entry) error { return f(ctx, e) }
 
 // Principal is who a request acts as.
 type Principal struct {
@@ -40,25 +69,35 @@ type Principal struct {
 	SamplesPerMinute int64
 }
 
-// Service is the tenancy use case.
+// Service is the tenancy use case. It is safe for concurrent use.
 type Service struct {
 	tenants Tenants
 	tokens  Tokens
+	audit   Audit
 	random  io.Reader
 	now     func() time.Time
 	limits  metric.Limits
-	// limitCache maps tenant id → cachedLimits.
-	limitCache sync.Map
+	// tenantCache maps tenant id → cachedTenant (see tenantTTL).
+	tenantCache sync.Map
 }
 
 // NewService returns the tenancy use case. random feeds token generation
-// (crypto/rand.Reader in production); base are the sample limits before retention.
-func NewService(tenants Tenants, tokens Tokens, random io.Reader, now func() time.Time, base metric.Limits) *Service {
-	return &Service{tenants: tenants, tokens: tokens, random: random, now: now, limits: base}
+// (crypto/rand.Reader in production); base are the sample limits before
+// retention; every change and refused cross-tenant attempt goes to audit.
+func NewService(tenants Tenants, tokens Tokens, audit Audit, random io.Reader, now func() time.Time, base metric.Limits) *Service {
+	return &Service{tenants: tenants, tokens: tokens, audit: audit, random: random, now: now, limits: base}
 }
 
-// CreateTenant validates and stores a tenant.
-func (s *Service) CreateTenant(ctx context.Context, slug, name string, retentionDays int) (tenant.Tenant, error) {
+// record writes an audit entry; a failure is returned with what was done.
+func (s *Service) record(ctx context.Context, actor audit.Actor, tenantID int64, action audit.Action, target, detail string) error {
+	if err := s.audit.Record(ctx, audit.NewEntry(s.now(), actor, tenantID, action, target, detail)); err != nil {
+		return fmt.Errorf("audit %s %s: %w", action, target, err)
+	}
+	return nil
+}
+
+// CreateTenant validates and stores a tenant, and audits it.
+func (s *Service) CreateTenant(ctx context.Context, actor audit.Actor, slug, name string, retentionDays int) (tenant.Tenant, error) {
 	t, err := tenant.New(slug, name, retentionDays, s.now())
 	if err != nil {
 		return tenant.Tenant{}, err
@@ -66,6 +105,10 @@ func (s *Service) CreateTenant(ctx context.Context, slug, name string, retention
 	created, err := s.tenants.CreateTenant(ctx, t)
 	if err != nil {
 		return tenant.Tenant{}, fmt.Errorf("create tenant %s: %w", slug, err)
+	}
+	detail := fmt.Sprintf("name=%q retention_days=%d", created.Name, created.RetentionDays)
+	if err := s.record(ctx, actor, created.ID, audit.TenantCreate, "tenant:"+slug, detail); err != nil {
+		return tenant.Tenant{}, fmt.Errorf("tenant %s created: %w", slug, err)
 	}
 	return created, nil
 }
@@ -75,87 +118,41 @@ func (s *Service) ListTenants(ctx context.Context) ([]tenant.Tenant, error) {
 	return s.tenants.ListTenants(ctx)
 }
 
-// CreateToken issues a token for the tenant with the given slug.
-func (s *Service) CreateToken(ctx context.Context, tenantSlug, name string, scopes []token.Scope) (token.Issued, error) {
-	if len(scopes) == 0 {
-		return token.Issued{}, &tenant.InvalidError{Field: "scopes", Message: "at least one scope (ingest, read, admin) is required"}
-	}
-	t, err := s.tenants.TenantBySlug(ctx, tenantSlug)
+// ListTenantsAfter lists at most limit tenants with an id above afterID
+// (platform admin only).
+func (s *Service) ListTenantsAfter(ctx context.Context, afterID int64, limit int) ([]tenant.Tenant, error) {
+	ts, err := s.tenants.ListTenantsAfter(ctx, afterID, limit)
 	if err != nil {
-		return token.Issued{}, fmt.Errorf("tenant %s: %w", tenantSlug, err)
+		return nil, fmt.Errorf("list tenants after %d: %w", afterID, err)
 	}
-	issued, err := token.Issue(s.random, t.ID, name, scopes, s.now())
-	if err != nil {
-		return token.Issued{}, err
-	}
-	if err := s.tokens.CreateToken(ctx, issued.Token); err != nil {
-		return token.Issued{}, fmt.Errorf("store token for %s: %w", tenantSlug, err)
-	}
-	return issued, nil
+	return ts, nil
 }
 
-// RevokeToken revokes a token by its public id ("pulse_<id>" is accepted too).
-func (s *Service) RevokeToken(ctx context.Context, id string) error {
-	if len(id) > 6 && id[:6] == "pulse_" {
-		id = id[6:]
-	}
-	if !token.ValidID(id) {
-		return fmt.Errorf("revoke %q: %w", id, token.ErrNotFound)
-	}
-	if err := s.tokens.RevokeToken(ctx, id, s.now()); err != nil {
-		return fmt.Errorf("revoke %s: %w", id, err)
-	}
-	return nil
-}
-
-// Authenticate checks a presented token for a scope. Any failure short of a
-// storage error is token.ErrUnauthenticated or token.ErrForbidden.
-func (s *Service) Authenticate(ctx context.Context, raw string, need token.Scope) (Principal, error) {
-	p, err := token.Parse(raw)
+// UpdateTenant changes a tenant's retention and/or disabled flag (nil =
+// unchanged) and audits it. The change applies at once in this process and
+// within tenantTTL in every other one (see Authenticate, LimitsFor).
+func (s *Service) UpdateTenant(ctx context.Context, actor audit.Actor, slug string, retentionDays *int, disabled *bool) (tenant.Tenant, error) {
+	t, err := s.tenants.TenantBySlug(ctx, slug)
 	if err != nil {
-		return Principal{}, err
+		return tenant.Tenant{}, fmt.Errorf("tenant %s: %w", slug, err)
 	}
-	t, err := s.tokens.TokenByID(ctx, p.ID)
-	if errors.Is(err, token.ErrNotFound) {
-		return Principal{}, token.ErrUnauthenticated
-	}
+	updated, err := t.Update(retentionDays, disabled)
 	if err != nil {
-		return Principal{}, fmt.Errorf("look up token %s: %w", p.ID, err)
+		return tenant.Tenant{}, err
 	}
-	if err := token.Check(t, p, need); err != nil {
-		return Principal{}, err
+	if err := s.tenants.UpdateTenant(ctx, updated); err != nil {
+		return tenant.Tenant{}, fmt.Errorf("update tenant %s: %w", slug, err)
 	}
-	now := s.now()
-	if t.LastUsedDue(now) {
-		// Best effort: a failed touch must not fail the request.
-		_ = s.tokens.TouchToken(ctx, t.ID, now)
+	s.tenantCache.Delete(updated.ID)
+	var changes []string
+	if retentionDays != nil {
+		changes = append(changes, "retention_days="+strconv.Itoa(updated.RetentionDays))
 	}
-	return Principal{TokenID: t.ID, TenantID: t.TenantID, SamplesPerMinute: t.RateLimit}, nil
-}
-
-// limitsTTL bounds how long a tenant's limits are reused before being read
-// again: ingest asks on every request, retention changes are rare.
-const limitsTTL = 30 * time.Second
-
-type cachedLimits struct {
-	limits  metric.Limits
-	fetched time.Time
-}
-
-// LimitsFor returns the sample limits for a tenant, its retention applied.
-// A retention change takes effect within limitsTTL.
-func (s *Service) LimitsFor(ctx context.Context, tenantID int64) (metric.Limits, error) {
-	now := s.now()
-	if c, ok := s.limitCache.Load(tenantID); ok {
-		if cl := c.(cachedLimits); now.Sub(cl.fetched) < limitsTTL {
-			return cl.limits, nil
-		}
+	if disabled != nil {
+		changes = append(changes, "disabled="+strconv.FormatBool(updated.Disabled))
 	}
-	t, err := s.tenants.TenantByID(ctx, tenantID)
-	if err != nil {
-		return metric.Limits{}, fmt.Errorf("tenant %d: %w", tenantID, err)
+	if err := s.record(ctx, actor, updated.ID, audit.TenantUpdate, "tenant:"+slug, strings.Join(changes, " ")); err != nil {
+		return tenant.Tenant{}, fmt.Errorf("tenant %s updated: %w", slug, err)
 	}
-	lim := s.limits.WithRetention(t.RetentionDays)
-	s.limitCache.Store(tenantID, cachedLimits{limits: lim, fetched: now})
-	return lim, nil
+	return updated, nil
 }

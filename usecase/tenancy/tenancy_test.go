@@ -13,6 +13,7 @@ import (
 
 	"go.uber.org/mock/gomock"
 
+	"github.com/pulsemetrics/pulse/domain/audit"
 	"github.com/pulsemetrics/pulse/domain/metric"
 	"github.com/pulsemetrics/pulse/domain/tenant"
 	"github.com/pulsemetrics/pulse/domain/token"
@@ -25,24 +26,54 @@ type fixture struct {
 	svc     *tenancy.Service
 	tenants *MockTenants
 	tokens  *MockTokens
+	audit   *MockAudit
+	t       *testing.T
 }
 
 func newFixture(t *testing.T) *fixture {
 	ctrl := gomock.NewController(t)
-	f := &fixture{tenants: NewMockTenants(ctrl), tokens: NewMockTokens(ctrl)}
-	f.svc = tenancy.NewService(f.tenants, f.tokens, rand.New(rand.NewSource(1)), func() time.Time { return now }, metric.DefaultLimits())
+	f := &fixture{tenants: NewMockTenants(ctrl), tokens: NewMockTokens(ctrl), audit: NewMockAudit(ctrl), t: t}
+	f.svc = tenancy.NewService(f.tenants, f.tokens, f.audit, rand.New(rand.NewSource(1)), func() time.Time { return now }, metric.DefaultLimits())
 	return f
 }
 
 var ctx = context.Background()
+
+var cli = audit.CLI()
+
+// expectAudit expects exactly one audit record matching want (Target and
+// Detail are not compared when empty in want) and returns err from it.
+func (f *fixture) expectAudit(want audit.Entry, err error) *gomock.Call {
+	return f.audit.EXPECT().Record(gomock.Any(), gomock.Any()).DoAndReturn(func(_ context.Context, got audit.Entry) error {
+		if want.Detail == "" {
+			got.Detail = ""
+		}
+		if want.Target == "" {
+			got.Target = ""
+		}
+		if got != want {
+			f.t.Errorf("audit entry = %+v, want %+v", got, want)
+		}
+		return err
+	}).Times(1)
+}
+
+// activeTenant answers the tenant lookup of Authenticate for tenant 9.
+func (f *fixture) activeTenant() {
+	f.tenants.EXPECT().TenantByID(gomock.Any(), int64(9)).Return(tenant.Tenant{ID: 9, Slug: "acme", RetentionDays: 30}, nil).AnyTimes()
+}
 
 func TestCreateTenant(t *testing.T) {
 	f := newFixture(t)
 	want := tenant.Tenant{Slug: "acme", Name: "acme", RetentionDays: 30, CreatedAt: now}
 	stored := want
 	stored.ID = 5
-	f.tenants.EXPECT().CreateTenant(gomock.Any(), want).Return(stored, nil).Times(1)
-	got, err := f.svc.CreateTenant(ctx, "acme", "", 0)
+	gomock.InOrder(
+		f.tenants.EXPECT().CreateTenant(gomock.Any(), want).Return(stored, nil).Times(1),
+		f.expectAudit(audit.Entry{At: now, Actor: "cli", TenantID: 5, Action: audit.TenantCreate, Target: "tenant:acme", RemoteAddr: "local",
+			Detail: `name="acme" retention_days=30`}, nil),
+	)
+	got, err := f.svc.CreateTenant(ctx, cli, "acme", "", 0)
 	if err != nil || got != stored {
 		t.Fatalf("CreateTenant = %+v, %v; want %+v", got, err, stored)
 	}
@@ -63,7 +94,7 @@ func TestCreateTenantValidatesBeforeStoring(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			f := newFixture(t) // no expectations: the store must not be called
-			_, err := f.svc.CreateTenant(ctx, tt.slug, tt.tname, tt.retention)
+			_, err := f.svc.CreateTenant(ctx, cli, tt.slug, tt.tname, tt.retention)
 			var ie *tenant.InvalidError
 			if !errors.As(err, &ie) || ie.Field != tt.field {
 				t.Fatalf("err = %v, want *tenant.InvalidError on %s", err, tt.field)
@@ -75,7 +106,7 @@ func TestCreateTenantValidatesBeforeStoring(t *testing.T) {
 func TestCreateTenantStoreError(t *testing.T) {
 	f := newFixture(t)
 	f.tenants.EXPECT().CreateTenant(gomock.Any(), gomock.Any()).Return(tenant.Tenant{}, tenant.ErrDuplicate)
-	got, err := f.svc.CreateTenant(ctx, "acme", "Acme", 7)
+	got, err := f.svc.CreateTenant(ctx, cli, "acme", "Acme", 7)
 	if !errors.Is(err, tenant.ErrDuplicate) || got != (tenant.Tenant{}) {
 		t.Fatalf("CreateTenant = %+v, %v; want ErrDuplicate wrapped", got, err)
 	}
@@ -101,12 +132,13 @@ func TestCreateToken(t *testing.T) {
 			stored = tk
 			return nil
 		}).Times(1),
+		f.expectAudit(audit.Entry{At: now, Actor: "cli", TenantID: 9, Action: audit.TokenCreate, RemoteAddr: "local"}, nil),
 	)
-	iss, err := f.svc.CreateToken(ctx, "acme", "agent", scopes)
+	iss, err := f.svc.CreateToken(ctx, cli, "acme", token.Spec{Name: "agent", Scopes: scopes, RateLimit: 600})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if stored.TenantID != 9 || stored.Name != "agent" || !slices.Equal(stored.Scopes, scopes) || !stored.CreatedAt.Equal(now) {
+	if stored.TenantID != 9 || stored.Name != "agent" || stored.RateLimit != 600 || !slices.Equal(stored.Scopes, scopes) || !stored.CreatedAt.Equal(now) {
 		t.Errorf("stored token = %+v", stored)
 	}
 	if stored.RevokedAt != nil || stored.LastUsedAt != nil {
@@ -127,7 +159,7 @@ func TestCreateToken(t *testing.T) {
 func TestCreateTokenUnknownTenant(t *testing.T) {
 	f := newFixture(t)
 	f.tenants.EXPECT().TenantBySlug(gomock.Any(), "nope").Return(tenant.Tenant{}, tenant.ErrNotFound)
-	iss, err := f.svc.CreateToken(ctx, "nope", "x", []token.Scope{token.ScopeRead})
+	iss, err := f.svc.CreateToken(ctx, cli, "nope", token.Spec{Name: "x", Scopes: []token.Scope{token.ScopeRead}})
 	if !errors.Is(err, tenant.ErrNotFound) {
 		t.Fatalf("err = %v, want tenant.ErrNotFound wrapped", err)
 	}
@@ -144,7 +176,7 @@ func TestCreateTokenStoreErrorReturnsNoToken(t *testing.T) {
 	boom := errors.New("db down")
 	f.tenants.EXPECT().TenantBySlug(gomock.Any(), "acme").Return(tenant.Tenant{ID: 9}, nil)
 	f.tokens.EXPECT().CreateToken(gomock.Any(), gomock.Any()).Return(boom)
-	iss, err := f.svc.CreateToken(ctx, "acme", "x", []token.Scope{token.ScopeRead})
+	iss, err := f.svc.CreateToken(ctx, cli, "acme", token.Spec{Name: "x", Scopes: []token.Scope{token.ScopeRead}})
 	if !errors.Is(err, boom) || iss.Plain != "" {
 		t.Fatalf("CreateToken = %q, %v; want no token and the store error", iss.Plain, err)
 	}
@@ -153,10 +185,10 @@ func TestCreateTokenStoreErrorReturnsNoToken(t *testing.T) {
 func TestCreateTokenRandomFailure(t *testing.T) {
 	ctrl := gomock.NewController(t)
 	tenants, tokens := NewMockTenants(ctrl), NewMockTokens(ctrl)
-	svc := tenancy.NewService(tenants, tokens, iotest.ErrReader(errors.New("no entropy")), func() time.Time { return now }, metric.DefaultLimits())
+	svc := tenancy.NewService(tenants, tokens, NewMockAudit(ctrl), iotest.ErrReader(errors.New("no entropy")), func() time.Time { return now }, metric.DefaultLimits())
 	tenants.EXPECT().TenantBySlug(gomock.Any(), "acme").Return(tenant.Tenant{ID: 9}, nil)
 	// tokens.CreateToken must not be called.
-	if _, err := svc.CreateToken(ctx, "acme", "x", []token.Scope{token.ScopeRead}); err == nil {
+	if _, err := svc.CreateToken(ctx, cli, "acme", token.Spec{Name: "x", Scopes: []token.Scope{token.ScopeRead}}); err == nil {
 		t.Fatal("CreateToken succeeded without randomness")
 	}
 }
@@ -212,6 +244,7 @@ func TestAuthenticate(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			f := newFixture(t)
+			f.activeTenant()
 			f.tokens.EXPECT().TokenByID(gomock.Any(), iss.Token.ID).Return(tt.stored, tt.lookupErr).Times(1)
 			if tt.wantTouch {
 				f.tokens.EXPECT().TouchToken(gomock.Any(), iss.Token.ID, now).Return(nil).Times(1)
@@ -242,6 +275,7 @@ func TestAuthenticate(t *testing.T) {
 func TestAuthenticateTouchFailureDoesNotFailTheRequest(t *testing.T) {
 	iss := issued(t, 4, token.ScopeIngest)
 	f := newFixture(t)
+	f.activeTenant()
 	f.tokens.EXPECT().TokenByID(gomock.Any(), iss.Token.ID).Return(iss.Token, nil)
 	f.tokens.EXPECT().TouchToken(gomock.Any(), iss.Token.ID, now).Return(errors.New("db busy"))
 	p, err := f.svc.Authenticate(ctx, iss.Plain, token.ScopeIngest)
@@ -271,9 +305,13 @@ func TestRevokeToken(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			f := newFixture(t)
 			if tt.ok {
-				f.tokens.EXPECT().RevokeToken(gomock.Any(), id, now).Return(nil).Times(1)
+				gomock.InOrder(
+					f.tokens.EXPECT().TokenByID(gomock.Any(), id).Return(token.Token{ID: id, TenantID: 3}, nil),
+					f.tokens.EXPECT().RevokeToken(gomock.Any(), id, now).Return(nil).Times(1),
+					f.expectAudit(audit.Entry{At: now, Actor: "cli", TenantID: 3, Action: audit.TokenRevoke, Target: "token:" + id, RemoteAddr: "local"}, nil),
+				)
 			}
-			err := f.svc.RevokeToken(ctx, tt.in)
+			err := f.svc.RevokeToken(ctx, cli, tt.in)
 			if tt.ok && err != nil {
 				t.Fatalf("RevokeToken(%q) = %v", tt.in, err)
 			}
@@ -286,8 +324,8 @@ func TestRevokeToken(t *testing.T) {
 
 func TestRevokeTokenStoreError(t *testing.T) {
 	f := newFixture(t)
-	f.tokens.EXPECT().RevokeToken(gomock.Any(), "abcdefgh12", now).Return(token.ErrNotFound)
-	if err := f.svc.RevokeToken(ctx, "abcdefgh12"); !errors.Is(err, token.ErrNotFound) {
+	f.tokens.EXPECT().TokenByID(gomock.Any(), "abcdefgh12").Return(token.Token{}, token.ErrNotFound)
+	if err := f.svc.RevokeToken(ctx, cli, "abcdefgh12"); !errors.Is(err, token.ErrNotFound) {
 		t.Fatalf("err = %v, want token.ErrNotFound wrapped", err)
 	}
 }
@@ -326,7 +364,7 @@ func TestLimitsForCachesPerTenantFor30s(t *testing.T) {
 	ctrl := gomock.NewController(t)
 	tenants := NewMockTenants(ctrl)
 	clock := now
-	svc := tenancy.NewService(tenants, NewMockTokens(ctrl), rand.New(rand.NewSource(1)), func() time.Time { return clock }, metric.DefaultLimits())
+	svc := tenancy.NewService(tenants, NewMockTokens(ctrl), NewMockAudit(ctrl), rand.New(rand.NewSource(1)), func() time.Time { return clock }, metric.DefaultLimits())
 	days := func(d int) time.Duration { return time.Duration(d) * 24 * time.Hour }
 
 	steps := []struct {

@@ -1,0 +1,179 @@
+package sqlstore
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"time"
+
+	sq "github.com/Masterminds/squirrel"
+
+	"github.com/pulsemetrics/pulse/domain/audit"
+	"github.com/pulsemetrics/pulse/domain/tenant"
+	"github.com/pulsemetrics/pulse/domain/token"
+)
+
+// UpdateTenant writes t's retention and disabled flag to the tenant with
+// t.ID (slug, name and creation time never change); an unknown id is
+// tenant.ErrNotFound.
+func (s *Store) UpdateTenant(ctx context.Context, t tenant.Tenant) error {
+	disabled := 0
+	if t.Disabled {
+		disabled = 1
+	}
+	res, err := s.sb.Update("tenants").
+		Set("retention_days", t.RetentionDays).Set("disabled", disabled).
+		Where(sq.Eq{"id": t.ID}).RunWith(s.write).ExecContext(ctx)
+	if err != nil {
+		return fmt.Errorf("update tenant %d: %w", t.ID, err)
+	}
+	n, err := res.RowsAffected()
+	if err != nil {
+		return fmt.Errorf("update tenant %d: %w", t.ID, err)
+	}
+	if n == 0 {
+		// MariaDB counts changed rows only: check that the tenant exists.
+		if _, err := s.TenantByID(ctx, t.ID); err != nil {
+			return fmt.Errorf("update tenant: %w", err)
+		}
+	}
+	return nil
+}
+
+// ListTenantsAfter returns at most limit tenants with an id above afterID,
+// ordered by id.
+func (s *Store) ListTenantsAfter(ctx context.Context, afterID int64, limit int) ([]tenant.Tenant, error) {
+	rows, err := s.sb.Select(tenantColumns...).From("tenants").
+		Where(sq.Gt{"id": afterID}).OrderBy("id").Limit(uint64(max(limit, 0))).
+		RunWith(s.read).QueryContext(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("list tenants after %d: %w", afterID, err)
+	}
+	defer rows.Close()
+	var out []tenant.Tenant
+	for rows.Next() {
+		var r tenantRow
+		if err := rows.Scan(&r.ID, &r.Slug, &r.Name, &r.RetentionDays, &r.CreatedAt, &r.Disabled); err != nil {
+			return nil, fmt.Errorf("list tenants after %d: %w", afterID, err)
+		}
+		out = append(out, r.toDomain())
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("list tenants after %d: %w", afterID, err)
+	}
+	return out, nil
+}
+
+// tenantTokens restricts a query to the tokens of tenantID (0 = platform
+// tokens, stored with a NULL tenant).
+func tenantTokens(tenantID int64) sq.Sqlizer {
+	if tenantID == 0 {
+		return sq.Eq{"tenant_id": nil}
+	}
+	return sq.Eq{"tenant_id": tenantID}
+}
+
+// ListTokens returns at most limit tokens of the tenant (0 = platform
+// tokens) with an id above afterID, ordered by id. The hash is not read:
+// SecretHash is zero in the result.
+func (s *Store) ListTokens(ctx context.Context, tenantID int64, afterID string, limit int) ([]token.Token, error) {
+	rows, err := s.sb.Select("id", "tenant_id", "name", "scopes", "created_at", "revoked_at", "last_used_at", "rate_limit").
+		From("api_tokens").Where(tenantTokens(tenantID)).Where(sq.Gt{"id": afterID}).
+		OrderBy("id").Limit(uint64(max(limit, 0))).
+		RunWith(s.read).QueryContext(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("list tokens of tenant %d: %w", tenantID, err)
+	}
+	defer rows.Close()
+	var out []token.Token
+	for rows.Next() {
+		var r tokenRow
+		if err := rows.Scan(&r.ID, &r.TenantID, &r.Name, &r.Scopes, &r.CreatedAt, &r.RevokedAt, &r.LastUsedAt, &r.RateLimit); err != nil {
+			return nil, fmt.Errorf("list tokens of tenant %d: %w", tenantID, err)
+		}
+		r.SecretHash = make([]byte, 32) // not read; toDomain wants its size
+		t, err := r.toDomain()
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, t)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("list tokens of tenant %d: %w", tenantID, err)
+	}
+	return out, nil
+}
+
+// RevokeTenantToken marks the token revoked at the given time (the first
+// revocation time is kept) only if it belongs to the tenant (0 = a platform
+// token); otherwise, as for an unknown id, it is token.ErrNotFound.
+func (s *Store) RevokeTenantToken(ctx context.Context, tenantID int64, id string, at time.Time) error {
+	res, err := s.sb.Update("api_tokens").
+		Set("revoked_at", sq.Expr("COALESCE(revoked_at, ?)", millis(at))).
+		Where(sq.Eq{"id": id}).Where(tenantTokens(tenantID)).
+		RunWith(s.write).ExecContext(ctx)
+	if err != nil {
+		return fmt.Errorf("revoke token %s of tenant %d: %w", id, tenantID, err)
+	}
+	n, err := res.RowsAffected()
+	if err != nil {
+		return fmt.Errorf("revoke token %s of tenant %d: %w", id, tenantID, err)
+	}
+	if n == 0 {
+		// Already revoked (MariaDB counts changed rows only) or not this tenant's.
+		var one int
+		err := s.sb.Select("1").From("api_tokens").Where(sq.Eq{"id": id}).Where(tenantTokens(tenantID)).
+			RunWith(s.write).QueryRowContext(ctx).Scan(&one)
+		if errors.Is(err, sql.ErrNoRows) {
+			return fmt.Errorf("revoke token %s of tenant %d: %w", id, tenantID, token.ErrNotFound)
+		}
+		if err != nil {
+			return fmt.Errorf("revoke token %s of tenant %d: %w", id, tenantID, err)
+		}
+	}
+	return nil
+}
+
+// RecordAudit appends an audit entry (its ID is ignored). Text fields are
+// expected within the audit.Max* bounds (audit.NewEntry cuts them).
+func (s *Store) RecordAudit(ctx context.Context, e audit.Entry) error {
+	_, err := s.sb.Insert("audit_logs").
+		Columns("at", "actor", "tenant_id", "action", "target", "remote_addr", "detail").
+		Values(millis(e.At), e.Actor, e.TenantID, string(e.Action), e.Target, e.RemoteAddr, e.Detail).
+		RunWith(s.write).ExecContext(ctx)
+	if err != nil {
+		return fmt.Errorf("record audit %s tenant=%d: %w", e.Action, e.TenantID, err)
+	}
+	return nil
+}
+
+// ListAudit returns the tenant's (0 = the platform's) latest audit entries,
+// newest first, at most limit.
+func (s *Store) ListAudit(ctx context.Context, tenantID int64, limit int) ([]audit.Entry, error) {
+	rows, err := s.sb.Select("id", "at", "actor", "tenant_id", "action", "target", "remote_addr", "detail").
+		From("audit_logs").Where(sq.Eq{"tenant_id": tenantID}).
+		OrderBy("at DESC", "id DESC").Limit(uint64(max(limit, 0))).
+		RunWith(s.read).QueryContext(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("list audit of tenant %d: %w", tenantID, err)
+	}
+	defer rows.Close()
+	var out []audit.Entry
+	for rows.Next() {
+		var (
+			e      audit.Entry
+			at     int64
+			action string
+		)
+		if err := rows.Scan(&e.ID, &at, &e.Actor, &e.TenantID, &action, &e.Target, &e.RemoteAddr, &e.Detail); err != nil {
+			return nil, fmt.Errorf("list audit of tenant %d: %w", tenantID, err)
+		}
+		e.At, e.Action = fromMillis(at), audit.Action(action)
+		out = append(out, e)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("list audit of tenant %d: %w", tenantID, err)
+	}
+	return out, nil
+}

@@ -1,0 +1,11 @@
+package sqlstore_test
+
+import (
+	"testing"
+
+	"github.com/pulsemetrics/pulse/adapter/sqlstore/storetest"
+)
+
+func TestSQLiteAdminContract(t *testing.T) {
+	storetest.RunAdmin(t, func(t *testing.T) storetest.Target { return openSQLite(t) })
+}

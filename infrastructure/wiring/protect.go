@@ -1,0 +1,43 @@
+package wiring
+
+import (
+	"github.com/redis/go-redis/v9"
+
+	"github.com/pulsemetrics/pulse/adapter/memratelimit"
+	"github.com/pulsemetrics/pulse/adapter/redisidempotency"
+	"github.com/pulsemetrics/pulse/adapter/redisratelimit"
+	"github.com/pulsemetrics/pulse/adapter/sqlstore"
+	"github.com/pulsemetrics/pulse/infrastructure/config"
+	"github.com/pulsemetrics/pulse/usecase/ingest"
+	"github.com/pulsemetrics/pulse/usecase/tenancy"
+)
+
+// ProvideRateLimiter shares quotas through Redis when it is configured (so
+// API replicas share them), else keeps them in memory (single binary).
+func ProvideRateLimiter(client *redis.Client, cfg *config.Config, clock Clock) ingest.RateLimiter {
+	if client == nil {
+		return memratelimit.New(clock)
+	}
+	return redisratelimit.New(client, redisratelimit.Options{Prefix: cfg.RateLimitPrefix})
+}
+
+// ProvideIdempotency keeps Idempotency-Keys in Redis when it is configured,
+// else in the database.
+func ProvideIdempotency(client *redis.Client, st *sqlstore.Store) ingest.IdempotencyStore {
+	if client == nil {
+		return st
+	}
+	return redisidempotency.New(client, "")
+}
+
+// ProvideIngest builds the ingest use case with time-ordered request ids and
+// every protection the settings ask for.
+func ProvideIngest(cfg *config.Config, q Queue, ten *tenancy.Service, st *sqlstore.Store,
+	limiter ingest.RateLimiter, idem ingest.IdempotencyStore, clock Clock) *ingest.Service {
+	return ingest.NewService(q, ten, clock, newRequestID,
+		ingest.WithRateLimit(limiter, ingest.Quota{SamplesPerMinute: cfg.RateLimitSamples, RequestsPerMinute: cfg.RateLimitRequests}),
+		ingest.WithBacklogBound(q, cfg.MaxBacklog),
+		ingest.WithIdempotency(idem, cfg.IdempotencyTTL),
+		ingest.WithSeriesCap(st, cfg.MaxSeriesPerTenant),
+	)
+}
