@@ -16,11 +16,11 @@ import (
 
 func initApp(ctx context.Context, cfg *config.Config, role wiring.Role) (wiring.APIApp, func(), error) {
 	logger := wiring.ProvideLogger(cfg, role)
-	store, cleanup, err := wiring.ProvideStore(ctx, cfg, logger)
+	clock := wiring.ProvideClock()
+	store, cleanup, err := wiring.ProvideStore(ctx, cfg, logger, clock)
 	if err != nil {
 		return wiring.APIApp{}, nil, err
 	}
-	clock := wiring.ProvideClock()
 	service := wiring.ProvideTenancy(store, clock)
 	client, cleanup2, err := wiring.ProvideRedis(cfg)
 	if err != nil {

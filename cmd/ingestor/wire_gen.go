@@ -16,7 +16,8 @@ import (
 
 func initApp(ctx context.Context, cfg *config.Config, role wiring.Role) (wiring.OpsApp, func(), error) {
 	logger := wiring.ProvideLogger(cfg, role)
-	store, cleanup, err := wiring.ProvideStore(ctx, cfg, logger)
+	clock := wiring.ProvideClock()
+	store, cleanup, err := wiring.ProvideStore(ctx, cfg, logger, clock)
 	if err != nil {
 		return wiring.OpsApp{}, nil, err
 	}

@@ -25,6 +25,6 @@ func initTenancy(ctx context.Context, cfg *config.Config, role wiring.Role) (*te
 }
 
 func initStore(ctx context.Context, cfg *config.Config, role wiring.Role) (*sqlstore.Store, func(), error) {
-	wire.Build(wiring.ProvideLogger, wiring.ProvideStore)
+	wire.Build(wiring.ProvideClock, wiring.ProvideLogger, wiring.ProvideStore)
 	return nil, nil, nil
 }

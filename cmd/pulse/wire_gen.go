@@ -19,11 +19,11 @@ import (
 
 func initServe(ctx context.Context, cfg *config.Config, role wiring.Role) (*app.App, func(), error) {
 	logger := wiring.ProvideLogger(cfg, role)
-	store, cleanup, err := wiring.ProvideStore(ctx, cfg, logger)
+	clock := wiring.ProvideClock()
+	store, cleanup, err := wiring.ProvideStore(ctx, cfg, logger, clock)
 	if err != nil {
 		return nil, nil, err
 	}
-	clock := wiring.ProvideClock()
 	service := wiring.ProvideTenancy(store, clock)
 	client, cleanup2, err := wiring.ProvideRedis(cfg)
 	if err != nil {
@@ -53,11 +53,11 @@ func initServe(ctx context.Context, cfg *config.Config, role wiring.Role) (*app.
 
 func initTenancy(ctx context.Context, cfg *config.Config, role wiring.Role) (*tenancy.Service, func(), error) {
 	logger := wiring.ProvideLogger(cfg, role)
-	store, cleanup, err := wiring.ProvideStore(ctx, cfg, logger)
+	clock := wiring.ProvideClock()
+	store, cleanup, err := wiring.ProvideStore(ctx, cfg, logger, clock)
 	if err != nil {
 		return nil, nil, err
 	}
-	clock := wiring.ProvideClock()
 	service := wiring.ProvideTenancy(store, clock)
 	return service, func() {
 		cleanup()
@@ -66,7 +66,8 @@ func initTenancy(ctx context.Context, cfg *config.Config, role wiring.Role) (*te
 
 func initStore(ctx context.Context, cfg *config.Config, role wiring.Role) (*sqlstore.Store, func(), error) {
 	logger := wiring.ProvideLogger(cfg, role)
-	store, cleanup, err := wiring.ProvideStore(ctx, cfg, logger)
+	clock := wiring.ProvideClock()
+	store, cleanup, err := wiring.ProvideStore(ctx, cfg, logger, clock)
 	if err != nil {
 		return nil, nil, err
 	}

@@ -15,3 +15,10 @@ func AssemblePipeline(ctx context.Context, cfg *config.Config, role Role) (*Pipe
 	wire.Build(CoreSet, ProvideAPIHandler, ProvideWorkers, wire.Struct(new(Pipeline), "*"))
 	return nil, nil, nil
 }
+
+// AssemblePipelineWithClock is AssemblePipeline on a given clock: quotas,
+// limits, retention and ids all read it (end-to-end tests move it by hand).
+func AssemblePipelineWithClock(ctx context.Context, cfg *config.Config, role Role, clock Clock) (*Pipeline, func(), error) {
+	wire.Build(CoreNoClockSet, ProvideAPIHandler, ProvideWorkers, wire.Struct(new(Pipeline), "*"))
+	return nil, nil, nil
+}

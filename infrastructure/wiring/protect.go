@@ -13,12 +13,14 @@ import (
 )
 
 // ProvideRateLimiter shares quotas through Redis when it is configured (so
-// API replicas share them), else keeps them in memory (single binary).
+// API replicas share them), else keeps them in memory (single binary). Both
+// read the process clock: replicas must keep their clocks in sync (NTP), as
+// they must for sample timestamps anyway.
 func ProvideRateLimiter(client *redis.Client, cfg *config.Config, clock Clock) ingest.RateLimiter {
 	if client == nil {
 		return memratelimit.New(clock)
 	}
-	return redisratelimit.New(client, redisratelimit.Options{Prefix: cfg.RateLimitPrefix})
+	return redisratelimit.New(client, redisratelimit.Options{Prefix: cfg.RateLimitPrefix, Clock: clock})
 }
 
 // ProvideIdempotency keeps Idempotency-Keys in Redis when it is configured,

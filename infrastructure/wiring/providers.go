@@ -32,7 +32,7 @@ func ProvideLogger(cfg *config.Config, role Role) *slog.Logger {
 
 // ProvideStore opens the configured database (SQLite in the data dir when no
 // PULSE_DATABASE_URL is set) and brings its schema up to date.
-func ProvideStore(ctx context.Context, cfg *config.Config, log *slog.Logger) (*sqlstore.Store, func(), error) {
+func ProvideStore(ctx context.Context, cfg *config.Config, log *slog.Logger, clock Clock) (*sqlstore.Store, func(), error) {
 	var (
 		st  *sqlstore.Store
 		err error
@@ -55,6 +55,7 @@ func ProvideStore(ctx context.Context, cfg *config.Config, log *slog.Logger) (*s
 		log.Info("database: MariaDB")
 	}
 	st.SetDedupeWindow(cfg.DedupeWindow)
+	st.SetClock(clock)
 	mctx, cancel := context.WithTimeout(ctx, 2*time.Minute)
 	defer cancel()
 	if err := st.Migrate(mctx); err != nil {

@@ -3,7 +3,10 @@ package wiring
 import "github.com/google/wire"
 
 // CoreSet is logging, storage, queue, telemetry and the use cases.
-var CoreSet = wire.NewSet(ProvideClock, ProvideLogger, ProvideStore, ProvideRedis, ProvideQueue, ProvideRegistry,
+var CoreSet = wire.NewSet(ProvideClock, CoreNoClockSet)
+
+// CoreNoClockSet is CoreSet for injectors that are given their clock (tests).
+var CoreNoClockSet = wire.NewSet(ProvideLogger, ProvideStore, ProvideRedis, ProvideQueue, ProvideRegistry,
 	ProvideTenancy, ProvideRateLimiter, ProvideIdempotency, ProvideIngest, ProvideQuery)
 
 // ServeSet assembles `pulse serve` (every role in one process).

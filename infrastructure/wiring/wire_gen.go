@@ -16,7 +16,8 @@ import (
 // AssemblePipeline builds every part of an all-in-one process.
 func AssemblePipeline(ctx context.Context, cfg *config.Config, role Role) (*Pipeline, func(), error) {
 	logger := ProvideLogger(cfg, role)
-	store, cleanup, err := ProvideStore(ctx, cfg, logger)
+	clock := ProvideClock()
+	store, cleanup, err := ProvideStore(ctx, cfg, logger, clock)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -31,7 +32,52 @@ func AssemblePipeline(ctx context.Context, cfg *config.Config, role Role) (*Pipe
 		cleanup()
 		return nil, nil, err
 	}
-	clock := ProvideClock()
+	service := ProvideTenancy(store, clock)
+	rateLimiter := ProvideRateLimiter(client, cfg, clock)
+	idempotencyStore := ProvideIdempotency(client, store)
+	ingestService := ProvideIngest(cfg, queue, service, store, rateLimiter, idempotencyStore, clock)
+	queryService := ProvideQuery(store)
+	registry := ProvideRegistry(role)
+	handler := ProvideAPIHandler(cfg, service, ingestService, queryService, store, queue, registry, logger, clock)
+	workers := ProvideWorkers(cfg, queue, store, registry, logger)
+	pipeline := &Pipeline{
+		Config:   cfg,
+		Log:      logger,
+		Store:    store,
+		Queue:    queue,
+		Tenancy:  service,
+		Ingest:   ingestService,
+		Query:    queryService,
+		Registry: registry,
+		Handler:  handler,
+		Workers:  workers,
+	}
+	return pipeline, func() {
+		cleanup3()
+		cleanup2()
+		cleanup()
+	}, nil
+}
+
+// AssemblePipelineWithClock is AssemblePipeline on a given clock: quotas,
+// limits, retention and ids all read it (end-to-end tests move it by hand).
+func AssemblePipelineWithClock(ctx context.Context, cfg *config.Config, role Role, clock Clock) (*Pipeline, func(), error) {
+	logger := ProvideLogger(cfg, role)
+	store, cleanup, err := ProvideStore(ctx, cfg, logger, clock)
+	if err != nil {
+		return nil, nil, err
+	}
+	client, cleanup2, err := ProvideRedis(cfg)
+	if err != nil {
+		cleanup()
+		return nil, nil, err
+	}
+	queue, cleanup3, err := ProvideQueue(cfg, client, role, logger)
+	if err != nil {
+		cleanup2()
+		cleanup()
+		return nil, nil, err
+	}
 	service := ProvideTenancy(store, clock)
 	rateLimiter := ProvideRateLimiter(client, cfg, clock)
 	idempotencyStore := ProvideIdempotency(client, store)
