@@ -42,5 +42,5 @@ func NewOpsRouter(deps OpsDeps) http.Handler {
 	r.NotFoundHandler = http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
 		writeJSON(w, http.StatusNotFound, errorBody{Error: "no such route"})
 	})
-	return s.instrument(s.recoverPanics(r))
+	return &routedHandler{Handler: s.instrument(s.recoverPanics(r)), mux: r}
 }

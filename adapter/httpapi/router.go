@@ -10,10 +10,13 @@
 package httpapi
 
 import (
+	"cmp"
 	"context"
 	"io"
 	"log/slog"
 	"net/http"
+	"slices"
+	"strings"
 	"time"
 
 	"github.com/gorilla/mux"
@@ -181,5 +184,53 @@ func NewRouter(deps Deps) http.Handler {
 	r.MethodNotAllowedHandler = http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
 		writeJSON(w, http.StatusMethodNotAllowed, errorBody{Error: "method not allowed on this route"})
 	})
-	return s.instrument(s.recoverPanics(r))
+	return &routedHandler{Handler: s.instrument(s.recoverPanics(r)), mux: r}
+}
+
+// Route is one registered (method, path template) pair, e.g.
+// {"DELETE", "/api/tokens/{id}"}.
+type Route struct {
+	Method string
+	Path   string
+}
+
+func (r Route) String() string { return r.Method + " " + r.Path }
+
+// routedHandler is what NewRouter and NewOpsRouter return: the served
+// handler, plus the router it wraps so that Routes can list what is
+// registered.
+type routedHandler struct {
+	http.Handler
+	mux *mux.Router
+}
+
+// Routes lists every route registered on a handler returned by NewRouter or
+// NewOpsRouter (one entry per method), sorted by path then method; it is nil
+// for any other handler. It reads the router itself, so a route added later
+// is listed without further work: tests use it to prove that a table covers
+// every endpoint.
+func Routes(h http.Handler) []Route {
+	rh, ok := h.(*routedHandler)
+	if !ok {
+		return nil
+	}
+	var out []Route
+	_ = rh.mux.Walk(func(rt *mux.Route, _ *mux.Router, _ []*mux.Route) error {
+		path, err := rt.GetPathTemplate()
+		if err != nil {
+			return nil // a route without a path (none today)
+		}
+		methods, err := rt.GetMethods()
+		if err != nil { // no method matcher: any method
+			methods = []string{"*"}
+		}
+		for _, m := range methods {
+			out = append(out, Route{Method: m, Path: path})
+		}
+		return nil
+	})
+	slices.SortFunc(out, func(a, b Route) int {
+		return cmp.Or(strings.Compare(a.Path, b.Path), strings.Compare(a.Method, b.Method))
+	})
+	return out
 }

@@ -65,21 +65,37 @@ func (s *Store) ListTenantsAfter(ctx context.Context, afterID int64, limit int) 
 	return out, nil
 }
 
-// tenantTokens restricts a query to the tokens of tenantID (0 = platform
-// tokens, stored with a NULL tenant).
-func tenantTokens(tenantID int64) sq.Sqlizer {
+// tokenOwner restricts a query on api_tokens to the tokens of one tenant,
+// or with tenantID 0 to the platform's tokens (stored with a NULL tenant).
+// Only the platform methods below pass 0; every tenant method has checked
+// its tenant with requireTenant first.
+func tokenOwner(tenantID int64) sq.Sqlizer {
 	if tenantID == 0 {
 		return sq.Eq{"tenant_id": nil}
 	}
 	return sq.Eq{"tenant_id": tenantID}
 }
 
-// ListTokens returns at most limit tokens of the tenant (0 = platform
-// tokens) with an id above afterID, ordered by id. The hash is not read:
-// SecretHash is zero in the result.
+// ListTokens returns at most limit tokens of the tenant with an id above
+// afterID, ordered by id. The hash is not read: SecretHash is zero in the
+// result. A missing tenant is ErrTenantRequired (platform tokens:
+// ListPlatformTokens).
 func (s *Store) ListTokens(ctx context.Context, tenantID int64, afterID string, limit int) ([]token.Token, error) {
+	if err := requireTenant("list tokens", tenantID); err != nil {
+		return nil, err
+	}
+	return s.listTokens(ctx, tenantID, afterID, limit)
+}
+
+// ListPlatformTokens is ListTokens for the platform-admin tokens (bound to
+// no tenant).
+func (s *Store) ListPlatformTokens(ctx context.Context, afterID string, limit int) ([]token.Token, error) {
+	return s.listTokens(ctx, 0, afterID, limit)
+}
+
+func (s *Store) listTokens(ctx context.Context, tenantID int64, afterID string, limit int) ([]token.Token, error) {
 	rows, err := s.sb.Select("id", "tenant_id", "name", "scopes", "created_at", "revoked_at", "last_used_at", "rate_limit").
-		From("api_tokens").Where(tenantTokens(tenantID)).Where(sq.Gt{"id": afterID}).
+		From("api_tokens").Where(tokenOwner(tenantID)).Where(sq.Gt{"id": afterID}).
 		OrderBy("id").Limit(uint64(max(limit, 0))).
 		RunWith(s.read).QueryContext(ctx)
 	if err != nil {
@@ -106,12 +122,26 @@ func (s *Store) ListTokens(ctx context.Context, tenantID int64, afterID string, 
 }
 
 // RevokeTenantToken marks the token revoked at the given time (the first
-// revocation time is kept) only if it belongs to the tenant (0 = a platform
-// token); otherwise, as for an unknown id, it is token.ErrNotFound.
+// revocation time is kept) only if it belongs to the tenant; otherwise, as
+// for an unknown id, it is token.ErrNotFound. A missing tenant is
+// ErrTenantRequired (platform tokens: RevokePlatformToken).
 func (s *Store) RevokeTenantToken(ctx context.Context, tenantID int64, id string, at time.Time) error {
+	if err := requireTenant("revoke token "+id, tenantID); err != nil {
+		return err
+	}
+	return s.revokeOwnedToken(ctx, tenantID, id, at)
+}
+
+// RevokePlatformToken is RevokeTenantToken for a platform-admin token: a
+// tenant's token is token.ErrNotFound.
+func (s *Store) RevokePlatformToken(ctx context.Context, id string, at time.Time) error {
+	return s.revokeOwnedToken(ctx, 0, id, at)
+}
+
+func (s *Store) revokeOwnedToken(ctx context.Context, tenantID int64, id string, at time.Time) error {
 	res, err := s.sb.Update("api_tokens").
 		Set("revoked_at", sq.Expr("COALESCE(revoked_at, ?)", millis(at))).
-		Where(sq.Eq{"id": id}).Where(tenantTokens(tenantID)).
+		Where(sq.Eq{"id": id}).Where(tokenOwner(tenantID)).
 		RunWith(s.write).ExecContext(ctx)
 	if err != nil {
 		return fmt.Errorf("revoke token %s of tenant %d: %w", id, tenantID, err)
@@ -123,7 +153,7 @@ func (s *Store) RevokeTenantToken(ctx context.Context, tenantID int64, id string
 	if n == 0 {
 		// Already revoked (MariaDB counts changed rows only) or not this tenant's.
 		var one int
-		err := s.sb.Select("1").From("api_tokens").Where(sq.Eq{"id": id}).Where(tenantTokens(tenantID)).
+		err := s.sb.Select("1").From("api_tokens").Where(sq.Eq{"id": id}).Where(tokenOwner(tenantID)).
 			RunWith(s.write).QueryRowContext(ctx).Scan(&one)
 		if errors.Is(err, sql.ErrNoRows) {
 			return fmt.Errorf("revoke token %s of tenant %d: %w", id, tenantID, token.ErrNotFound)
@@ -148,9 +178,23 @@ func (s *Store) RecordAudit(ctx context.Context, e audit.Entry) error {
 	return nil
 }
 
-// ListAudit returns the tenant's (0 = the platform's) latest audit entries,
-// newest first, at most limit.
+// ListAudit returns the tenant's latest audit entries, newest first, at
+// most limit. A zero tenant is refused (ErrTenantRequired): the platform's
+// own trail is ListPlatformAudit.
 func (s *Store) ListAudit(ctx context.Context, tenantID int64, limit int) ([]audit.Entry, error) {
+	if err := requireTenant("list audit", tenantID); err != nil {
+		return nil, err
+	}
+	return s.listAudit(ctx, tenantID, limit)
+}
+
+// ListPlatformAudit returns the platform's latest audit entries (tenant
+// creation, platform tokens…), newest first, at most limit.
+func (s *Store) ListPlatformAudit(ctx context.Context, limit int) ([]audit.Entry, error) {
+	return s.listAudit(ctx, 0, limit)
+}
+
+func (s *Store) listAudit(ctx context.Context, tenantID int64, limit int) ([]audit.Entry, error) {
 	rows, err := s.sb.Select("id", "at", "actor", "tenant_id", "action", "target", "remote_addr", "detail").
 		From("audit_logs").Where(sq.Eq{"tenant_id": tenantID}).
 		OrderBy("at DESC", "id DESC").Limit(uint64(max(limit, 0))).

@@ -62,7 +62,12 @@ func (c *tenantCounts) get(tenantID int64) *tenantCount {
 // re-reads the count. So the cap is exceeded only by what other replicas are
 // creating at that moment: at most one request's new series per other API
 // replica (assuming no replica creates maxSeries/2 series within countTTL).
+//
+// A missing tenant (tenantID <= 0) is ErrTenantRequired.
 func (s *Store) Admit(ctx context.Context, tenantID int64, samples []metric.Sample, maxSeries int) ([]int, error) {
+	if err := requireTenant("admit series", tenantID); err != nil {
+		return nil, err
+	}
 	if len(samples) == 0 {
 		return nil, nil
 	}

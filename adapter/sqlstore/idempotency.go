@@ -40,7 +40,11 @@ const reserveAttempts = 10
 // expired record counts as absent and is replaced. Exactly one of several
 // concurrent callers (in any process) wins a key: the INSERT is decided by
 // the primary key, the take-over of an expired row by a conditional UPDATE.
+// A missing tenant is ErrTenantRequired (so are Complete and Release).
 func (s *Store) Reserve(ctx context.Context, tenantID int64, key string, rec ingest.IdempotencyRecord, ttl time.Duration) (ingest.IdempotencyRecord, bool, error) {
+	if err := requireTenant("reserve idempotency key", tenantID); err != nil {
+		return ingest.IdempotencyRecord{}, false, err
+	}
 	for range reserveAttempts {
 		now := s.now()
 		expires := millis(now.Add(ttl))
@@ -114,6 +118,9 @@ func (s *Store) readIdem(ctx context.Context, tenantID int64, key string) (rec i
 // Complete stores rec under (tenantID, key) until now+ttl, whatever the key
 // held before (an upsert).
 func (s *Store) Complete(ctx context.Context, tenantID int64, key string, rec ingest.IdempotencyRecord, ttl time.Duration) error {
+	if err := requireTenant("complete idempotency key", tenantID); err != nil {
+		return err
+	}
 	s.idemOwned.CompareAndDelete(idemKey{tenantID, key}, rec.RequestID)
 	upsert := "ON CONFLICT (tenant_id, idem_key) DO UPDATE SET fingerprint = excluded.fingerprint, request_id = excluded.request_id, " +
 		"accepted = excluded.accepted, done = excluded.done, expires_at = excluded.expires_at"
@@ -143,6 +150,9 @@ func (s *Store) Complete(ctx context.Context, tenantID int64, key string, rec in
 // one process, a reservation that expired and was taken over by another
 // request of the same process cannot be told apart from it.
 func (s *Store) Release(ctx context.Context, tenantID int64, key string) error {
+	if err := requireTenant("release idempotency key", tenantID); err != nil {
+		return err
+	}
 	v, ok := s.idemOwned.LoadAndDelete(idemKey{tenantID, key})
 	if !ok {
 		return nil

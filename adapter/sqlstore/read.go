@@ -15,8 +15,11 @@ const defaultMaxPoints = 1000
 // [q.Start, q.End), for the series whose tags carry every q.Tags pair,
 // ordered by series then time and starting after q.Cursor. When more points
 // remain, page.Next marks the last point returned. Series without points in
-// the page are left out.
+// the page are left out. A query without a tenant is ErrTenantRequired.
 func (s *Store) ReadRaw(ctx context.Context, q metric.Query) (metric.Page, error) {
+	if err := requireTenant("read", q.TenantID); err != nil {
+		return metric.Page{}, err
+	}
 	max := q.MaxPoints
 	if max <= 0 {
 		max = defaultMaxPoints

@@ -34,10 +34,14 @@ type dedupeKey struct {
 // non-empty dedupe id was already seen for its tenant (in an earlier call or
 // earlier in this one) within the dedupe window is skipped (see
 // SetDedupeWindow). Deadlocks and lock-wait timeouts are
-// retried a few times. Safe for concurrent use.
+// retried a few times. A batch without a tenant fails the whole call with
+// ErrTenantRequired and writes nothing. Safe for concurrent use.
 func (s *Store) WriteBatches(ctx context.Context, batches []metric.Batch) error {
 	total := 0
-	for _, b := range batches {
+	for i, b := range batches {
+		if b.TenantID <= 0 { // checked first: no formatting on the hot path
+			return requireTenant(fmt.Sprintf("write batch %d of %d", i, len(batches)), b.TenantID)
+		}
 		total += len(b.Samples)
 	}
 	if total == 0 {

@@ -34,7 +34,7 @@ func initApp(ctx context.Context, cfg *config.Config, role wiring.Role) (wiring.
 		return wiring.APIApp{}, nil, err
 	}
 	rateLimiter := wiring.ProvideRateLimiter(client, cfg, clock)
-	idempotencyStore := wiring.ProvideIdempotency(client, store)
+	idempotencyStore := wiring.ProvideIdempotency(client, cfg, store)
 	ingestService := wiring.ProvideIngest(cfg, queue, service, store, rateLimiter, idempotencyStore, clock)
 	queryService := wiring.ProvideQuery(store)
 	registry := wiring.ProvideRegistry(role)

@@ -247,11 +247,15 @@ func assertCLIAudit(t *testing.T, data string) {
 	}
 	defer st.Close()
 	counts := map[audit.Action]int{}
-	for _, tenantID := range []int64{0, 1} {
-		es, err := st.ListAudit(context.Background(), tenantID, 100)
-		if err != nil {
-			t.Fatal(err)
-		}
+	platform, err := st.ListPlatformAudit(context.Background(), 100)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tenant1, err := st.ListAudit(context.Background(), 1, 100)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, es := range [][]audit.Entry{platform, tenant1} {
 		for _, e := range es {
 			if e.Actor != audit.CLIActorID {
 				t.Errorf("audit actor = %q, want cli: %+v", e.Actor, e)

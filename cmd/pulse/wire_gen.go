@@ -37,7 +37,7 @@ func initServe(ctx context.Context, cfg *config.Config, role wiring.Role) (*app.
 		return nil, nil, err
 	}
 	rateLimiter := wiring.ProvideRateLimiter(client, cfg, clock)
-	idempotencyStore := wiring.ProvideIdempotency(client, store)
+	idempotencyStore := wiring.ProvideIdempotency(client, cfg, store)
 	ingestService := wiring.ProvideIngest(cfg, queue, service, store, rateLimiter, idempotencyStore, clock)
 	queryService := wiring.ProvideQuery(store)
 	registry := wiring.ProvideRegistry(role)

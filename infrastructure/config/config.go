@@ -44,6 +44,7 @@ type Config struct {
 	RateLimitSamples   int64 // per token per minute; 0 = unlimited
 	RateLimitRequests  int64 // per token per minute; 0 = unlimited
 	RateLimitPrefix    string
+	IdempotencyPrefix  string
 	MaxBacklog         int64 // queue entries before 503; 0 = unbounded
 	MaxSeriesPerTenant int
 	DedupeWindow       time.Duration
@@ -129,6 +130,7 @@ func Register(fs *flag.FlagSet, getenv func(string) string) (*Config, func() err
 	num64(&c.RateLimitSamples, "rate-limit-samples", "PULSE_RATE_LIMIT_SAMPLES", 600000, "default per-token quota in samples per minute (0 = unlimited)")
 	num64(&c.RateLimitRequests, "rate-limit-requests", "PULSE_RATE_LIMIT_REQUESTS", 6000, "default per-token quota in requests per minute (0 = unlimited)")
 	str(&c.RateLimitPrefix, "rate-limit-prefix", "PULSE_RATE_LIMIT_PREFIX", "pulse:rl:", "Redis key prefix of the shared quotas")
+	str(&c.IdempotencyPrefix, "idempotency-prefix", "PULSE_IDEMPOTENCY_PREFIX", "pulse:idem:", "Redis key prefix of the Idempotency-Keys")
 	num64(&c.MaxBacklog, "max-backlog", "PULSE_MAX_BACKLOG", 20000, "queue entries (requests) waiting before ingest answers 503 (0 = unbounded)")
 	num(&c.MaxSeriesPerTenant, "max-series-per-tenant", "PULSE_MAX_SERIES_PER_TENANT", 150000, "distinct series per tenant")
 	dur(&c.DedupeWindow, "dedupe-window", "PULSE_DEDUPE_WINDOW", 24*time.Hour, "a repeated dedupe_id within this window stores nothing")

@@ -25,11 +25,11 @@ func ProvideRateLimiter(client *redis.Client, cfg *config.Config, clock Clock) i
 
 // ProvideIdempotency keeps Idempotency-Keys in Redis when it is configured,
 // else in the database.
-func ProvideIdempotency(client *redis.Client, st *sqlstore.Store) ingest.IdempotencyStore {
+func ProvideIdempotency(client *redis.Client, cfg *config.Config, st *sqlstore.Store) ingest.IdempotencyStore {
 	if client == nil {
 		return st
 	}
-	return redisidempotency.New(client, "")
+	return redisidempotency.New(client, cfg.IdempotencyPrefix)
 }
 
 // ProvideIngest builds the ingest use case with time-ordered request ids and

@@ -34,7 +34,7 @@ func AssemblePipeline(ctx context.Context, cfg *config.Config, role Role) (*Pipe
 	}
 	service := ProvideTenancy(store, clock)
 	rateLimiter := ProvideRateLimiter(client, cfg, clock)
-	idempotencyStore := ProvideIdempotency(client, store)
+	idempotencyStore := ProvideIdempotency(client, cfg, store)
 	ingestService := ProvideIngest(cfg, queue, service, store, rateLimiter, idempotencyStore, clock)
 	queryService := ProvideQuery(store)
 	registry := ProvideRegistry(role)
@@ -80,7 +80,7 @@ func AssemblePipelineWithClock(ctx context.Context, cfg *config.Config, role Rol
 	}
 	service := ProvideTenancy(store, clock)
 	rateLimiter := ProvideRateLimiter(client, cfg, clock)
-	idempotencyStore := ProvideIdempotency(client, store)
+	idempotencyStore := ProvideIdempotency(client, cfg, store)
 	ingestService := ProvideIngest(cfg, queue, service, store, rateLimiter, idempotencyStore, clock)
 	queryService := ProvideQuery(store)
 	registry := ProvideRegistry(role)

@@ -41,8 +41,8 @@ type Tokens interface {
 	TokenByID(ctx context.Context, id string) (token.Token, error)
 	RevokeToken(ctx context.Context, id string, at time.Time) error
 	TouchToken(ctx context.Context, id string, at time.Time) error
-	// ListTokens returns at most limit tokens of the tenant (0 = platform
-	// tokens) with an id above afterID, ordered by id, without their hashes.
+	// ListTokens returns at most limit tokens of the tenant (a tenant id is
+	// required) with an id above afterID, ordered by id, without their hashes.
 	ListTokens(ctx context.Context, tenantID int64, afterID string, limit int) ([]token.Token, error)
 	// RevokeTenantToken revokes the token only if it belongs to the tenant;
 	// otherwise it is token.ErrNotFound.

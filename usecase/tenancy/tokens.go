@@ -62,8 +62,8 @@ func (s *Service) issue(ctx context.Context, actor audit.Actor, tenantID int64, 
 	return issued, nil
 }
 
-// ListTokens lists at most limit tokens of the tenant (0 = platform tokens)
-// with an id above afterID. The hashes are never returned.
+// ListTokens lists at most limit tokens of the tenant with an id above
+// afterID. The hashes are never returned.
 func (s *Service) ListTokens(ctx context.Context, tenantID int64, afterID string, limit int) ([]token.Token, error) {
 	ts, err := s.tokens.ListTokens(ctx, tenantID, afterID, limit)
 	if err != nil {

@@ -171,8 +171,11 @@ func testAdminListTokens(t *testing.T, tg Target) {
 	if only, err := s.ListTokens(adminCtx(t), b.ID, "", 100); err != nil || len(only) != 1 || only[0].ID != "bbbbbbbbb1" {
 		t.Errorf("tenant b sees %v, %v", only, err)
 	}
-	if pl, err := s.ListTokens(adminCtx(t), 0, "", 100); err != nil || len(pl) != 1 || pl[0].ID != "ppppppppp1" || pl[0].TenantID != 0 {
+	if pl, err := s.ListPlatformTokens(adminCtx(t), "", 100); err != nil || len(pl) != 1 || pl[0].ID != "ppppppppp1" || pl[0].TenantID != 0 {
 		t.Errorf("platform tokens: %v, %v", pl, err)
+	}
+	if zero, err := s.ListTokens(adminCtx(t), 0, "", 100); !errors.Is(err, sqlstore.ErrTenantRequired) || len(zero) != 0 {
+		t.Errorf("tenant 0 (no tenant): %v, %v; want sqlstore.ErrTenantRequired", zero, err)
 	}
 	if none, err := s.ListTokens(adminCtx(t), 99999, "", 100); err != nil || len(none) != 0 {
 		t.Errorf("unknown tenant: %v, %v", none, err)
@@ -217,8 +220,17 @@ func testAdminRevokeTenantToken(t *testing.T, tg Target) {
 	if got, _ := s.TokenByID(adminCtx(t), mine.ID); got.RevokedAt == nil || !got.RevokedAt.Equal(at) {
 		t.Errorf("RevokedAt = %v, want the first revocation %v", got.RevokedAt, at)
 	}
-	if err := s.RevokeTenantToken(adminCtx(t), 0, platform.ID, at); err != nil {
+	if err := s.RevokeTenantToken(adminCtx(t), 0, platform.ID, at); !errors.Is(err, sqlstore.ErrTenantRequired) {
+		t.Fatalf("revoke with tenant 0 (no tenant): %v, want sqlstore.ErrTenantRequired", err)
+	}
+	if err := s.RevokePlatformToken(adminCtx(t), theirs.ID, at); !errors.Is(err, token.ErrNotFound) {
+		t.Fatalf("platform revoke of a tenant's token: %v, want token.ErrNotFound", err)
+	}
+	if err := s.RevokePlatformToken(adminCtx(t), platform.ID, at); err != nil {
 		t.Fatalf("platform revoke: %v", err)
+	}
+	if got, _ := s.TokenByID(adminCtx(t), platform.ID); got.RevokedAt == nil {
+		t.Error("platform token not revoked")
 	}
 }
 
@@ -257,7 +269,7 @@ func testAdminAudit(t *testing.T, tg Target) {
 	if two, err := s.ListAudit(adminCtx(t), 1, 2); err != nil || len(two) != 2 || two[0].Action != audit.TokenRevoke {
 		t.Errorf("limit 2: %+v, %v", two, err)
 	}
-	if pl, err := s.ListAudit(adminCtx(t), 0, 10); err != nil || len(pl) != 1 || pl[0].Target != "token:ppppppppp1" {
+	if pl, err := s.ListPlatformAudit(adminCtx(t), 10); err != nil || len(pl) != 1 || pl[0].Target != "token:ppppppppp1" {
 		t.Errorf("platform audit: %+v, %v", pl, err)
 	}
 	if none, err := s.ListAudit(adminCtx(t), 3, 10); err != nil || len(none) != 0 {

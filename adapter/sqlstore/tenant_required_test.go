@@ -1,0 +1,258 @@
+package sqlstore_test
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"reflect"
+	"testing"
+	"time"
+
+	"github.com/pulsemetrics/pulse/adapter/sqlstore"
+	"github.com/pulsemetrics/pulse/adapter/sqlstore/storetest"
+	"github.com/pulsemetrics/pulse/domain/metric"
+	"github.com/pulsemetrics/pulse/domain/tenant"
+	"github.com/pulsemetrics/pulse/domain/token"
+	"github.com/pulsemetrics/pulse/usecase/ingest"
+)
+
+// The rule these tests enforce (DESIGN.md, Guarantees: tenant isolation):
+//
+//  1. Every exported method of *sqlstore.Store is classified: either it
+//     reads or writes one tenant's data and has a row in tenantCalls, or it
+//     is listed in notTenantScoped with the reason it needs no tenant. A new
+//     method in neither list fails TestTenantRequiredCoversEveryMethod, so
+//     whoever adds one has to decide, in this file, which kind it is.
+//  2. A method that takes samples, batches or a query (metric.Sample,
+//     metric.Batch, metric.Query, or slices of them) carries tenant data by
+//     construction and may not be exempted.
+//  3. Every row of tenantCalls, called with no tenant (0 or below), answers
+//     sqlstore.ErrTenantRequired — on SQLite and on MariaDB, and on a closed
+//     store too, which proves the refusal comes before any SQL is built or
+//     sent (a closed pool would otherwise answer "sql: database is
+//     closed"). Called with a real tenant it succeeds, so the guard is not
+//     refusing everything.
+
+// tenantCall calls one tenant-scoped method of the store for tenantID. The
+// fixture holds what a successful call with the real tenant needs.
+type tenantCall struct {
+	method string
+	call   func(ctx context.Context, s *sqlstore.Store, f fixture, tenantID int64) error
+}
+
+// fixture is what exists in the database before the calls run.
+type fixture struct {
+	tenantID int64  // a real tenant
+	tokenID  string // a token of that tenant
+}
+
+var reqTime = time.Date(2026, 11, 25, 10, 0, 0, 0, time.UTC)
+
+func reqSample(name string) metric.Sample {
+	return metric.Rehydrate(name, 1, metric.SortedTags(map[string]string{"host": "a"}), reqTime.UnixMilli(), "")
+}
+
+func reqBatch(tenantID int64, name string) metric.Batch {
+	return metric.Batch{ID: "req-batch", TenantID: tenantID, AcceptedAt: reqTime, Samples: []metric.Sample{reqSample(name)}}
+}
+
+func tenantCalls() []tenantCall {
+	rec := ingest.IdempotencyRecord{Fingerprint: [32]byte{1}, RequestID: "req-1", Accepted: 1}
+	return []tenantCall{
+		{"WriteBatches", func(ctx context.Context, s *sqlstore.Store, _ fixture, id int64) error {
+			return s.WriteBatches(ctx, []metric.Batch{reqBatch(id, "req.write")})
+		}},
+		{"ReadRaw", func(ctx context.Context, s *sqlstore.Store, _ fixture, id int64) error {
+			_, err := s.ReadRaw(ctx, metric.Query{TenantID: id, Name: "req.write", Start: 0, End: reqTime.UnixMilli() + 1, Interval: "raw"})
+			return err
+		}},
+		{"Admit", func(ctx context.Context, s *sqlstore.Store, _ fixture, id int64) error {
+			_, err := s.Admit(ctx, id, []metric.Sample{reqSample("req.admit")}, 100)
+			return err
+		}},
+		{"Reserve", func(ctx context.Context, s *sqlstore.Store, _ fixture, id int64) error {
+			_, _, err := s.Reserve(ctx, id, "req-key", rec, time.Minute)
+			return err
+		}},
+		{"Release", func(ctx context.Context, s *sqlstore.Store, _ fixture, id int64) error {
+			return s.Release(ctx, id, "req-key")
+		}},
+		{"Complete", func(ctx context.Context, s *sqlstore.Store, _ fixture, id int64) error {
+			return s.Complete(ctx, id, "req-key", rec, time.Minute)
+		}},
+		{"ListTokens", func(ctx context.Context, s *sqlstore.Store, _ fixture, id int64) error {
+			_, err := s.ListTokens(ctx, id, "", 10)
+			return err
+		}},
+		{"ListAudit", func(ctx context.Context, s *sqlstore.Store, _ fixture, id int64) error {
+			_, err := s.ListAudit(ctx, id, 10)
+			return err
+		}},
+		{"RevokeTenantToken", func(ctx context.Context, s *sqlstore.Store, f fixture, id int64) error {
+			return s.RevokeTenantToken(ctx, id, f.tokenID, reqTime)
+		}},
+	}
+}
+
+// notTenantScoped are the exported methods that deliberately take no
+// tenant, and why.
+var notTenantScoped = map[string]string{
+	"Close":                  "lifecycle",
+	"Migrate":                "lifecycle",
+	"Ping":                   "lifecycle",
+	"Dialect":                "configuration",
+	"SetClock":               "configuration",
+	"SetDedupeWindow":        "configuration",
+	"SetSampleRowsPerInsert": "configuration",
+	"PurgeExpired":           "maintenance over every tenant's expired keys; returns a count only",
+	"CreateTenant":           "platform: tenants themselves",
+	"TenantByID":             "platform: tenants themselves",
+	"TenantBySlug":           "platform: tenants themselves",
+	"ListTenants":            "platform: tenants themselves",
+	"ListTenantsAfter":       "platform: tenants themselves",
+	"UpdateTenant":           "platform: tenants themselves",
+	"CreateToken":            "the token carries its tenant (0 = a platform token, issued by the CLI only)",
+	"TokenByID":              "authentication: the token id is global and is looked up before the tenant is known",
+	"TouchToken":             "authentication: last-used time of a token already authenticated",
+	"RevokeToken":            "the CLI revokes any token for the platform by its global id",
+	"ListPlatformTokens":     "platform: the tokens bound to no tenant",
+	"RevokePlatformToken":    "platform: the tokens bound to no tenant",
+	"RecordAudit":            "the entry carries its tenant (0 = the platform's own trail)",
+	"ListPlatformAudit":      "platform: the trail of actions bound to no tenant",
+}
+
+// tenantDataTypes may not appear in the parameters of an exempted method.
+var tenantDataTypes = []reflect.Type{
+	reflect.TypeOf(metric.Sample{}), reflect.TypeOf([]metric.Sample{}),
+	reflect.TypeOf(metric.Batch{}), reflect.TypeOf([]metric.Batch{}),
+	reflect.TypeOf(metric.Query{}),
+}
+
+func TestTenantRequiredCoversEveryMethod(t *testing.T) {
+	inTable := map[string]bool{}
+	for _, c := range tenantCalls() {
+		inTable[c.method] = true
+	}
+	typ := reflect.TypeOf((*sqlstore.Store)(nil))
+	exists := map[string]bool{}
+	for i := range typ.NumMethod() {
+		m := typ.Method(i)
+		exists[m.Name] = true
+		_, exempt := notTenantScoped[m.Name]
+		switch {
+		case inTable[m.Name] && exempt:
+			t.Errorf("%s is both in tenantCalls and in notTenantScoped: pick one", m.Name)
+		case !inTable[m.Name] && !exempt:
+			t.Errorf("(*Store).%s is not classified: if it reads or writes a tenant's data, make it refuse tenant 0 "+
+				"with sqlstore.ErrTenantRequired and add a row to tenantCalls; otherwise add it to notTenantScoped with the reason", m.Name)
+		case exempt:
+			for j := 1; j < m.Type.NumIn(); j++ { // 0 is the receiver
+				for _, bad := range tenantDataTypes {
+					if m.Type.In(j) == bad {
+						t.Errorf("(*Store).%s takes %s (tenant data) and cannot be exempt: add it to tenantCalls", m.Name, bad)
+					}
+				}
+			}
+		}
+	}
+	for name := range inTable {
+		if !exists[name] {
+			t.Errorf("tenantCalls names %s, which is not a method of *Store", name)
+		}
+	}
+	for name := range notTenantScoped {
+		if !exists[name] {
+			t.Errorf("notTenantScoped names %s, which is not a method of *Store", name)
+		}
+	}
+}
+
+func TestTenantRequiredSQLite(t *testing.T) {
+	testTenantRequired(t, openSQLite)
+}
+
+func TestTenantRequiredMariaDB(t *testing.T) {
+	testTenantRequired(t, openMariaDB)
+}
+
+func testTenantRequired(t *testing.T, open func(testing.TB) storetest.Target) {
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	tg := open(t)
+	f := seedFixture(t, ctx, tg.Store)
+
+	t.Run("no tenant", func(t *testing.T) {
+		for _, c := range tenantCalls() {
+			for _, id := range []int64{0, -1} {
+				if err := c.call(ctx, tg.Store, f, id); !errors.Is(err, sqlstore.ErrTenantRequired) {
+					t.Errorf("%s with tenant %d: %v, want sqlstore.ErrTenantRequired", c.method, id, err)
+				}
+			}
+		}
+		for _, table := range []string{"series", "sample_dedupe", "idempotency_keys"} {
+			if n := countWhere(t, ctx, tg.DB, table, "tenant_id <= 0"); n != 0 {
+				t.Errorf("%s has %d rows without a tenant", table, n)
+			}
+		}
+		if tok, err := tg.Store.TokenByID(ctx, f.tokenID); err != nil || tok.RevokedAt != nil {
+			t.Errorf("the tenant's token after the refused calls: %+v, %v (want it unrevoked)", tok, err)
+		}
+	})
+
+	t.Run("one batch without a tenant refuses the whole write", func(t *testing.T) {
+		before := countWhere(t, ctx, tg.DB, "series", "1 = 1")
+		err := tg.Store.WriteBatches(ctx, []metric.Batch{reqBatch(f.tenantID, "req.mixed"), reqBatch(0, "req.mixed")})
+		if !errors.Is(err, sqlstore.ErrTenantRequired) {
+			t.Fatalf("WriteBatches(tenant %d, tenant 0): %v, want sqlstore.ErrTenantRequired", f.tenantID, err)
+		}
+		if after := countWhere(t, ctx, tg.DB, "series", "1 = 1"); after != before {
+			t.Errorf("series %d -> %d: a refused write stored something", before, after)
+		}
+	})
+
+	t.Run("real tenant", func(t *testing.T) { // the guard refuses only what it should
+		for _, c := range tenantCalls() {
+			if err := c.call(ctx, tg.Store, f, f.tenantID); err != nil {
+				t.Errorf("%s with tenant %d: %v", c.method, f.tenantID, err)
+			}
+		}
+	})
+
+	t.Run("closed store", func(t *testing.T) { // refused before any SQL
+		closed := open(t).Store
+		if err := closed.Close(); err != nil {
+			t.Fatal(err)
+		}
+		for _, c := range tenantCalls() {
+			if err := c.call(ctx, closed, f, 0); !errors.Is(err, sqlstore.ErrTenantRequired) {
+				t.Errorf("%s with tenant 0 on a closed store: %v, want sqlstore.ErrTenantRequired before any SQL", c.method, err)
+			}
+		}
+	})
+}
+
+func seedFixture(t *testing.T, ctx context.Context, s *sqlstore.Store) fixture {
+	t.Helper()
+	tn, err := tenant.New("req-tenant", "", 0, reqTime)
+	if err != nil {
+		t.Fatal(err)
+	}
+	created, err := s.CreateTenant(ctx, tn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tok := token.Token{ID: "reqtoken01", TenantID: created.ID, Name: "req", Scopes: []token.Scope{token.ScopeRead}, CreatedAt: reqTime}
+	if err := s.CreateToken(ctx, tok); err != nil {
+		t.Fatal(err)
+	}
+	return fixture{tenantID: created.ID, tokenID: tok.ID}
+}
+
+func countWhere(t *testing.T, ctx context.Context, db *sql.DB, table, where string) int64 {
+	t.Helper()
+	var n int64
+	if err := db.QueryRowContext(ctx, "SELECT COUNT(*) FROM "+table+" WHERE "+where).Scan(&n); err != nil {
+		t.Fatalf("count %s: %v", table, err)
+	}
+	return n
+}

@@ -1,0 +1,387 @@
+package features_test
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/url"
+	"sort"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+
+	"github.com/pulsemetrics/pulse/adapter/redisidempotency"
+	"github.com/pulsemetrics/pulse/domain/audit"
+	"github.com/pulsemetrics/pulse/domain/token"
+	"github.com/pulsemetrics/pulse/infrastructure/app"
+	"github.com/pulsemetrics/pulse/infrastructure/config"
+	"github.com/pulsemetrics/pulse/infrastructure/testservice"
+	"github.com/pulsemetrics/pulse/infrastructure/wiring"
+	"github.com/pulsemetrics/pulse/usecase/tenancy"
+)
+
+// The isolation test builds its own in-process servers (rather than the
+// godog suite's shared ones) because it needs the assembled http.Handler to
+// list the registered routes.
+
+// isoClient is the isolation test's HTTP client; it holds no state.
+var isoClient = &http.Client{Timeout: 30 * time.Second}
+
+// isoServer is one in-process Pulse (API and flush workers).
+type isoServer struct {
+	mode    string
+	baseURL string
+	handler http.Handler // as assembled: httpapi.Routes reads it
+	tenancy *tenancy.Service
+	redis   *redis.Client // distributed mode only
+}
+
+// isoEnv is the settings of a mode: embedded (SQLite and the embedded queue
+// in a temp dir) or distributed (a fresh MariaDB database; Redis with the
+// stream and quota keys under a unique prefix that the cleanup drops).
+func isoEnv(t *testing.T, mode string) (map[string]string, *redis.Client) {
+	env := map[string]string{"PULSE_DATA_DIR": t.TempDir()}
+	var client *redis.Client
+	if mode == "distributed" {
+		var prefix string
+		client, prefix = testservice.Redis(t)
+		env["PULSE_DATABASE_URL"] = mysqlURL(t, testservice.MariaDB(t))
+		env["PULSE_REDIS_URL"] = "redis://" + testservice.RedisAddr() + "/0"
+		env["PULSE_QUEUE_STREAM"] = prefix + "ingest"
+		env["PULSE_QUEUE_GROUP"] = "pulse-workers"
+		env["PULSE_QUEUE_LEASE"] = "2s"
+		env["PULSE_RATE_LIMIT_PREFIX"] = prefix + "rl:"
+	}
+	return env, client
+}
+
+// isoStart assembles Pulse from the Wire providers on a 127.0.0.1:0
+// listener and stops it (then its queue and store) when t ends.
+func isoStart(t *testing.T, mode string) *isoServer {
+	t.Helper()
+	env, client := isoEnv(t, mode)
+	fs := flag.NewFlagSet("isolation", flag.ContinueOnError)
+	cfg, finish := config.Register(fs, func(k string) string { return env[k] })
+	if err := fs.Parse([]string{"--http-addr", "127.0.0.1:0", "--log-level", "error"}); err != nil {
+		t.Fatalf("%s: settings: %v", mode, err)
+	}
+	if err := finish(); err != nil {
+		t.Fatalf("%s: settings: %v", mode, err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	p, cleanup, err := wiring.AssemblePipeline(ctx, cfg, "isolation")
+	if err != nil {
+		cancel()
+		t.Fatalf("%s: assemble: %v", mode, err)
+	}
+	t.Cleanup(cleanup)
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		cancel()
+		t.Fatalf("%s: listen: %v", mode, err)
+	}
+	a := &app.App{Name: "isolation-" + mode, Handler: p.Handler, Loops: p.Workers, Log: p.Log, ShutdownTimeout: 5 * time.Second}
+	done := make(chan error, 1)
+	go func() { done <- a.Serve(ctx, ln) }()
+	t.Cleanup(func() { // runs before the queue and store close
+		cancel()
+		select {
+		case err := <-done:
+			if err != nil && !errors.Is(err, context.Canceled) {
+				t.Errorf("%s: server stopped with: %v", mode, err)
+			}
+		case <-time.After(15 * time.Second):
+			t.Errorf("%s: server did not stop within 15s", mode)
+		}
+	})
+	s := &isoServer{mode: mode, baseURL: "http://" + ln.Addr().String(), handler: p.Handler, tenancy: p.Tenancy, redis: client}
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		if ans, err := s.do(http.MethodGet, "/healthz", "", nil); err == nil && ans.status == http.StatusOK {
+			return s
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%s: /healthz not 200 within 10s", mode)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// isoAnswer is one HTTP answer.
+type isoAnswer struct {
+	status int
+	header http.Header
+	body   []byte
+}
+
+// text is everything the answer says: status line, headers and body.
+func (a isoAnswer) text() string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "%d\n", a.status)
+	keys := make([]string, 0, len(a.header))
+	for k := range a.header {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	for _, k := range keys {
+		fmt.Fprintf(&b, "%s: %s\n", k, strings.Join(a.header[k], ", "))
+	}
+	b.Write(a.body)
+	return b.String()
+}
+
+// do sends one request; tok "" sends no X-API-Token header; hdr are
+// further header name/value pairs (an empty value sends nothing).
+func (s *isoServer) do(method, path, tok string, body []byte, hdr ...string) (isoAnswer, error) {
+	req, err := http.NewRequest(method, s.baseURL+path, bytes.NewReader(body))
+	if err != nil {
+		return isoAnswer{}, err
+	}
+	if body != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	if tok != "" {
+		req.Header.Set("X-API-Token", tok)
+	}
+	for i := 0; i+1 < len(hdr); i += 2 {
+		if hdr[i+1] != "" {
+			req.Header.Set(hdr[i], hdr[i+1])
+		}
+	}
+	resp, err := isoClient.Do(req)
+	if err != nil {
+		return isoAnswer{}, fmt.Errorf("%s %s: %w", method, path, err)
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	if err != nil {
+		return isoAnswer{}, fmt.Errorf("%s %s: read answer: %w", method, path, err)
+	}
+	return isoAnswer{status: resp.StatusCode, header: resp.Header, body: b}, nil
+}
+
+// isoToken is one issued token as the test knows it.
+type isoToken struct {
+	id, plain, name string
+}
+
+// isoTenant is one seeded tenant. Every string in markers() is unique to it
+// (a random suffix), so finding one in an answer means the answer carries
+// its data.
+type isoTenant struct {
+	label       string // "A" or "B"
+	id          int64
+	slug        string
+	displayName string
+	retention   int
+	metric      string // a metric name only this tenant has
+	tagValue    string // the value of its "owner" tag
+	value       string // its sample's value as JSON renders it
+	dedupeID    string
+	// tokens by role: ingest, read, admin (each one scope), victim (a read
+	// token that DELETE /api/tokens/{id} aims at) and revoked (every scope,
+	// revoked).
+	tokens map[string]isoToken
+}
+
+// isoMarker is one piece of a tenant's data.
+type isoMarker struct{ what, value string }
+
+func (tn *isoTenant) markers() []isoMarker {
+	ms := []isoMarker{
+		{"slug", tn.slug}, {"tenant name", tn.displayName}, {"metric name", tn.metric},
+		{"tag value", tn.tagValue}, {"sample value", tn.value}, {"dedupe id", tn.dedupeID},
+	}
+	for role, tk := range tn.tokens {
+		ms = append(ms, isoMarker{role + " token id", tk.id}, isoMarker{role + " token name", tk.name})
+	}
+	return ms
+}
+
+// isoWorld is what one mode's matrix runs against.
+type isoWorld struct {
+	srv       *isoServer
+	a, b      *isoTenant
+	platform  isoToken
+	malformed string // not a token at all
+	unknown   string // well-formed (valid checksum) but never stored
+	seededAt  time.Time
+}
+
+// secrets are every seeded token in full: no answer may ever carry one.
+func (w *isoWorld) secrets() []isoMarker {
+	out := []isoMarker{{"platform token", w.platform.plain}}
+	for _, tn := range []*isoTenant{w.a, w.b} {
+		for role, tk := range tn.tokens {
+			out = append(out, isoMarker{tn.label + " " + role + " token secret", tk.plain})
+		}
+	}
+	return out
+}
+
+func isoSuffix() string {
+	b := make([]byte, 6)
+	_, _ = rand.Read(b)
+	return fmt.Sprintf("%x", b)
+}
+
+// isoSeed creates tenants A and B with their tokens and one sample each
+// (posted over HTTP and waited for until a query sees it), and a platform
+// token.
+func isoSeed(t *testing.T, srv *isoServer) *isoWorld {
+	t.Helper()
+	ctx := context.Background()
+	w := &isoWorld{srv: srv, malformed: "pulse_not-a-token", seededAt: time.Now().Add(-time.Minute).Truncate(time.Second)}
+	for i, label := range []string{"A", "B"} {
+		l := strings.ToLower(label)
+		sfx := isoSuffix()
+		tn := &isoTenant{
+			label: label, slug: "iso-" + l + "-" + sfx, displayName: "name-" + l + "-" + sfx,
+			metric: "secret-" + l + "-" + sfx, tagValue: "tagval-" + l + "-" + sfx,
+			value: []string{"271828.18281", "314159.26535"}[i], dedupeID: "dedupe-" + l + "-" + sfx,
+			tokens: map[string]isoToken{},
+		}
+		created, err := srv.tenancy.CreateTenant(ctx, audit.CLI(), tn.slug, tn.displayName, 0)
+		if err != nil {
+			t.Fatalf("create tenant %s: %v", label, err)
+		}
+		tn.id, tn.retention = created.ID, created.RetentionDays
+		for role, scopes := range map[string][]token.Scope{
+			"ingest": {token.ScopeIngest}, "read": {token.ScopeRead}, "admin": {token.ScopeAdmin},
+			"victim":  {token.ScopeRead},
+			"revoked": {token.ScopeIngest, token.ScopeRead, token.ScopeAdmin},
+		} {
+			tn.tokens[role] = isoIssue(t, srv, tn, role, scopes)
+		}
+		if err := srv.tenancy.RevokeToken(ctx, audit.CLI(), tn.tokens["revoked"].id); err != nil {
+			t.Fatalf("revoke %s's token: %v", label, err)
+		}
+		body := fmt.Sprintf(`{"name":%q,"value":%s,"tags":{"owner":%q},"ts":%d,"dedupe_id":%q}`,
+			tn.metric, tn.value, tn.tagValue, w.seededAt.Unix(), tn.dedupeID)
+		ans, err := srv.do(http.MethodPost, "/api/metrics", tn.tokens["ingest"].plain, []byte(body))
+		if err != nil || ans.status != http.StatusAccepted {
+			t.Fatalf("seed %s's sample: %v %s", label, err, ans.text())
+		}
+		if i == 0 {
+			w.a = tn
+		} else {
+			w.b = tn
+		}
+	}
+	for _, tn := range []*isoTenant{w.a, w.b} {
+		isoWaitStored(t, w, tn)
+	}
+	pl, err := srv.tenancy.CreatePlatformToken(ctx, audit.CLI(), "iso-platform")
+	if err != nil {
+		t.Fatalf("platform token: %v", err)
+	}
+	w.platform = isoToken{id: pl.Token.ID, plain: pl.Plain, name: "iso-platform"}
+	unknown, err := token.Issue(rand.Reader, w.a.id, "never stored", []token.Scope{token.ScopeRead}, time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	w.unknown = unknown.Plain
+	return w
+}
+
+// idemKey is a fresh Idempotency-Key. Distributed mode keeps these keys in
+// Redis under the default prefix (not configurable), as
+// prefix + tenant id + ":" + key: the cleanup deletes the seeded tenants'.
+func (w *isoWorld) idemKey(t *testing.T) string {
+	key := "iso-idem-" + isoSuffix()
+	if c := w.srv.redis; c != nil {
+		t.Cleanup(func() {
+			for _, tn := range []*isoTenant{w.a, w.b} {
+				c.Del(context.Background(), fmt.Sprintf("%s%d:%s", redisidempotency.DefaultPrefix, tn.id, key))
+			}
+		})
+	}
+	return key
+}
+
+// isoAbsentID is a well-formed token id that no token has.
+func isoAbsentID(t *testing.T) string {
+	t.Helper()
+	iss, err := token.Issue(rand.Reader, 1, "never stored", []token.Scope{token.ScopeRead}, time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	return iss.Token.ID
+}
+
+func isoIssue(t *testing.T, srv *isoServer, tn *isoTenant, role string, scopes []token.Scope) isoToken {
+	t.Helper()
+	name := "tokname-" + strings.ToLower(tn.label) + "-" + role + "-" + isoSuffix()
+	iss, err := srv.tenancy.CreateToken(context.Background(), audit.CLI(), tn.slug, token.Spec{Name: name, Scopes: scopes})
+	if err != nil {
+		t.Fatalf("issue %s token of %s: %v", role, tn.label, err)
+	}
+	return isoToken{id: iss.Token.ID, plain: iss.Plain, name: name}
+}
+
+// isoQueryPath asks for tn's metric around the seeded time. Only the name
+// is in the request, so the tag value and the value in an answer can come
+// only from the store.
+func (w *isoWorld) isoQueryPath(tn *isoTenant) string {
+	v := url.Values{}
+	v.Set("name", tn.metric)
+	v.Set("start", w.seededAt.Add(-time.Hour).Format(time.RFC3339))
+	v.Set("end", w.seededAt.Add(time.Hour).Format(time.RFC3339))
+	return "/api/metrics/query?" + v.Encode()
+}
+
+// isoWaitStored waits until tn's own read token sees its seeded sample.
+func isoWaitStored(t *testing.T, w *isoWorld, tn *isoTenant) {
+	t.Helper()
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		ans, err := w.srv.do(http.MethodGet, w.isoQueryPath(tn), tn.tokens["read"].plain, nil)
+		if err == nil && ans.status == http.StatusOK && isoSeriesCount(t, ans) == 1 {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%s's seeded sample not readable within 20s: %v %s", tn.label, err, ans.text())
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}
+
+// isoSeriesCount is the number of series in a query answer.
+func isoSeriesCount(t *testing.T, ans isoAnswer) int {
+	t.Helper()
+	var out struct {
+		Series []json.RawMessage `json:"series"`
+	}
+	if err := json.Unmarshal(ans.body, &out); err != nil {
+		t.Fatalf("query answer is not JSON: %v: %s", err, ans.body)
+	}
+	return len(out.Series)
+}
+
+// isoTokenIDs are the ids listed by a GET /api/tokens answer.
+func isoTokenIDs(t *testing.T, ans isoAnswer) map[string]bool {
+	t.Helper()
+	var out struct {
+		Tokens []struct {
+			ID        string  `json:"id"`
+			RevokedAt *string `json:"revoked_at"`
+		} `json:"tokens"`
+	}
+	if err := json.Unmarshal(ans.body, &out); err != nil {
+		t.Fatalf("token list is not JSON: %v: %s", err, ans.body)
+	}
+	ids := map[string]bool{}
+	for _, tk := range out.Tokens {
+		ids[tk.ID] = tk.RevokedAt != nil
+	}
+	return ids
+}
