@@ -7,6 +7,8 @@ import (
 	"fmt"
 	"net"
 	"net/url"
+	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -19,12 +21,29 @@ import (
 	"github.com/pulsemetrics/pulse/usecase/tenancy"
 )
 
-// server is one in-process Pulse (API and workers) shared by the scenarios
-// of one mode. Scenarios isolate themselves by creating their own tenants.
+// server is one in-process Pulse (API and workers). The server of a mode
+// is shared by the scenarios of that mode, which isolate themselves by
+// creating their own tenants; a scenario that needs other settings (a small
+// quota, a fake clock, workers held back) starts its own (see launch).
 type server struct {
 	mode    string
 	baseURL string
 	tenancy *tenancy.Service
+	queue   wiring.Queue
+	env     map[string]string // the settings it runs with
+	// clock is the server's clock when it runs on a fake one, else nil.
+	clock *fakeClock
+	// startWorkers starts the flush workers of a server launched with
+	// them held back; nil otherwise.
+	startWorkers func()
+	// stop stops the server, its workers and its connections.
+	stop func() error
+}
+
+// launchOptions are what a scenario may ask of its own server.
+type launchOptions struct {
+	clock       *fakeClock // nil: the wall clock
+	holdWorkers bool       // serve the API but start the workers only on startWorkers
 }
 
 // embeddedEnv is single-binary mode: SQLite and the embedded queue in a temp dir.
@@ -44,6 +63,11 @@ func distributedEnv(t *testing.T) map[string]string {
 		"PULSE_QUEUE_STREAM": prefix + "ingest",
 		"PULSE_QUEUE_GROUP":  "pulse-workers",
 		"PULSE_QUEUE_LEASE":  "2s",
+		// Quotas under the test prefix too, so that its cleanup drops them.
+		"PULSE_RATE_LIMIT_PREFIX": prefix + "rl:",
+		// Not read yet (see TestIdempotencyKeysOfTwoDeploymentsOnOneRedis):
+		// the setting the fix should add, so the test's keys stay its own.
+		"PULSE_IDEMPOTENCY_PREFIX": prefix + "idem:",
 	}
 }
 
@@ -68,58 +92,133 @@ func mysqlURL(t testing.TB, dsn string) string {
 	return u.String()
 }
 
-// loadConfig reads the settings as the binaries do, from env only.
-func loadConfig(t testing.TB, env map[string]string) *config.Config {
-	t.Helper()
+// parseConfig reads the settings as the binaries do, from env only.
+func parseConfig(env map[string]string) (*config.Config, error) {
 	fs := flag.NewFlagSet("features", flag.ContinueOnError)
 	cfg, finish := config.Register(fs, func(k string) string { return env[k] })
 	if err := fs.Parse([]string{"--http-addr", "127.0.0.1:0", "--log-level", "warn"}); err != nil {
-		t.Fatalf("parse settings: %v", err)
+		return nil, fmt.Errorf("parse settings: %w", err)
 	}
 	if err := finish(); err != nil {
-		t.Fatalf("settings: %v", err)
+		return nil, fmt.Errorf("settings: %w", err)
+	}
+	return cfg, nil
+}
+
+// loadConfig is parseConfig failing t.
+func loadConfig(t testing.TB, env map[string]string) *config.Config {
+	t.Helper()
+	cfg, err := parseConfig(env)
+	if err != nil {
+		t.Fatal(err)
 	}
 	return cfg
 }
 
-// startServer assembles an in-process Pulse from the Wire providers (as
-// cmd/pulse-bench does) on a 127.0.0.1:0 listener and stops it when t ends.
+// startServer launches the mode's shared server and stops it when t ends.
 func startServer(t *testing.T, mode string, env map[string]string) *server {
 	t.Helper()
-	cfg := loadConfig(t, env)
+	s, err := launch(mode, env, launchOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		if err := s.stop(); err != nil {
+			t.Error(err)
+		}
+	})
+	return s
+}
+
+// launch assembles an in-process Pulse from the Wire providers (as
+// cmd/pulse-bench does) on a 127.0.0.1:0 listener. The caller must call stop.
+func launch(mode string, env map[string]string, opts launchOptions) (*server, error) {
+	cfg, err := parseConfig(env)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", mode, err)
+	}
 	ctx, cancel := context.WithCancel(context.Background())
-	p, cleanup, err := wiring.AssemblePipeline(ctx, cfg, "features")
+	var (
+		p       *wiring.Pipeline
+		cleanup func()
+	)
+	if opts.clock != nil {
+		p, cleanup, err = wiring.AssemblePipelineWithClock(ctx, cfg, "features", opts.clock.Now)
+	} else {
+		p, cleanup, err = wiring.AssemblePipeline(ctx, cfg, "features")
+	}
 	if err != nil {
 		cancel()
-		t.Fatalf("%s: assemble: %v", mode, err)
+		return nil, fmt.Errorf("%s: assemble: %w", mode, err)
 	}
-	t.Cleanup(cleanup)
-	ten, h, workers, log := p.Tenancy, p.Handler, p.Workers, p.Log
-
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		cancel()
-		t.Fatalf("%s: listen: %v", mode, err)
+		cleanup()
+		return nil, fmt.Errorf("%s: listen: %w", mode, err)
 	}
-	a := &app.App{Name: "features-" + mode, Handler: h, Loops: workers, Log: log, ShutdownTimeout: 5 * time.Second}
+	a := &app.App{Name: "features-" + mode, Handler: p.Handler, Log: p.Log, ShutdownTimeout: 5 * time.Second}
+	s := &server{mode: mode, baseURL: "http://" + ln.Addr().String(), tenancy: p.Tenancy, queue: p.Queue, env: env, clock: opts.clock}
+
+	// Held-back workers run beside the app, on their own context.
+	workerCtx, stopWorkers := context.WithCancel(context.Background())
+	var (
+		workersDone sync.WaitGroup
+		workerErrs  = make(chan error, len(p.Workers))
+	)
+	runWorkers := func() {
+		for _, w := range p.Workers {
+			workersDone.Add(1)
+			go func() {
+				defer workersDone.Done()
+				if err := w.Run(workerCtx); err != nil && !errors.Is(err, context.Canceled) {
+					workerErrs <- err
+				}
+			}()
+		}
+	}
+	if opts.holdWorkers {
+		var once sync.Once
+		s.startWorkers = func() { once.Do(runWorkers) }
+	} else {
+		a.Loops = p.Workers
+	}
+
 	done := make(chan error, 1)
 	go func() { done <- a.Serve(ctx, ln) }()
-	t.Cleanup(func() { // runs before the queue and store close
+	s.stop = func() error { // the app and workers stop before the queue and store close
+		var errs []error
+		// A connection the client dialled but never used counts as busy
+		// for up to 5 s in http.Server.Shutdown: close those first.
+		httpClient.CloseIdleConnections()
 		cancel()
 		select {
 		case err := <-done:
 			if err != nil && !errors.Is(err, context.Canceled) {
-				t.Errorf("%s: server stopped with: %v", mode, err)
+				errs = append(errs, fmt.Errorf("%s: server stopped with: %w", mode, err))
 			}
 		case <-time.After(15 * time.Second):
-			t.Errorf("%s: server did not stop within 15s", mode)
+			errs = append(errs, fmt.Errorf("%s: server did not stop within 15s", mode))
 		}
-	})
-	s := &server{mode: mode, baseURL: "http://" + ln.Addr().String(), tenancy: ten}
-	if err := waitHealthy(s.baseURL, 10*time.Second); err != nil {
-		t.Fatalf("%s: %v", mode, err)
+		stopWorkers()
+		stopped := make(chan struct{})
+		go func() { workersDone.Wait(); close(stopped) }()
+		select {
+		case <-stopped:
+		case <-time.After(15 * time.Second):
+			errs = append(errs, fmt.Errorf("%s: held-back workers did not stop within 15s", mode))
+		}
+		close(workerErrs)
+		for err := range workerErrs {
+			errs = append(errs, fmt.Errorf("%s: worker stopped with: %w", mode, err))
+		}
+		cleanup()
+		return errors.Join(errs...)
 	}
-	return s
+	if err := waitHealthy(s.baseURL, 10*time.Second); err != nil {
+		return nil, errors.Join(fmt.Errorf("%s: %w", mode, err), s.stop())
+	}
+	return s, nil
 }
 
 // waitHealthy polls GET /healthz until it answers 200 or the bound passes.
@@ -140,3 +239,20 @@ func waitHealthy(baseURL string, bound time.Duration) error {
 	}
 	return fmt.Errorf("GET %s/healthz not healthy within %s (last: %v)", baseURL, bound, last)
 }
+
+// fakeClock is a settable clock: a server launched on it reads only it, so
+// a scenario can spend a quota and then "advance one minute".
+type fakeClock struct{ ns atomic.Int64 }
+
+// newFakeClock starts at the current second.
+func newFakeClock() *fakeClock {
+	c := &fakeClock{}
+	c.ns.Store(time.Now().Truncate(time.Second).UnixNano())
+	return c
+}
+
+// Now is the clock's time (a wiring.Clock).
+func (c *fakeClock) Now() time.Time { return time.Unix(0, c.ns.Load()).UTC() }
+
+// Advance moves the clock forward by d.
+func (c *fakeClock) Advance(d time.Duration) { c.ns.Add(int64(d)) }

@@ -39,6 +39,7 @@ type tenantRef struct {
 type answer struct {
 	status int
 	body   []byte
+	header http.Header
 }
 
 // scenario is the state of one scenario; ScenarioInitializer makes a new one
@@ -48,7 +49,13 @@ type scenario struct {
 	start   time.Time             // the scenario's "now", whole seconds
 	tenants map[string]*tenantRef // by the name the feature uses; "" = the Background tenant
 	last    answer
+	history []answer // every answer, in order
 	barrier int
+	// own is the server this scenario started for itself (srv then points
+	// to it); the scenario stops it when it ends.
+	own *server
+	// idemSuffix makes the scenario's Idempotency-Keys its own.
+	idemSuffix string
 }
 
 func newScenario(srv *server) *scenario {
@@ -87,6 +94,8 @@ func (s *scenario) register(sc *godog.ScenarioContext) {
 	sc.Step(`^within a second "([^"]*)" sees (\d+) points? of "([^"]*)"$`, s.tenantSeesPoints)
 	sc.Step(`^"([^"]*)" sees no series of "([^"]*)"$`, s.tenantSeesNoSeries)
 	sc.Step(`^"([^"]*)" sees only the value (\S+) in "([^"]*)"$`, s.tenantSeesOnlyValue)
+
+	s.registerLimits(sc)
 }
 
 // ---- tenants and tokens ----
@@ -101,16 +110,22 @@ func uniqueSlug(name string) string {
 }
 
 func (s *scenario) createTenant(ctx context.Context, name, scopes string) (*tenantRef, error) {
+	return s.createTenantWith(ctx, name, scopes, 0, 0)
+}
+
+// createTenantWith creates a tenant with a retention (0 = the default) and
+// one token with its own quota in samples per minute (0 = the default).
+func (s *scenario) createTenantWith(ctx context.Context, name, scopes string, retentionDays int, rateLimit int64) (*tenantRef, error) {
 	sc, err := token.ParseScopes(scopes)
 	if err != nil {
 		return nil, err
 	}
 	slug := uniqueSlug(name)
-	t, err := s.srv.tenancy.CreateTenant(ctx, audit.CLI(), slug, "", 0)
+	t, err := s.srv.tenancy.CreateTenant(ctx, audit.CLI(), slug, "", retentionDays)
 	if err != nil {
 		return nil, fmt.Errorf("create tenant %s: %w", slug, err)
 	}
-	issued, err := s.srv.tenancy.CreateToken(ctx, audit.CLI(), slug, token.Spec{Name: "features", Scopes: sc})
+	issued, err := s.srv.tenancy.CreateToken(ctx, audit.CLI(), slug, token.Spec{Name: "features", Scopes: sc, RateLimit: rateLimit})
 	if err != nil {
 		return nil, fmt.Errorf("create token for %s: %w", slug, err)
 	}
@@ -191,6 +206,13 @@ func (s *scenario) do(ctx context.Context, method, path, tok string, body []byte
 	if body != nil {
 		req.Header.Set("Content-Type", "application/json")
 	}
+	return s.send(req, tok, hdr...)
+}
+
+// send sends a prepared request with the token and extra headers (name,
+// value pairs) and keeps the answer as the scenario's last.
+func (s *scenario) send(req *http.Request, tok string, hdr ...string) (answer, error) {
+	method, path := req.Method, req.URL.Path
 	if tok != "" {
 		req.Header.Set("X-API-Token", tok)
 	}
@@ -206,8 +228,9 @@ func (s *scenario) do(ctx context.Context, method, path, tok string, body []byte
 	if err != nil {
 		return answer{}, fmt.Errorf("%s %s: read answer: %w", method, path, err)
 	}
-	a := answer{status: resp.StatusCode, body: b}
+	a := answer{status: resp.StatusCode, body: b, header: resp.Header}
 	s.last = a
+	s.history = append(s.history, a)
 	return a, nil
 }
 
