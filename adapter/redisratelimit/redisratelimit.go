@@ -51,18 +51,103 @@ type Options struct {
 }
 
 // Limiter keeps quotas in Redis. Safe for concurrent use.
+//
+// Concurrent Takes are coalesced: one goroutine sends whatever calls are
+// waiting as a single pipeline (one write and one read for all of them),
+// because on the ingest hot path the round trip, not the script, is the
+// cost. A lone call goes out at once; nothing waits to fill a batch.
 type Limiter struct {
 	client *redis.Client
 	prefix string
 	clock  func() time.Time
+	calls  chan *call
+	done   chan struct{}
 }
 
-// New returns a limiter on client. The caller keeps ownership of client.
+// call is one Take waiting for the pipeline.
+type call struct {
+	keys []string
+	args []any
+	res  []int64
+	err  error
+	out  chan struct{}
+}
+
+// maxBatch bounds the scripts of one pipeline.
+const maxBatch = 128
+
+// New returns a limiter on client. The caller keeps ownership of client;
+// Close stops the limiter's sender.
 func New(client *redis.Client, opts Options) *Limiter {
 	if opts.Prefix == "" {
 		opts.Prefix = DefaultPrefix
 	}
-	return &Limiter{client: client, prefix: opts.Prefix, clock: opts.Clock}
+	l := &Limiter{client: client, prefix: opts.Prefix, clock: opts.Clock,
+		calls: make(chan *call, maxBatch), done: make(chan struct{})}
+	go l.send()
+	return l
+}
+
+// Close stops the sender; Takes after Close fail.
+func (l *Limiter) Close() {
+	select {
+	case <-l.done:
+	default:
+		close(l.done)
+	}
+}
+
+// send runs the pipelines until Close.
+func (l *Limiter) send() {
+	batch := make([]*call, 0, maxBatch)
+	for {
+		select {
+		case <-l.done:
+			return
+		case c := <-l.calls:
+			batch = append(batch[:0], c)
+		}
+	more:
+		for len(batch) < maxBatch {
+			select {
+			case c := <-l.calls:
+				batch = append(batch, c)
+			default:
+				break more
+			}
+		}
+		l.run(batch)
+	}
+}
+
+// run sends one pipeline of scripts and hands each caller its answer.
+func (l *Limiter) run(batch []*call) {
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	cmds := make([]*redis.Cmd, len(batch))
+	exec := func() error {
+		_, err := l.client.Pipelined(ctx, func(p redis.Pipeliner) error {
+			for i, c := range batch {
+				cmds[i] = script.EvalSha(ctx, p, c.keys, c.args...)
+			}
+			return nil
+		})
+		return err
+	}
+	err := exec()
+	if err != nil && redis.HasErrorPrefix(err, "NOSCRIPT") {
+		if err = script.Load(ctx, l.client).Err(); err == nil {
+			err = exec()
+		}
+	}
+	for i, c := range batch {
+		if cmds[i] != nil {
+			c.res, c.err = cmds[i].Int64Slice()
+		} else {
+			c.err = err
+		}
+		close(c.out)
+	}
 }
 
 // Take charges one request and samples samples to key's quota q: both are
@@ -81,8 +166,23 @@ func (l *Limiter) Take(ctx context.Context, key string, samples int64, q ingest.
 		now := l.clock().UnixNano()
 		nowS, nowNS = now/1e9, now%1e9
 	}
-	keys := []string{l.prefix + key + ":r", l.prefix + key + ":s"}
-	res, err := script.Run(ctx, l.client, keys, nowS, nowNS, rq, 1, sq, samples).Int64Slice()
+	c := &call{keys: []string{l.prefix + key + ":r", l.prefix + key + ":s"},
+		args: []any{nowS, nowNS, rq, 1, sq, samples}, out: make(chan struct{})}
+	select {
+	case l.calls <- c:
+	case <-l.done:
+		return ingest.RateDecision{}, fmt.Errorf("redisratelimit: take key=%s: limiter closed", key)
+	case <-ctx.Done():
+		return ingest.RateDecision{}, fmt.Errorf("redisratelimit: take key=%s: %w", key, ctx.Err())
+	}
+	select {
+	case <-c.out:
+	case <-l.done:
+		return ingest.RateDecision{}, fmt.Errorf("redisratelimit: take key=%s: limiter closed", key)
+	case <-ctx.Done():
+		return ingest.RateDecision{}, fmt.Errorf("redisratelimit: take key=%s: %w", key, ctx.Err())
+	}
+	res, err := c.res, c.err
 	if err != nil {
 		return ingest.RateDecision{}, fmt.Errorf("redisratelimit: take key=%s: %w", key, err)
 	}

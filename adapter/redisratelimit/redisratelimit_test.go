@@ -152,3 +152,13 @@ func TestRedisDownIsAnError(t *testing.T) {
 		t.Fatalf("take against no server: err=%v", err)
 	}
 }
+
+func TestTakeAfterCloseFails(t *testing.T) {
+	client, prefix := testservice.Redis(t)
+	l := redisratelimit.New(client, redisratelimit.Options{Prefix: prefix})
+	l.Close()
+	l.Close() // idempotent
+	if _, err := l.Take(context.Background(), "k", 1, ingest.Quota{SamplesPerMinute: 10}); err == nil {
+		t.Fatal("Take after Close succeeded")
+	}
+}

@@ -33,7 +33,7 @@ func initApp(ctx context.Context, cfg *config.Config, role wiring.Role) (wiring.
 		cleanup()
 		return wiring.APIApp{}, nil, err
 	}
-	rateLimiter := wiring.ProvideRateLimiter(client, cfg, clock)
+	rateLimiter, cleanup4 := wiring.ProvideRateLimiter(client, cfg, clock)
 	idempotencyStore := wiring.ProvideIdempotency(client, cfg, store)
 	ingestService := wiring.ProvideIngest(cfg, queue, service, store, rateLimiter, idempotencyStore, clock)
 	queryService := wiring.ProvideQuery(store)
@@ -41,6 +41,7 @@ func initApp(ctx context.Context, cfg *config.Config, role wiring.Role) (wiring.
 	handler := wiring.ProvideAPIHandler(cfg, service, ingestService, queryService, store, queue, registry, logger, clock)
 	apiApp := wiring.NewAPIApp(cfg, role, handler, logger)
 	return apiApp, func() {
+		cleanup4()
 		cleanup3()
 		cleanup2()
 		cleanup()

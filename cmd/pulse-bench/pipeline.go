@@ -111,11 +111,14 @@ func measurePipeline(ctx context.Context, w workload, env map[string]string, sql
 	bodies := w.bodies(time.Now().Add(-24 * time.Hour))
 	total := int64(w.requests * w.samples)
 	url := "http://" + ln.Addr().String() + "/api/metrics"
+	stopAcceptProfile := startProfile(*acceptProfile)
 	start := time.Now()
 	if err := post(ctx, url, issued.Plain, bodies, w.clients); err != nil {
+		stopAcceptProfile()
 		return res, err
 	}
 	res.acceptTook = time.Since(start)
+	stopAcceptProfile()
 	res.accepted = float64(total) / res.acceptTook.Seconds()
 
 	db, err := openCounter(cfg, sqliteDir)
@@ -236,6 +239,8 @@ func splitComma(s string) []string {
 	}
 	return out
 }
+
+var acceptProfile = flag.String("accept-cpuprofile", "", "write a CPU profile of the accept phase to this file")
 
 var persistProfile = flag.String("persist-cpuprofile", "", "write a CPU profile of the persist phase to this file")
 

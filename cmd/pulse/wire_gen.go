@@ -36,7 +36,7 @@ func initServe(ctx context.Context, cfg *config.Config, role wiring.Role) (*app.
 		cleanup()
 		return nil, nil, err
 	}
-	rateLimiter := wiring.ProvideRateLimiter(client, cfg, clock)
+	rateLimiter, cleanup4 := wiring.ProvideRateLimiter(client, cfg, clock)
 	idempotencyStore := wiring.ProvideIdempotency(client, cfg, store)
 	ingestService := wiring.ProvideIngest(cfg, queue, service, store, rateLimiter, idempotencyStore, clock)
 	queryService := wiring.ProvideQuery(store)
@@ -45,6 +45,7 @@ func initServe(ctx context.Context, cfg *config.Config, role wiring.Role) (*app.
 	workers := wiring.ProvideWorkers(cfg, queue, store, registry, logger)
 	appApp := wiring.NewServeApp(cfg, role, handler, workers, logger)
 	return appApp, func() {
+		cleanup4()
 		cleanup3()
 		cleanup2()
 		cleanup()

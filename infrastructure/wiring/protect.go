@@ -16,11 +16,12 @@ import (
 // API replicas share them), else keeps them in memory (single binary). Both
 // read the process clock: replicas must keep their clocks in sync (NTP), as
 // they must for sample timestamps anyway.
-func ProvideRateLimiter(client *redis.Client, cfg *config.Config, clock Clock) ingest.RateLimiter {
+func ProvideRateLimiter(client *redis.Client, cfg *config.Config, clock Clock) (ingest.RateLimiter, func()) {
 	if client == nil {
-		return memratelimit.New(clock)
+		return memratelimit.New(clock), func() {}
 	}
-	return redisratelimit.New(client, redisratelimit.Options{Prefix: cfg.RateLimitPrefix, Clock: clock})
+	l := redisratelimit.New(client, redisratelimit.Options{Prefix: cfg.RateLimitPrefix, Clock: clock})
+	return l, l.Close
 }
 
 // ProvideIdempotency keeps Idempotency-Keys in Redis when it is configured,

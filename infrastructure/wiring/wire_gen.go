@@ -33,7 +33,7 @@ func AssemblePipeline(ctx context.Context, cfg *config.Config, role Role) (*Pipe
 		return nil, nil, err
 	}
 	service := ProvideTenancy(store, clock)
-	rateLimiter := ProvideRateLimiter(client, cfg, clock)
+	rateLimiter, cleanup4 := ProvideRateLimiter(client, cfg, clock)
 	idempotencyStore := ProvideIdempotency(client, cfg, store)
 	ingestService := ProvideIngest(cfg, queue, service, store, rateLimiter, idempotencyStore, clock)
 	queryService := ProvideQuery(store)
@@ -53,6 +53,7 @@ func AssemblePipeline(ctx context.Context, cfg *config.Config, role Role) (*Pipe
 		Workers:  workers,
 	}
 	return pipeline, func() {
+		cleanup4()
 		cleanup3()
 		cleanup2()
 		cleanup()
@@ -79,7 +80,7 @@ func AssemblePipelineWithClock(ctx context.Context, cfg *config.Config, role Rol
 		return nil, nil, err
 	}
 	service := ProvideTenancy(store, clock)
-	rateLimiter := ProvideRateLimiter(client, cfg, clock)
+	rateLimiter, cleanup4 := ProvideRateLimiter(client, cfg, clock)
 	idempotencyStore := ProvideIdempotency(client, cfg, store)
 	ingestService := ProvideIngest(cfg, queue, service, store, rateLimiter, idempotencyStore, clock)
 	queryService := ProvideQuery(store)
@@ -99,6 +100,7 @@ func AssemblePipelineWithClock(ctx context.Context, cfg *config.Config, role Rol
 		Workers:  workers,
 	}
 	return pipeline, func() {
+		cleanup4()
 		cleanup3()
 		cleanup2()
 		cleanup()
