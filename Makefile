@@ -36,9 +36,8 @@ services:
 vet:
 	$(GO) vet ./...
 
-test: services vet ## everything CI runs
+test: services vet fuzz-smoke ## everything CI runs (the fuzz pass first, so go test's summary closes the log)
 	$(GO) test -count=1 -timeout $(TEST_TIMEOUT) ./...
-	$(MAKE) --no-print-directory fuzz-smoke
 
 fuzz-smoke:
 	@for t in $(FUZZ_TARGETS); do pkg=$${t%%:*}; fn=$${t##*:}; \
