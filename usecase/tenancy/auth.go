@@ -52,6 +52,7 @@ func (s *Service) Authenticate(ctx context.Context, raw string, need token.Scope
 	if errors.Is(checkErr, token.ErrUnauthenticated) {
 		return Principal{}, checkErr
 	}
+	var slug string
 	if t.TenantID != 0 {
 		ten, err := s.tenant(ctx, t.TenantID)
 		if errors.Is(err, tenant.ErrNotFound) {
@@ -63,6 +64,7 @@ func (s *Service) Authenticate(ctx context.Context, raw string, need token.Scope
 		if ten.Disabled {
 			return Principal{}, fmt.Errorf("tenant %s: %w (%w)", ten.Slug, tenant.ErrDisabled, token.ErrForbidden)
 		}
+		slug = ten.Slug
 	}
 	if checkErr != nil {
 		if need == token.ScopePlatform && t.TenantID != 0 {
@@ -78,7 +80,7 @@ func (s *Service) Authenticate(ctx context.Context, raw string, need token.Scope
 		// Best effort: a failed touch must not fail the request.
 		_ = s.tokens.TouchToken(ctx, t.ID, now)
 	}
-	return Principal{TokenID: t.ID, TenantID: t.TenantID, SamplesPerMinute: t.RateLimit}, nil
+	return Principal{TokenID: t.ID, TenantID: t.TenantID, TenantSlug: slug, SamplesPerMinute: t.RateLimit}, nil
 }
 
 // tenantTTL bounds how long a tenant read from the store is reused (its

@@ -65,6 +65,8 @@ func (f AuditFunc) Record(ctx context.Context, e audit.Entry) error { return f(c
 type Principal struct {
 	TokenID  string
 	TenantID int64 // 0 for a platform-admin token
+	// TenantSlug names the tenant in MQTT topics ("" for a platform token).
+	TenantSlug string
 	// SamplesPerMinute is the token's own quota (0 = the server default).
 	SamplesPerMinute int64
 }

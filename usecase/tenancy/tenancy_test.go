@@ -265,7 +265,7 @@ func TestAuthenticate(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if want := (tenancy.Principal{TokenID: iss.Token.ID, TenantID: 9}); p != want {
+			if want := (tenancy.Principal{TokenID: iss.Token.ID, TenantID: 9, TenantSlug: "acme"}); p != want {
 				t.Errorf("principal = %+v, want %+v", p, want)
 			}
 		})
