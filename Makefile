@@ -12,7 +12,7 @@ TEST_TIMEOUT ?= 14m
 
 # Native Go fuzz targets (package:target). Each has a committed seed corpus in
 # its package's testdata/fuzz; `make test` runs each briefly, `make fuzz` longer.
-FUZZ_TARGETS := adapter/httpapi:FuzzIngest adapter/httpapi:FuzzParseTS domain/metric:FuzzNew \
+FUZZ_TARGETS := adapter/httpapi:FuzzIngest adapter/samplejson:FuzzParseTS domain/metric:FuzzNew \
 	domain/token:FuzzParse adapter/batchcodec:FuzzDecode
 FUZZ_SMOKE_TIME ?= 4s
 FUZZ_TIME ?= 2m

@@ -5,11 +5,11 @@ import (
 	"fmt"
 	"net/http"
 	"strconv"
-	"strings"
 	"time"
 
 	"github.com/goccy/go-json"
 
+	"github.com/pulsemetrics/pulse/adapter/samplejson"
 	"github.com/pulsemetrics/pulse/domain/metric"
 	"github.com/pulsemetrics/pulse/domain/tenant"
 	"github.com/pulsemetrics/pulse/domain/token"
@@ -108,7 +108,7 @@ func validationSummary(e *metric.ValidationError) string {
 const (
 	limitBodyBytes    = "max_body_bytes"
 	limitDecodedBytes = "max_decoded_bytes"
-	limitSamples      = "samples_per_request"
+	limitSamples      = samplejson.LimitSamples
 )
 
 func limitMessage(e *metric.LimitError) string {
@@ -135,40 +135,6 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 	h.Set("X-Content-Type-Options", "nosniff")
 	w.WriteHeader(status)
 	_, _ = w.Write(append(b, '\n'))
-}
-
-// kindOf names the JSON kind of a raw value for error messages.
-func kindOf(raw []byte) string {
-	if len(raw) == 0 {
-		return "nothing"
-	}
-	switch raw[0] {
-	case '"':
-		return "a string"
-	case '{':
-		return "an object"
-	case '[':
-		return "an array"
-	case 't', 'f':
-		if string(raw) == "true" || string(raw) == "false" {
-			return "a boolean"
-		}
-	case 'n':
-		if string(raw) == "null" {
-			return "null"
-		}
-	}
-	if raw[0] == '-' || raw[0] >= '0' && raw[0] <= '9' {
-		return "a number"
-	}
-	return fmt.Sprintf("the invalid token %q", strings.TrimSpace(truncateBytes(raw, 20)))
-}
-
-func truncateBytes(b []byte, n int) string {
-	if len(b) > n {
-		return string(b[:n]) + "…"
-	}
-	return string(b)
 }
 
 // setRateHeaders writes the X-RateLimit-* headers (Reset in seconds from now).

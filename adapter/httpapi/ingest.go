@@ -11,6 +11,7 @@ import (
 	"strings"
 	"sync"
 
+	"github.com/pulsemetrics/pulse/adapter/samplejson"
 	"github.com/pulsemetrics/pulse/domain/metric"
 	"github.com/pulsemetrics/pulse/usecase/ingest"
 )
@@ -32,17 +33,17 @@ func (s *server) handleIngest(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, err)
 		return
 	}
-	inputs, decodeErrs, err := decodeSamples(buf.Bytes(), s.limits.MaxSamples)
+	inputs, decodeErrs, err := samplejson.Decode(buf.Bytes(), s.limits.MaxSamples)
 	if err != nil {
 		s.writeError(w, err)
 		return
 	}
 	if len(decodeErrs) > 0 {
-		s.writeError(w, &metric.ValidationError{Errors: withDomainErrors(inputs, decodeErrs, s.sampleLim, s.now())})
+		s.writeError(w, &metric.ValidationError{Errors: samplejson.WithDomainErrors(inputs, decodeErrs, s.sampleLim, s.now())})
 		return
 	}
 	if len(inputs) == 0 {
-		s.writeError(w, bodyError("no samples in request: send one sample object or a non-empty array"))
+		s.writeError(w, samplejson.BodyError("no samples in request: send one sample object or a non-empty array"))
 		return
 	}
 	req := ingest.Request{
@@ -146,4 +147,11 @@ func readError(err error, wireLimit error) error {
 		return &requestError{status: http.StatusBadRequest, msg: "request body ended early (truncated upload or gzip stream)"}
 	}
 	return &requestError{status: http.StatusBadRequest, msg: "could not read the request body"}
+}
+
+func truncateString(s string, n int) string {
+	if len(s) > n {
+		return s[:n] + "…"
+	}
+	return s
 }

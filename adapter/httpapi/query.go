@@ -9,6 +9,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/pulsemetrics/pulse/adapter/samplejson"
 	"github.com/pulsemetrics/pulse/domain/metric"
 	"github.com/pulsemetrics/pulse/usecase/query"
 )
@@ -75,7 +76,7 @@ func (s *server) parseQuery(r *http.Request) (metric.Query, error) {
 
 	end := s.now()
 	if raw := v.Get("end"); raw != "" {
-		t, msg := parseTimeParam(raw)
+		t, msg := samplejson.ParseTimeParam(raw)
 		if msg != "" {
 			return q, invalidQuery("end %s", msg)
 		}
@@ -83,7 +84,7 @@ func (s *server) parseQuery(r *http.Request) (metric.Query, error) {
 	}
 	start := end.Add(-defaultRange)
 	if raw := v.Get("start"); raw != "" {
-		t, msg := parseTimeParam(raw)
+		t, msg := samplejson.ParseTimeParam(raw)
 		if msg != "" {
 			return q, invalidQuery("start %s", msg)
 		}

@@ -1,4 +1,4 @@
-package httpapi
+package samplejson
 
 import (
 	"encoding/json"
@@ -18,13 +18,15 @@ import (
 // maxNesting bounds how deep the slow path follows arrays and objects.
 const maxNesting = 512
 
-func bodyError(msg string) error {
+// BodyError is a problem with a payload as a whole (empty, not JSON, no
+// samples): a *metric.ValidationError with one error on the field "body".
+func BodyError(msg string) error {
 	return &metric.ValidationError{Errors: []metric.FieldError{{Index: 0, Field: "body", Message: msg}}}
 }
 
 func slowDecode(body []byte, maxSamples int) ([]metric.Input, []metric.FieldError, error) {
 	if len(body) == 0 {
-		return nil, nil, bodyError("request body is empty: send one sample object or an array of them")
+		return nil, nil, BodyError("request body is empty: send one sample object or an array of them")
 	}
 	var elems [][]byte
 	switch body[0] {
@@ -32,21 +34,21 @@ func slowDecode(body []byte, maxSamples int) ([]metric.Input, []metric.FieldErro
 		var err error
 		if elems, err = splitArray(body, maxSamples); err != nil {
 			if errors.Is(err, errTooManySamples) {
-				return nil, nil, &metric.LimitError{Limit: limitSamples, Max: int64(maxSamples), TooLarge: true}
+				return nil, nil, &metric.LimitError{Limit: LimitSamples, Max: int64(maxSamples), TooLarge: true}
 			}
-			return nil, nil, bodyError("malformed JSON: " + err.Error())
+			return nil, nil, BodyError("malformed JSON: " + err.Error())
 		}
 	case '{':
 		end, err := scanValue(body, 0, 0)
 		if err != nil {
-			return nil, nil, bodyError("malformed JSON: " + err.Error())
+			return nil, nil, BodyError("malformed JSON: " + err.Error())
 		}
 		if rest := skipSpace(body, end); rest != len(body) {
-			return nil, nil, bodyError(fmt.Sprintf("malformed JSON: unexpected data after the sample at offset %d", rest))
+			return nil, nil, BodyError(fmt.Sprintf("malformed JSON: unexpected data after the sample at offset %d", rest))
 		}
 		elems = [][]byte{body}
 	default:
-		return nil, nil, bodyError("body must be a JSON object (one sample) or an array of samples, got " + kindOf(body))
+		return nil, nil, BodyError("body must be a JSON object (one sample) or an array of samples, got " + kindOf(body))
 	}
 	inputs := make([]metric.Input, len(elems))
 	var bad []metric.FieldError

@@ -1,4 +1,4 @@
-package httpapi
+package samplejson
 
 import (
 	"testing"
@@ -25,7 +25,7 @@ func FuzzParseTS(f *testing.F) {
 		if msg != "" && !ts.IsZero() {
 			t.Fatalf("refused %q but returned %v", raw, ts)
 		}
-		if t2, msg2 := parseTimeParam(string(raw)); msg2 == "" && t2.After(time.Date(40000, 1, 1, 0, 0, 0, 0, time.UTC)) {
+		if t2, msg2 := ParseTimeParam(string(raw)); msg2 == "" && t2.After(time.Date(40000, 1, 1, 0, 0, 0, 0, time.UTC)) {
 			t.Fatalf("query time %q parsed far out of range: %v", raw, t2)
 		}
 	})

@@ -1,4 +1,12 @@
-package httpapi
+// Package samplejson decodes the sample JSON of the ingest contract (one
+// sample object or an array of them) into metric.Input values. Every door
+// (HTTP, MQTT) decodes with this package, so a payload means the same thing
+// whichever way it arrives; the domain rules then run in ingest.Service.Accept.
+//
+// The decoder never fails on a bad sample: it reports each bad field as a
+// metric.FieldError (index, field, message) so the door can answer with every
+// problem at once.
+package samplejson
 
 import (
 	"bytes"
@@ -39,14 +47,21 @@ func (w *wireTS) UnmarshalJSON(b []byte) error {
 	return nil
 }
 
-// decodeSamples turns a request body into inputs. A body-level problem or a
-// broken limit comes back as err; problems with individual samples come back
-// as field errors (with the inputs decoded so far, for the domain pre-check).
+// LimitSamples names the samples-per-request limit in the *metric.LimitError
+// that Decode returns when a payload holds more than maxSamples samples.
+const LimitSamples = "samples_per_request"
+
+// Decode turns a payload into inputs. A body-level problem comes back as err,
+// a *metric.ValidationError (field "body"); more than maxSamples samples as a
+// *metric.LimitError{Limit: LimitSamples, TooLarge: true}. Problems with
+// individual samples come back as field errors (with the inputs decoded so
+// far, for the domain pre-check). An empty array decodes to no inputs and no
+// error: the caller decides how to refuse it.
 //
 // The fast path decodes the whole body in one go with goccy/go-json; only if
 // that fails does the slow path walk it element by element to say precisely
 // which sample and which field are wrong.
-func decodeSamples(body []byte, maxSamples int) ([]metric.Input, []metric.FieldError, error) {
+func Decode(body []byte, maxSamples int) ([]metric.Input, []metric.FieldError, error) {
 	body = bytes.TrimSpace(body)
 	var (
 		wire []wireSample
@@ -65,7 +80,7 @@ func decodeSamples(body []byte, maxSamples int) ([]metric.Input, []metric.FieldE
 		return slowDecode(body, maxSamples)
 	}
 	if len(wire) > maxSamples {
-		return nil, nil, &metric.LimitError{Limit: limitSamples, Max: int64(maxSamples), TooLarge: true}
+		return nil, nil, &metric.LimitError{Limit: LimitSamples, Max: int64(maxSamples), TooLarge: true}
 	}
 	inputs := make([]metric.Input, len(wire))
 	var bad []metric.FieldError
@@ -135,9 +150,10 @@ func unixNumber(v float64) (time.Time, string) {
 	}
 }
 
-// parseTimeParam reads a query parameter with the same rule as ts, the
-// string form needing no quotes: a number, or RFC 3339.
-func parseTimeParam(s string) (time.Time, string) {
+// ParseTimeParam reads a query parameter with the same rule as ts, the
+// string form needing no quotes: a number, or RFC 3339. A bad one returns a
+// message for the client (and the zero time).
+func ParseTimeParam(s string) (time.Time, string) {
 	s = strings.TrimSpace(s)
 	if v, err := strconv.ParseFloat(s, 64); err == nil {
 		return unixNumber(v)
@@ -149,10 +165,10 @@ func parseTimeParam(s string) (time.Time, string) {
 	return t, ""
 }
 
-// withDomainErrors adds to the decoding errors what the domain rules find
+// WithDomainErrors adds to the decoding errors what the domain rules find
 // in the fields that did decode, so one answer lists every problem. Fields
 // that already failed to decode are not reported twice.
-func withDomainErrors(inputs []metric.Input, decodeErrs []metric.FieldError, lim metric.Limits, now time.Time) []metric.FieldError {
+func WithDomainErrors(inputs []metric.Input, decodeErrs []metric.FieldError, lim metric.Limits, now time.Time) []metric.FieldError {
 	skip := map[int]map[string]bool{}
 	for _, e := range decodeErrs {
 		if skip[e.Index] == nil {
@@ -190,4 +206,38 @@ func truncateString(s string, n int) string {
 		return s[:n] + "…"
 	}
 	return s
+}
+
+func truncateBytes(b []byte, n int) string {
+	if len(b) > n {
+		return string(b[:n]) + "…"
+	}
+	return string(b)
+}
+
+// kindOf names the JSON kind of a raw value for error messages.
+func kindOf(raw []byte) string {
+	if len(raw) == 0 {
+		return "nothing"
+	}
+	switch raw[0] {
+	case '"':
+		return "a string"
+	case '{':
+		return "an object"
+	case '[':
+		return "an array"
+	case 't', 'f':
+		if string(raw) == "true" || string(raw) == "false" {
+			return "a boolean"
+		}
+	case 'n':
+		if string(raw) == "null" {
+			return "null"
+		}
+	}
+	if raw[0] == '-' || raw[0] >= '0' && raw[0] <= '9' {
+		return "a number"
+	}
+	return fmt.Sprintf("the invalid token %q", strings.TrimSpace(truncateBytes(raw, 20)))
 }
