@@ -109,7 +109,7 @@ func (i *Ingestor) accepted(msgs []message, samples int) {
 // (back-pressure, quota, a broken queue), until the ingestor gives up.
 func (i *Ingestor) accept(tenantID int64, slug string, inputs []metric.Input) error {
 	req := ingest.Request{
-		Caller: ingest.Caller{TenantID: tenantID, Key: quotaKeyPrefix + slug},
+		Caller: ingest.Caller{TenantID: tenantID, Key: i.opts.QuotaKey(slug)},
 		Inputs: inputs,
 	}
 	wait := i.opts.RetryMin

@@ -64,6 +64,18 @@ type Options struct {
 	// RetryMin and RetryMax bound the backoff between attempts when the
 	// queue pushes back or fails (defaults 50 ms and 5 s).
 	RetryMin, RetryMax time.Duration
+	// TenantQuota charges every batch of a tenant to the quota key
+	// "mqtt:<slug>" (the default quota). Leave it off when the broker
+	// enforces per-token quotas itself (the embedded broker does).
+	TenantQuota bool
+}
+
+// QuotaKey is the ingest quota key of a tenant's batches ("" = none).
+func (o Options) QuotaKey(slug string) string {
+	if !o.TenantQuota {
+		return ""
+	}
+	return quotaKeyPrefix + slug
 }
 
 func (o Options) withDefaults() Options {
@@ -110,9 +122,10 @@ const (
 // again after a reconnect.
 //
 // Quotas: the ingestor does not know which token published a message (the
-// broker authenticated it), so every batch of a tenant is charged to the
-// quota key "mqtt:<slug>" with the default quota. Per-token publishing
-// limits are the broker's job (its ACL and rate limits), not the ingestor's.
+// broker authenticated it). Per-token limits are the broker's job (the
+// embedded broker charges each publish to its token's quota); with
+// Options.TenantQuota every batch of a tenant is also charged to the quota
+// key "mqtt:<slug>" with the default quota (for an external broker).
 //
 // Handle may be called from many goroutines at once.
 type Ingestor struct {

@@ -145,8 +145,8 @@ func TestHandleAcceptsValidPayloads(t *testing.T) {
 			if samples != tc.samples || a.n.Load() != 1 {
 				t.Fatalf("samples=%d acks=%d", samples, a.n.Load())
 			}
-			if c := reqs[0].Caller; c.TenantID != 7 || c.Key != "mqtt:acme" {
-				t.Fatalf("caller = %+v", c)
+			if c := reqs[0].Caller; c.TenantID != 7 || c.Key != "" {
+				t.Fatalf("caller = %+v (no tenant quota unless asked)", c)
 			}
 			if got := testutil.ToFloat64(mustVec(f.reg, "pulse_mqtt_samples_accepted_total")); got != float64(tc.samples) {
 				t.Fatalf("samples accepted metric = %v", got)
@@ -370,5 +370,14 @@ func TestResolverIsCached(t *testing.T) {
 	}
 	if lookups.Load() != 2 {
 		t.Fatalf("%d lookups, want 2", lookups.Load())
+	}
+}
+
+func TestTenantQuotaKey(t *testing.T) {
+	if k := (mqttingest.Options{TenantQuota: true}).QuotaKey("acme"); k != "mqtt:acme" {
+		t.Fatalf("key %q", k)
+	}
+	if k := (mqttingest.Options{}).QuotaKey("acme"); k != "" {
+		t.Fatalf("key %q without TenantQuota", k)
 	}
 }

@@ -34,9 +34,15 @@ func initApp(ctx context.Context, cfg *config.Config, role wiring.Role) (wiring.
 	}
 	registry := wiring.ProvideRegistry(role)
 	handler := wiring.ProvideOpsHandler(store, queue, registry, logger)
-	workers := wiring.NoWorkers()
+	service := wiring.ProvideTenancy(store, clock)
+	rateLimiter, cleanup4 := wiring.ProvideRateLimiter(client, cfg, clock)
+	idempotencyStore := wiring.ProvideIdempotency(client, cfg, store)
+	ingestService := wiring.ProvideIngest(cfg, queue, service, store, rateLimiter, idempotencyStore, clock)
+	mqttDoor := wiring.ProvideMQTTDoor(cfg, service, ingestService, rateLimiter, registry, logger)
+	workers := wiring.IngestorLoops(mqttDoor)
 	opsApp := wiring.NewOpsApp(cfg, role, handler, workers, logger)
 	return opsApp, func() {
+		cleanup4()
 		cleanup3()
 		cleanup2()
 		cleanup()

@@ -96,7 +96,8 @@ func TestEveryRoleStartsAnswersProbesAndStopsOnSIGTERM(t *testing.T) {
 				args = append(args, role.arg)
 			}
 			cmd := exec.Command(filepath.Join(bin, role.name), args...)
-			cmd.Env = append(os.Environ(), "PULSE_HTTP_ADDR="+addr, "PULSE_DATA_DIR="+t.TempDir(), "PULSE_DATABASE_URL=", "PULSE_REDIS_URL=")
+			cmd.Env = append(os.Environ(), "PULSE_HTTP_ADDR="+addr, "PULSE_DATA_DIR="+t.TempDir(), "PULSE_DATABASE_URL=", "PULSE_REDIS_URL=",
+				"PULSE_MQTT_URL=", "PULSE_MQTT_LISTEN=127.0.0.1:0")
 			var stderr bytes.Buffer
 			cmd.Stderr = &stderr
 			if err := cmd.Start(); err != nil {
@@ -281,7 +282,8 @@ func TestServeSaysWhenThePortIsTaken(t *testing.T) {
 	}
 	defer ln.Close()
 	cmd := exec.Command(filepath.Join(bin, "pulse"), "serve")
-	cmd.Env = append(os.Environ(), "PULSE_HTTP_ADDR="+ln.Addr().String(), "PULSE_DATA_DIR="+t.TempDir(), "PULSE_DATABASE_URL=", "PULSE_REDIS_URL=")
+	cmd.Env = append(os.Environ(), "PULSE_HTTP_ADDR="+ln.Addr().String(), "PULSE_DATA_DIR="+t.TempDir(), "PULSE_DATABASE_URL=", "PULSE_REDIS_URL=",
+		"PULSE_MQTT_URL=", "PULSE_MQTT_LISTEN=127.0.0.1:0")
 	out, err := cmd.CombinedOutput()
 	if err == nil {
 		t.Fatal("serve started on a taken port")
@@ -289,5 +291,29 @@ func TestServeSaysWhenThePortIsTaken(t *testing.T) {
 	want := fmt.Sprintf("listen on %s (PULSE_HTTP_ADDR)", ln.Addr())
 	if !strings.Contains(string(out), want) || !strings.Contains(string(out), "another process") {
 		t.Fatalf("want %q in:\n%s", want, out)
+	}
+}
+
+// A taken MQTT port stops serve with a line naming PULSE_MQTT_LISTEN.
+func TestServeSaysWhenTheMQTTPortIsTaken(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds and runs the binaries")
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, filepath.Join(binDir, "pulse"), "serve")
+	cmd.Env = append(os.Environ(), "PULSE_HTTP_ADDR="+freeAddr(t), "PULSE_DATA_DIR="+t.TempDir(), "PULSE_DATABASE_URL=", "PULSE_REDIS_URL=",
+		"PULSE_MQTT_URL=", "PULSE_MQTT_LISTEN="+ln.Addr().String())
+	out, err := cmd.CombinedOutput()
+	if err == nil {
+		t.Fatal("serve started on a taken MQTT port")
+	}
+	if !strings.Contains(string(out), "PULSE_MQTT_LISTEN="+ln.Addr().String()) || !strings.Contains(string(out), "address already in use") {
+		t.Fatalf("want the MQTT port named in:\n%s", out)
 	}
 }

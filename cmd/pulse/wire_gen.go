@@ -43,7 +43,8 @@ func initServe(ctx context.Context, cfg *config.Config, role wiring.Role) (*app.
 	registry := wiring.ProvideRegistry(role)
 	handler := wiring.ProvideAPIHandler(cfg, service, ingestService, queryService, store, queue, registry, logger, clock)
 	workers := wiring.ProvideWorkers(cfg, queue, store, registry, logger)
-	appApp := wiring.NewServeApp(cfg, role, handler, workers, logger)
+	mqttDoor := wiring.ProvideMQTTDoor(cfg, service, ingestService, rateLimiter, registry, logger)
+	appApp := wiring.NewServeApp(cfg, role, handler, workers, mqttDoor, logger)
 	return appApp, func() {
 		cleanup4()
 		cleanup3()

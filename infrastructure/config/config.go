@@ -22,8 +22,16 @@ type Config struct {
 	DataDir     string
 	DatabaseURL string // empty → SQLite in DataDir
 	RedisURL    string // empty → embedded queue in DataDir
-	MQTTURL     string // empty → embedded broker (MQTT issue)
+	MQTTURL     string // empty → embedded broker
 	MQTTListen  string
+
+	MQTTTLSListen  string
+	MQTTTLSCert    string
+	MQTTTLSKey     string
+	MQTTUsername   string // the ingestor's service account on an external broker
+	MQTTPassword   string
+	MQTTClientID   string // fixed per ingestor replica (persistent session)
+	MQTTShareGroup string // several ingestors split the topics as $share/<group>/…
 
 	LogLevel  string
 	LogFormat string
@@ -114,6 +122,13 @@ func Register(fs *flag.FlagSet, getenv func(string) string) (*Config, func() err
 	str(&c.RedisURL, "redis-url", "PULSE_REDIS_URL", "", "redis://host:6379/0; empty = embedded durable queue")
 	str(&c.MQTTURL, "mqtt-url", "PULSE_MQTT_URL", "", "external MQTT broker; empty = embedded broker")
 	str(&c.MQTTListen, "mqtt-listen", "PULSE_MQTT_LISTEN", ":1883", "embedded MQTT broker listen address")
+	str(&c.MQTTTLSListen, "mqtt-tls-listen", "PULSE_MQTT_TLS_LISTEN", "", "embedded broker TLS listen address (empty = no TLS listener)")
+	str(&c.MQTTTLSCert, "mqtt-tls-cert", "PULSE_MQTT_TLS_CERT", "", "PEM certificate of the embedded broker's TLS listener")
+	str(&c.MQTTTLSKey, "mqtt-tls-key", "PULSE_MQTT_TLS_KEY", "", "PEM key of the embedded broker's TLS listener")
+	str(&c.MQTTUsername, "mqtt-username", "PULSE_MQTT_USERNAME", "", "the ingestor's service account on the external broker")
+	str(&c.MQTTPassword, "mqtt-password", "PULSE_MQTT_PASSWORD", "", "its password")
+	str(&c.MQTTClientID, "mqtt-client-id", "PULSE_MQTT_CLIENT_ID", "", "fixed client id of this ingestor (default pulse-ingestor-<hostname>)")
+	str(&c.MQTTShareGroup, "mqtt-share-group", "PULSE_MQTT_SHARE_GROUP", "", "shared-subscription group of several ingestors (empty = plain subscription)")
 	str(&c.LogLevel, "log-level", "PULSE_LOG_LEVEL", "info", "debug, info, warn or error")
 	str(&c.LogFormat, "log-format", "PULSE_LOG_FORMAT", "text", "text or json")
 	num(&c.WorkerConcurrency, "worker-concurrency", "PULSE_WORKER_CONCURRENCY", 2, "flush loops per worker process")
@@ -162,6 +177,20 @@ func (c *Config) validate() error {
 	}
 	if _, _, err := net.SplitHostPort(c.MQTTListen); err != nil {
 		return fmt.Errorf("PULSE_MQTT_LISTEN=%q: want host:port or :port", c.MQTTListen)
+	}
+	if c.MQTTTLSListen != "" {
+		if _, _, err := net.SplitHostPort(c.MQTTTLSListen); err != nil {
+			return fmt.Errorf("PULSE_MQTT_TLS_LISTEN=%q: want host:port or :port", c.MQTTTLSListen)
+		}
+		if c.MQTTTLSCert == "" || c.MQTTTLSKey == "" {
+			return errors.New("PULSE_MQTT_TLS_LISTEN needs PULSE_MQTT_TLS_CERT and PULSE_MQTT_TLS_KEY")
+		}
+	}
+	if c.MQTTURL != "" {
+		u, err := url.Parse(c.MQTTURL)
+		if err != nil || u.Host == "" || (u.Scheme != "tcp" && u.Scheme != "ssl" && u.Scheme != "mqtt" && u.Scheme != "mqtts" && u.Scheme != "ws" && u.Scheme != "wss") {
+			return fmt.Errorf("PULSE_MQTT_URL=%q: want tcp://host:1883 or ssl://host:8883", c.MQTTURL)
+		}
 	}
 	if c.DatabaseURL != "" {
 		if _, err := MySQLDSN(c.DatabaseURL); err != nil {

@@ -57,10 +57,15 @@ func ProvideOpsHandler(st *sqlstore.Store, q Queue, reg *telemetry.Registry, log
 	return httpapi.NewOpsRouter(httpapi.OpsDeps{Checks: checks(st, q), Logger: log, Registerer: reg, Gatherer: reg})
 }
 
-// NewServeApp is `pulse serve`: the API and the workers in one process.
-func NewServeApp(cfg *config.Config, role Role, h http.Handler, workers Workers, log *slog.Logger) *app.App {
-	return &app.App{Name: string(role), Addr: cfg.HTTPAddr, Handler: h, Loops: workers, Log: log, ShutdownTimeout: cfg.ShutdownTimeout}
+// NewServeApp is `pulse serve`: the API, the workers and the MQTT door
+// (embedded broker + ingestor) in one process.
+func NewServeApp(cfg *config.Config, role Role, h http.Handler, workers Workers, door *MQTTDoor, log *slog.Logger) *app.App {
+	loops := append(append([]app.Loop{}, workers...), door)
+	return &app.App{Name: string(role), Addr: cfg.HTTPAddr, Handler: h, Loops: loops, Log: log, ShutdownTimeout: cfg.ShutdownTimeout}
 }
+
+// IngestorLoops is the ingestor role's only loop: its MQTT door.
+func IngestorLoops(door *MQTTDoor) Workers { return Workers{door} }
 
 // APIApp is the API role alone.
 type APIApp struct{ *app.App }

@@ -26,4 +26,5 @@ type Pipeline struct {
 	Registry *telemetry.Registry
 	Handler  http.Handler
 	Workers  Workers
+	MQTT     *MQTTDoor // not started: run it as a loop to serve MQTT
 }

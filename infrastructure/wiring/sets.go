@@ -10,7 +10,7 @@ var CoreNoClockSet = wire.NewSet(ProvideLogger, ProvideStore, ProvideRedis, Prov
 	ProvideTenancy, ProvideRateLimiter, ProvideIdempotency, ProvideIngest, ProvideQuery)
 
 // ServeSet assembles `pulse serve` (every role in one process).
-var ServeSet = wire.NewSet(CoreSet, ProvideAPIHandler, ProvideWorkers, NewServeApp)
+var ServeSet = wire.NewSet(CoreSet, ProvideAPIHandler, ProvideWorkers, ProvideMQTTDoor, NewServeApp)
 
 // APISet assembles `pulse-api`.
 var APISet = wire.NewSet(CoreSet, ProvideAPIHandler, NewAPIApp)
@@ -18,6 +18,10 @@ var APISet = wire.NewSet(CoreSet, ProvideAPIHandler, NewAPIApp)
 // WorkerSet assembles `pulse-worker`.
 var WorkerSet = wire.NewSet(CoreSet, ProvideOpsHandler, ProvideWorkers, NewOpsApp)
 
-// IdleRoleSet assembles the scheduler and ingestor until their issues land:
-// they connect, answer the ops endpoints and stop cleanly.
+// IngestorSet assembles `pulse-ingestor`: the MQTT door (a subscriber to
+// PULSE_MQTT_URL, or an embedded broker when it is unset).
+var IngestorSet = wire.NewSet(CoreSet, ProvideOpsHandler, ProvideMQTTDoor, IngestorLoops, NewOpsApp)
+
+// IdleRoleSet assembles the scheduler until its issue lands: it connects,
+// answers the ops endpoints and stops cleanly.
 var IdleRoleSet = wire.NewSet(CoreSet, ProvideOpsHandler, NoWorkers, NewOpsApp)

@@ -40,6 +40,7 @@ func AssemblePipeline(ctx context.Context, cfg *config.Config, role Role) (*Pipe
 	registry := ProvideRegistry(role)
 	handler := ProvideAPIHandler(cfg, service, ingestService, queryService, store, queue, registry, logger, clock)
 	workers := ProvideWorkers(cfg, queue, store, registry, logger)
+	mqttDoor := ProvideMQTTDoor(cfg, service, ingestService, rateLimiter, registry, logger)
 	pipeline := &Pipeline{
 		Config:   cfg,
 		Log:      logger,
@@ -51,6 +52,7 @@ func AssemblePipeline(ctx context.Context, cfg *config.Config, role Role) (*Pipe
 		Registry: registry,
 		Handler:  handler,
 		Workers:  workers,
+		MQTT:     mqttDoor,
 	}
 	return pipeline, func() {
 		cleanup4()
@@ -87,6 +89,7 @@ func AssemblePipelineWithClock(ctx context.Context, cfg *config.Config, role Rol
 	registry := ProvideRegistry(role)
 	handler := ProvideAPIHandler(cfg, service, ingestService, queryService, store, queue, registry, logger, clock)
 	workers := ProvideWorkers(cfg, queue, store, registry, logger)
+	mqttDoor := ProvideMQTTDoor(cfg, service, ingestService, rateLimiter, registry, logger)
 	pipeline := &Pipeline{
 		Config:   cfg,
 		Log:      logger,
@@ -98,6 +101,7 @@ func AssemblePipelineWithClock(ctx context.Context, cfg *config.Config, role Rol
 		Registry: registry,
 		Handler:  handler,
 		Workers:  workers,
+		MQTT:     mqttDoor,
 	}
 	return pipeline, func() {
 		cleanup4()

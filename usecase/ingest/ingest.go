@@ -71,7 +71,8 @@ func NewService(q Queue, l TenantLimits, now func() time.Time, newID func() stri
 // Caller is who sends, as the door authenticated it.
 type Caller struct {
 	TenantID int64
-	// Key identifies the quota to charge (the token id).
+	// Key identifies the quota to charge (the token id); "" charges none,
+	// for a door that enforced the quota itself (the embedded MQTT broker).
 	Key string
 	// Quota is the token's own allowance; zero fields take the default.
 	Quota Quota
@@ -165,7 +166,7 @@ func validate(inputs []metric.Input, lim metric.Limits, now time.Time) ([]metric
 }
 
 func (s *Service) takeQuota(ctx context.Context, c Caller, samples int) (RateDecision, error) {
-	if s.limiter == nil {
+	if s.limiter == nil || c.Key == "" {
 		return RateDecision{}, nil
 	}
 	q := c.Quota

@@ -158,3 +158,17 @@ func (s *Service) UpdateTenant(ctx context.Context, actor audit.Actor, slug stri
 	}
 	return updated, nil
 }
+
+// TenantIDBySlug resolves a tenant named in an MQTT topic. An unknown slug
+// wraps tenant.ErrNotFound; a disabled tenant wraps both tenant.ErrDisabled
+// and tenant.ErrNotFound (its messages are refused like an unknown tenant's).
+func (s *Service) TenantIDBySlug(ctx context.Context, slug string) (int64, error) {
+	t, err := s.tenants.TenantBySlug(ctx, slug)
+	if err != nil {
+		return 0, fmt.Errorf("tenant %s: %w", slug, err)
+	}
+	if t.Disabled {
+		return 0, fmt.Errorf("tenant %s: %w (%w)", slug, tenant.ErrDisabled, tenant.ErrNotFound)
+	}
+	return t.ID, nil
+}

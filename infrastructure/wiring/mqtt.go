@@ -1,0 +1,134 @@
+package wiring
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"os"
+	"time"
+
+	"github.com/pulsemetrics/pulse/adapter/mqttbroker"
+	"github.com/pulsemetrics/pulse/adapter/mqttingest"
+	"github.com/pulsemetrics/pulse/adapter/samplejson"
+	"github.com/pulsemetrics/pulse/infrastructure/config"
+	"github.com/pulsemetrics/pulse/infrastructure/telemetry"
+	"github.com/pulsemetrics/pulse/usecase/ingest"
+	"github.com/pulsemetrics/pulse/usecase/tenancy"
+)
+
+// MQTTDoor is a process's MQTT door, run as one of its loops: the embedded
+// broker with the ingestor subscribed in-process (no PULSE_MQTT_URL), or a
+// persistent-session subscriber to the external broker.
+type MQTTDoor struct {
+	cfg     *config.Config
+	ten     *tenancy.Service
+	ing     *mqttingest.Ingestor
+	limiter ingest.RateLimiter
+	reg     *telemetry.Registry
+	log     *slog.Logger
+
+	// Broker is the embedded broker once Run has started it (nil with an
+	// external broker); tests read its address.
+	Broker  *mqttbroker.Broker
+	started chan struct{}
+}
+
+// ProvideMQTTDoor builds the MQTT door; nothing listens or connects before Run.
+func ProvideMQTTDoor(cfg *config.Config, ten *tenancy.Service, in *ingest.Service, limiter ingest.RateLimiter,
+	reg *telemetry.Registry, log *slog.Logger) *MQTTDoor {
+	log = log.With("door", "mqtt")
+	return &MQTTDoor{
+		cfg: cfg, ten: ten, limiter: limiter, reg: reg, log: log,
+		ing:     mqttingest.NewIngestor(in, ten, reg, log, mqttingest.Options{}),
+		started: make(chan struct{}),
+	}
+}
+
+// Started is closed once the door listens (embedded) or has started connecting.
+func (d *MQTTDoor) Started() <-chan struct{} { return d.started }
+
+// Run serves MQTT until ctx ends, then drains the ingestor's pending batches.
+func (d *MQTTDoor) Run(ctx context.Context) error {
+	stop, err := d.start(ctx)
+	if err != nil {
+		return err
+	}
+	close(d.started)
+	<-ctx.Done()
+	dctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), d.cfg.ShutdownTimeout)
+	defer cancel()
+	return stop(dctx)
+}
+
+func (d *MQTTDoor) start(ctx context.Context) (func(context.Context) error, error) {
+	if d.cfg.MQTTURL != "" {
+		return d.startSubscriber(ctx)
+	}
+	b, err := mqttbroker.New(d.ten, mqttbroker.Options{
+		Listen: d.cfg.MQTTListen, TLSListen: d.cfg.MQTTTLSListen,
+		TLSCertFile: d.cfg.MQTTTLSCert, TLSKeyFile: d.cfg.MQTTTLSKey,
+		OnPublish: d.takeQuota, Registerer: d.reg, Logger: d.log,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("embedded MQTT broker: %w", err)
+	}
+	if err := b.Start(ctx); err != nil {
+		return nil, fmt.Errorf("embedded MQTT broker (PULSE_MQTT_LISTEN=%s): %w", d.cfg.MQTTListen, err)
+	}
+	if err := b.Subscribe(mqttingest.TopicFilter, d.ing.HandleInline); err != nil {
+		_ = b.Close()
+		return nil, fmt.Errorf("embedded MQTT broker: subscribe the ingestor: %w", err)
+	}
+	d.Broker = b
+	d.log.Info("mqtt: embedded broker", "listen", b.Addr(), "tls", b.TLSAddr())
+	return func(ctx context.Context) error {
+		err := b.Close() // no new messages, then drain what is pending
+		if cerr := d.ing.Close(ctx); err == nil {
+			err = cerr
+		}
+		return err
+	}, nil
+}
+
+func (d *MQTTDoor) startSubscriber(ctx context.Context) (func(context.Context) error, error) {
+	id := d.cfg.MQTTClientID
+	if id == "" {
+		host, _ := os.Hostname()
+		id = "pulse-ingestor-" + host
+	}
+	s, err := mqttingest.NewPahoSubscriber(mqttingest.PahoOptions{
+		BrokerURL: d.cfg.MQTTURL, ClientID: id, Username: d.cfg.MQTTUsername, Password: d.cfg.MQTTPassword,
+		SharedGroup: d.cfg.MQTTShareGroup, Logger: d.log,
+	}, d.ing)
+	if err != nil {
+		return nil, fmt.Errorf("PULSE_MQTT_URL: %w", err)
+	}
+	if err := s.Start(ctx); err != nil {
+		return nil, fmt.Errorf("MQTT subscriber to %s: %w", d.cfg.MQTTURL, err)
+	}
+	d.log.Info("mqtt: subscribed to external broker", "url", d.cfg.MQTTURL, "filter", s.Filter(), "client_id", id)
+	return s.Stop, nil
+}
+
+// takeQuota charges an authorised publish to its token's quota (the same
+// quota as HTTP): over it, the broker drops the message with MQTT 5 reason
+// 0x97 (Quota exceeded) and counts it.
+func (d *MQTTDoor) takeQuota(p tenancy.Principal, _ string, payload []byte) error {
+	inputs, _, _ := samplejson.Decode(payload, 1<<20)
+	n := int64(max(len(inputs), 1))
+	q := ingest.Quota{SamplesPerMinute: p.SamplesPerMinute}
+	if q.SamplesPerMinute == 0 {
+		q.SamplesPerMinute = d.cfg.RateLimitSamples
+	}
+	q.RequestsPerMinute = d.cfg.RateLimitRequests
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+	defer cancel()
+	dec, err := d.limiter.Take(ctx, p.TokenID, n, q)
+	if err != nil {
+		return fmt.Errorf("quota of token %s: %w", p.TokenID, err)
+	}
+	if !dec.Allowed {
+		return &ingest.RateLimitError{Limit: dec.Limit, Max: dec.Max, RetryAfter: dec.RetryAfter}
+	}
+	return nil
+}
