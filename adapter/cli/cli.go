@@ -34,6 +34,9 @@ type Deps struct {
 	Serve     func(ctx context.Context) error
 	Migrate   func(ctx context.Context) error
 	OpenAdmin func(ctx context.Context) (Admin, func(), error)
+	// SyncMQTT reconciles the external broker's accounts with the tokens
+	// and writes what it changed.
+	SyncMQTT func(ctx context.Context, out io.Writer) error
 }
 
 // NewRoot builds the command tree. settings are added as persistent flags.
@@ -61,7 +64,7 @@ func NewRoot(deps Deps, out io.Writer) *cobra.Command {
 			fmt.Fprintln(c.OutOrStdout(), "schema is up to date")
 			return nil
 		},
-	}, tenantCmd(deps), tokenCmd(deps))
+	}, tenantCmd(deps), tokenCmd(deps), mqttCmd(deps))
 	return root
 }
 
@@ -253,4 +256,15 @@ func joinScopes(sc []token.Scope) string {
 		s[i] = string(v)
 	}
 	return strings.Join(s, ",")
+}
+
+func mqttCmd(deps Deps) *cobra.Command {
+	cmd := &cobra.Command{Use: "mqtt", Short: "Manage the external MQTT broker's accounts"}
+	cmd.AddCommand(&cobra.Command{
+		Use:   "sync",
+		Short: "Make Mosquitto's accounts match the active ingest tokens (deletes revoked/unknown ones, repairs roles)",
+		Args:  cobra.NoArgs,
+		RunE:  func(c *cobra.Command, _ []string) error { return deps.SyncMQTT(c.Context(), c.OutOrStdout()) },
+	})
+	return cmd
 }

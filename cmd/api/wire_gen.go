@@ -21,19 +21,26 @@ func initApp(ctx context.Context, cfg *config.Config, role wiring.Role) (wiring.
 	if err != nil {
 		return wiring.APIApp{}, nil, err
 	}
-	service := wiring.ProvideTenancy(store, clock)
-	client, cleanup2, err := wiring.ProvideRedis(cfg)
+	brokerAccounts, cleanup2, err := wiring.ProvideBrokerAccounts(cfg, logger)
 	if err != nil {
 		cleanup()
 		return wiring.APIApp{}, nil, err
 	}
-	queue, cleanup3, err := wiring.ProvideQueue(cfg, client, role, logger)
+	service := wiring.ProvideTenancy(store, clock, brokerAccounts)
+	client, cleanup3, err := wiring.ProvideRedis(cfg)
 	if err != nil {
 		cleanup2()
 		cleanup()
 		return wiring.APIApp{}, nil, err
 	}
-	rateLimiter, cleanup4 := wiring.ProvideRateLimiter(client, cfg, clock)
+	queue, cleanup4, err := wiring.ProvideQueue(cfg, client, role, logger)
+	if err != nil {
+		cleanup3()
+		cleanup2()
+		cleanup()
+		return wiring.APIApp{}, nil, err
+	}
+	rateLimiter, cleanup5 := wiring.ProvideRateLimiter(client, cfg, clock)
 	idempotencyStore := wiring.ProvideIdempotency(client, cfg, store)
 	ingestService := wiring.ProvideIngest(cfg, queue, service, store, rateLimiter, idempotencyStore, clock)
 	queryService := wiring.ProvideQuery(store)
@@ -41,6 +48,7 @@ func initApp(ctx context.Context, cfg *config.Config, role wiring.Role) (wiring.
 	handler := wiring.ProvideAPIHandler(cfg, service, ingestService, queryService, store, queue, registry, logger, clock)
 	apiApp := wiring.NewAPIApp(cfg, role, handler, logger)
 	return apiApp, func() {
+		cleanup5()
 		cleanup4()
 		cleanup3()
 		cleanup2()

@@ -34,14 +34,22 @@ func initApp(ctx context.Context, cfg *config.Config, role wiring.Role) (wiring.
 	}
 	registry := wiring.ProvideRegistry(role)
 	handler := wiring.ProvideOpsHandler(store, queue, registry, logger)
-	service := wiring.ProvideTenancy(store, clock)
-	rateLimiter, cleanup4 := wiring.ProvideRateLimiter(client, cfg, clock)
+	brokerAccounts, cleanup4, err := wiring.ProvideBrokerAccounts(cfg, logger)
+	if err != nil {
+		cleanup3()
+		cleanup2()
+		cleanup()
+		return wiring.OpsApp{}, nil, err
+	}
+	service := wiring.ProvideTenancy(store, clock, brokerAccounts)
+	rateLimiter, cleanup5 := wiring.ProvideRateLimiter(client, cfg, clock)
 	idempotencyStore := wiring.ProvideIdempotency(client, cfg, store)
 	ingestService := wiring.ProvideIngest(cfg, queue, service, store, rateLimiter, idempotencyStore, clock)
 	mqttDoor := wiring.ProvideMQTTDoor(cfg, service, ingestService, rateLimiter, registry, logger)
 	workers := wiring.IngestorLoops(mqttDoor)
 	opsApp := wiring.NewOpsApp(cfg, role, handler, workers, logger)
 	return opsApp, func() {
+		cleanup5()
 		cleanup4()
 		cleanup3()
 		cleanup2()

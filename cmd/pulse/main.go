@@ -6,12 +6,14 @@ import (
 	"context"
 	"flag"
 	"fmt"
+	"io"
 	"os"
 	"os/signal"
 	"syscall"
 
 	"github.com/pulsemetrics/pulse/adapter/cli"
 	"github.com/pulsemetrics/pulse/infrastructure/config"
+	"github.com/pulsemetrics/pulse/infrastructure/wiring"
 )
 
 func main() {
@@ -49,6 +51,18 @@ func run(args []string) int {
 			}
 			cleanup()
 			return nil
+		},
+		SyncMQTT: func(ctx context.Context, out io.Writer) error {
+			if err := loaded(); err != nil {
+				return err
+			}
+			cfg.LogLevel = quietUnlessDebug(cfg.LogLevel)
+			ten, cleanup, err := initTenancy(ctx, cfg, "cli")
+			if err != nil {
+				return err
+			}
+			defer cleanup()
+			return wiring.SyncMQTT(ctx, cfg, ten, out)
 		},
 		OpenAdmin: func(ctx context.Context) (cli.Admin, func(), error) {
 			if err := loaded(); err != nil {

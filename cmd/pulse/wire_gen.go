@@ -24,19 +24,26 @@ func initServe(ctx context.Context, cfg *config.Config, role wiring.Role) (*app.
 	if err != nil {
 		return nil, nil, err
 	}
-	service := wiring.ProvideTenancy(store, clock)
-	client, cleanup2, err := wiring.ProvideRedis(cfg)
+	brokerAccounts, cleanup2, err := wiring.ProvideBrokerAccounts(cfg, logger)
 	if err != nil {
 		cleanup()
 		return nil, nil, err
 	}
-	queue, cleanup3, err := wiring.ProvideQueue(cfg, client, role, logger)
+	service := wiring.ProvideTenancy(store, clock, brokerAccounts)
+	client, cleanup3, err := wiring.ProvideRedis(cfg)
 	if err != nil {
 		cleanup2()
 		cleanup()
 		return nil, nil, err
 	}
-	rateLimiter, cleanup4 := wiring.ProvideRateLimiter(client, cfg, clock)
+	queue, cleanup4, err := wiring.ProvideQueue(cfg, client, role, logger)
+	if err != nil {
+		cleanup3()
+		cleanup2()
+		cleanup()
+		return nil, nil, err
+	}
+	rateLimiter, cleanup5 := wiring.ProvideRateLimiter(client, cfg, clock)
 	idempotencyStore := wiring.ProvideIdempotency(client, cfg, store)
 	ingestService := wiring.ProvideIngest(cfg, queue, service, store, rateLimiter, idempotencyStore, clock)
 	queryService := wiring.ProvideQuery(store)
@@ -46,6 +53,7 @@ func initServe(ctx context.Context, cfg *config.Config, role wiring.Role) (*app.
 	mqttDoor := wiring.ProvideMQTTDoor(cfg, service, ingestService, rateLimiter, registry, logger)
 	appApp := wiring.NewServeApp(cfg, role, handler, workers, mqttDoor, logger)
 	return appApp, func() {
+		cleanup5()
 		cleanup4()
 		cleanup3()
 		cleanup2()
@@ -60,8 +68,14 @@ func initTenancy(ctx context.Context, cfg *config.Config, role wiring.Role) (*te
 	if err != nil {
 		return nil, nil, err
 	}
-	service := wiring.ProvideTenancy(store, clock)
+	brokerAccounts, cleanup2, err := wiring.ProvideBrokerAccounts(cfg, logger)
+	if err != nil {
+		cleanup()
+		return nil, nil, err
+	}
+	service := wiring.ProvideTenancy(store, clock, brokerAccounts)
 	return service, func() {
+		cleanup2()
 		cleanup()
 	}, nil
 }

@@ -32,6 +32,10 @@ type Config struct {
 	MQTTPassword   string
 	MQTTClientID   string // fixed per ingestor replica (persistent session)
 	MQTTShareGroup string // several ingestors split the topics as $share/<group>/…
+	// MQTTDynsecUsername/Password: the dynamic-security admin of the external
+	// Mosquitto, used to give each ingest token its broker account.
+	MQTTDynsecUsername string
+	MQTTDynsecPassword string
 
 	LogLevel  string
 	LogFormat string
@@ -129,6 +133,8 @@ func Register(fs *flag.FlagSet, getenv func(string) string) (*Config, func() err
 	str(&c.MQTTPassword, "mqtt-password", "PULSE_MQTT_PASSWORD", "", "its password")
 	str(&c.MQTTClientID, "mqtt-client-id", "PULSE_MQTT_CLIENT_ID", "", "fixed client id of this ingestor (default pulse-ingestor-<hostname>)")
 	str(&c.MQTTShareGroup, "mqtt-share-group", "PULSE_MQTT_SHARE_GROUP", "", "shared-subscription group of several ingestors (empty = plain subscription)")
+	str(&c.MQTTDynsecUsername, "mqtt-dynsec-username", "PULSE_MQTT_DYNSEC_USERNAME", "", "Mosquitto dynamic-security admin (provisions a broker account per ingest token)")
+	str(&c.MQTTDynsecPassword, "mqtt-dynsec-password", "PULSE_MQTT_DYNSEC_PASSWORD", "", "its password")
 	str(&c.LogLevel, "log-level", "PULSE_LOG_LEVEL", "info", "debug, info, warn or error")
 	str(&c.LogFormat, "log-format", "PULSE_LOG_FORMAT", "text", "text or json")
 	num(&c.WorkerConcurrency, "worker-concurrency", "PULSE_WORKER_CONCURRENCY", 2, "flush loops per worker process")
@@ -185,6 +191,9 @@ func (c *Config) validate() error {
 		if c.MQTTTLSCert == "" || c.MQTTTLSKey == "" {
 			return errors.New("PULSE_MQTT_TLS_LISTEN needs PULSE_MQTT_TLS_CERT and PULSE_MQTT_TLS_KEY")
 		}
+	}
+	if c.MQTTDynsecUsername != "" && c.MQTTURL == "" {
+		return errors.New("PULSE_MQTT_DYNSEC_USERNAME needs PULSE_MQTT_URL (the external broker to provision)")
 	}
 	if c.MQTTURL != "" {
 		u, err := url.Parse(c.MQTTURL)

@@ -7,6 +7,7 @@ import (
 	"os"
 	"time"
 
+	"github.com/pulsemetrics/pulse/adapter/mosquittodynsec"
 	"github.com/pulsemetrics/pulse/adapter/mqttbroker"
 	"github.com/pulsemetrics/pulse/adapter/mqttingest"
 	"github.com/pulsemetrics/pulse/adapter/samplejson"
@@ -131,4 +132,20 @@ func (d *MQTTDoor) takeQuota(p tenancy.Principal, _ string, payload []byte) erro
 		return &ingest.RateLimitError{Limit: dec.Limit, Max: dec.Max, RetryAfter: dec.RetryAfter}
 	}
 	return nil
+}
+
+// ProvideBrokerAccounts connects to the external Mosquitto's dynamic-security
+// API when PULSE_MQTT_DYNSEC_USERNAME is set; nil otherwise (the embedded
+// broker checks tokens itself).
+func ProvideBrokerAccounts(cfg *config.Config, log *slog.Logger) (tenancy.BrokerAccounts, func(), error) {
+	if cfg.MQTTDynsecUsername == "" {
+		return nil, func() {}, nil
+	}
+	p, err := mosquittodynsec.New(mosquittodynsec.Options{
+		BrokerURL: cfg.MQTTURL, Username: cfg.MQTTDynsecUsername, Password: cfg.MQTTDynsecPassword, Logger: log,
+	})
+	if err != nil {
+		return nil, nil, fmt.Errorf("Mosquitto dynamic security at PULSE_MQTT_URL=%s: %w", cfg.MQTTURL, err)
+	}
+	return p, p.Close, nil
 }

@@ -71,9 +71,15 @@ type Clock func() time.Time
 // ProvideClock is the wall clock.
 func ProvideClock() Clock { return time.Now }
 
-// ProvideTenancy builds the tenancy use case; the store keeps the audit log.
-func ProvideTenancy(st *sqlstore.Store, clock Clock) *tenancy.Service {
-	return tenancy.NewService(st, st, tenancy.AuditFunc(st.RecordAudit), rand.Reader, clock, metric.DefaultLimits())
+// ProvideTenancy builds the tenancy use case; the store keeps the audit
+// log. With an external Mosquitto it also keeps the broker's accounts in
+// step with the tokens.
+func ProvideTenancy(st *sqlstore.Store, clock Clock, broker tenancy.BrokerAccounts) *tenancy.Service {
+	s := tenancy.NewService(st, st, tenancy.AuditFunc(st.RecordAudit), rand.Reader, clock, metric.DefaultLimits())
+	if broker != nil {
+		s.WithBrokerAccounts(broker)
+	}
+	return s
 }
 
 // ProvideQuery builds the query use case.

@@ -32,8 +32,15 @@ func AssemblePipeline(ctx context.Context, cfg *config.Config, role Role) (*Pipe
 		cleanup()
 		return nil, nil, err
 	}
-	service := ProvideTenancy(store, clock)
-	rateLimiter, cleanup4 := ProvideRateLimiter(client, cfg, clock)
+	brokerAccounts, cleanup4, err := ProvideBrokerAccounts(cfg, logger)
+	if err != nil {
+		cleanup3()
+		cleanup2()
+		cleanup()
+		return nil, nil, err
+	}
+	service := ProvideTenancy(store, clock, brokerAccounts)
+	rateLimiter, cleanup5 := ProvideRateLimiter(client, cfg, clock)
 	idempotencyStore := ProvideIdempotency(client, cfg, store)
 	ingestService := ProvideIngest(cfg, queue, service, store, rateLimiter, idempotencyStore, clock)
 	queryService := ProvideQuery(store)
@@ -55,6 +62,7 @@ func AssemblePipeline(ctx context.Context, cfg *config.Config, role Role) (*Pipe
 		MQTT:     mqttDoor,
 	}
 	return pipeline, func() {
+		cleanup5()
 		cleanup4()
 		cleanup3()
 		cleanup2()
@@ -81,8 +89,15 @@ func AssemblePipelineWithClock(ctx context.Context, cfg *config.Config, role Rol
 		cleanup()
 		return nil, nil, err
 	}
-	service := ProvideTenancy(store, clock)
-	rateLimiter, cleanup4 := ProvideRateLimiter(client, cfg, clock)
+	brokerAccounts, cleanup4, err := ProvideBrokerAccounts(cfg, logger)
+	if err != nil {
+		cleanup3()
+		cleanup2()
+		cleanup()
+		return nil, nil, err
+	}
+	service := ProvideTenancy(store, clock, brokerAccounts)
+	rateLimiter, cleanup5 := ProvideRateLimiter(client, cfg, clock)
 	idempotencyStore := ProvideIdempotency(client, cfg, store)
 	ingestService := ProvideIngest(cfg, queue, service, store, rateLimiter, idempotencyStore, clock)
 	queryService := ProvideQuery(store)
@@ -104,6 +119,7 @@ func AssemblePipelineWithClock(ctx context.Context, cfg *config.Config, role Rol
 		MQTT:     mqttDoor,
 	}
 	return pipeline, func() {
+		cleanup5()
 		cleanup4()
 		cleanup3()
 		cleanup2()

@@ -18,7 +18,7 @@ import (
 	"github.com/pulsemetrics/pulse/domain/token"
 )
 
-//go:generate go tool mockgen -destination=mock_ports_test.go -package=tenancy_test . Tenants,Tokens,Audit
+//go:generate go tool mockgen -destination=mock_ports_test.go -package=tenancy_test . Tenants,Tokens,Audit,BrokerAccounts
 
 // Tenants stores tenants. Implementations must be safe for concurrent use.
 type Tenants interface {
@@ -81,6 +81,7 @@ type Service struct {
 	limits  metric.Limits
 	// tenantCache maps tenant id → cachedTenant (see tenantTTL).
 	tenantCache sync.Map
+	broker      BrokerAccounts // nil: no external MQTT broker to keep in step
 }
 
 // NewService returns the tenancy use case. random feeds token generation
@@ -155,6 +156,11 @@ func (s *Service) UpdateTenant(ctx context.Context, actor audit.Actor, slug stri
 	}
 	if err := s.record(ctx, actor, updated.ID, audit.TenantUpdate, "tenant:"+slug, strings.Join(changes, " ")); err != nil {
 		return tenant.Tenant{}, fmt.Errorf("tenant %s updated: %w", slug, err)
+	}
+	if disabled != nil {
+		if err := s.setBrokerTenant(ctx, slug, !updated.Disabled); err != nil {
+			return updated, err
+		}
 	}
 	return updated, nil
 }

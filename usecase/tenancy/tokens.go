@@ -59,6 +59,11 @@ func (s *Service) issue(ctx context.Context, actor audit.Actor, tenantID int64, 
 		_ = s.tokens.RevokeToken(ctx, issued.Token.ID, s.now())
 		return token.Issued{}, fmt.Errorf("token %s not issued: %w", issued.Token.ID, err)
 	}
+	if err := s.provision(ctx, issued); err != nil {
+		// Fail closed as well: a token the broker does not know is revoked.
+		_ = s.tokens.RevokeToken(ctx, issued.Token.ID, s.now())
+		return token.Issued{}, fmt.Errorf("token %s not issued: %w", issued.Token.ID, err)
+	}
 	return issued, nil
 }
 
@@ -89,7 +94,10 @@ func (s *Service) RevokeToken(ctx context.Context, actor audit.Actor, id string)
 	if err := s.tokens.RevokeToken(ctx, id, s.now()); err != nil {
 		return fmt.Errorf("revoke %s: %w", id, err)
 	}
-	return s.record(ctx, actor, t.TenantID, audit.TokenRevoke, "token:"+id, "")
+	if err := s.record(ctx, actor, t.TenantID, audit.TokenRevoke, "token:"+id, ""); err != nil {
+		return err
+	}
+	return s.unprovision(ctx, id)
 }
 
 // RevokeTenantToken revokes a token of the tenant. A token of another
@@ -113,7 +121,10 @@ func (s *Service) RevokeTenantToken(ctx context.Context, actor audit.Actor, tena
 	if err := s.tokens.RevokeTenantToken(ctx, tenantID, id, s.now()); err != nil {
 		return fmt.Errorf("revoke %s: %w", id, err)
 	}
-	return s.record(ctx, actor, tenantID, audit.TokenRevoke, "token:"+id, "")
+	if err := s.record(ctx, actor, tenantID, audit.TokenRevoke, "token:"+id, ""); err != nil {
+		return err
+	}
+	return s.unprovision(ctx, id)
 }
 
 func joinScopes(sc []token.Scope) string {
