@@ -166,3 +166,8 @@ func (s *PahoSubscriber) Stop(ctx context.Context) error {
 	s.client.Disconnect(250) // ms for the last acks to leave
 	return err
 }
+
+// Connected reports whether the subscriber holds a live connection (for readiness).
+func (s *PahoSubscriber) Connected() bool {
+	return s.client != nil && s.client.IsConnectionOpen()
+}

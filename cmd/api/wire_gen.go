@@ -45,7 +45,8 @@ func initApp(ctx context.Context, cfg *config.Config, role wiring.Role) (wiring.
 	ingestService := wiring.ProvideIngest(cfg, queue, service, store, rateLimiter, idempotencyStore, clock)
 	queryService := wiring.ProvideQuery(store)
 	registry := wiring.ProvideRegistry(role)
-	handler := wiring.ProvideAPIHandler(cfg, service, ingestService, queryService, store, queue, registry, logger, clock)
+	extraChecks := wiring.NoExtraChecks()
+	handler := wiring.ProvideAPIHandler(cfg, service, ingestService, queryService, store, queue, registry, logger, clock, extraChecks)
 	apiApp := wiring.NewAPIApp(cfg, role, handler, logger)
 	return apiApp, func() {
 		cleanup5()

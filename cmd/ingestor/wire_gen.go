@@ -33,7 +33,6 @@ func initApp(ctx context.Context, cfg *config.Config, role wiring.Role) (wiring.
 		return wiring.OpsApp{}, nil, err
 	}
 	registry := wiring.ProvideRegistry(role)
-	handler := wiring.ProvideOpsHandler(store, queue, registry, logger)
 	brokerAccounts, cleanup4, err := wiring.ProvideBrokerAccounts(cfg, logger)
 	if err != nil {
 		cleanup3()
@@ -46,6 +45,8 @@ func initApp(ctx context.Context, cfg *config.Config, role wiring.Role) (wiring.
 	idempotencyStore := wiring.ProvideIdempotency(client, cfg, store)
 	ingestService := wiring.ProvideIngest(cfg, queue, service, store, rateLimiter, idempotencyStore, clock)
 	mqttDoor := wiring.ProvideMQTTDoor(cfg, service, ingestService, rateLimiter, registry, logger)
+	extraChecks := wiring.MQTTChecks(mqttDoor)
+	handler := wiring.ProvideOpsHandler(store, queue, registry, logger, extraChecks)
 	workers := wiring.IngestorLoops(mqttDoor)
 	opsApp := wiring.NewOpsApp(cfg, role, handler, workers, logger)
 	return opsApp, func() {

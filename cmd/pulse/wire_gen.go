@@ -48,9 +48,10 @@ func initServe(ctx context.Context, cfg *config.Config, role wiring.Role) (*app.
 	ingestService := wiring.ProvideIngest(cfg, queue, service, store, rateLimiter, idempotencyStore, clock)
 	queryService := wiring.ProvideQuery(store)
 	registry := wiring.ProvideRegistry(role)
-	handler := wiring.ProvideAPIHandler(cfg, service, ingestService, queryService, store, queue, registry, logger, clock)
-	workers := wiring.ProvideWorkers(cfg, queue, store, registry, logger)
 	mqttDoor := wiring.ProvideMQTTDoor(cfg, service, ingestService, rateLimiter, registry, logger)
+	extraChecks := wiring.MQTTChecks(mqttDoor)
+	handler := wiring.ProvideAPIHandler(cfg, service, ingestService, queryService, store, queue, registry, logger, clock, extraChecks)
+	workers := wiring.ProvideWorkers(cfg, queue, store, registry, logger)
 	appApp := wiring.NewServeApp(cfg, role, handler, workers, mqttDoor, logger)
 	return appApp, func() {
 		cleanup5()

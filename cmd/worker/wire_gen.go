@@ -33,7 +33,8 @@ func initApp(ctx context.Context, cfg *config.Config, role wiring.Role) (wiring.
 		return wiring.OpsApp{}, nil, err
 	}
 	registry := wiring.ProvideRegistry(role)
-	handler := wiring.ProvideOpsHandler(store, queue, registry, logger)
+	extraChecks := wiring.NoExtraChecks()
+	handler := wiring.ProvideOpsHandler(store, queue, registry, logger, extraChecks)
 	workers := wiring.ProvideWorkers(cfg, queue, store, registry, logger)
 	opsApp := wiring.NewOpsApp(cfg, role, handler, workers, logger)
 	return opsApp, func() {

@@ -33,19 +33,32 @@ func ProvideWorkers(cfg *config.Config, q Queue, st *sqlstore.Store, reg *teleme
 	return out
 }
 
-func checks(st *sqlstore.Store, q Queue) map[string]httpapi.Checker {
-	return map[string]httpapi.Checker{
+// ExtraChecks are readiness checks beyond the database and the queue.
+type ExtraChecks map[string]httpapi.Checker
+
+// NoExtraChecks is for processes without an MQTT door.
+func NoExtraChecks() ExtraChecks { return nil }
+
+// MQTTChecks makes /readyz report the MQTT door.
+func MQTTChecks(door *MQTTDoor) ExtraChecks { return ExtraChecks{"mqtt": door.Ready} }
+
+func checks(st *sqlstore.Store, q Queue, extra ExtraChecks) map[string]httpapi.Checker {
+	m := map[string]httpapi.Checker{
 		"database": st.Ping,
 		"queue":    q.Ping,
 	}
+	for k, v := range extra {
+		m[k] = v
+	}
+	return m
 }
 
 // ProvideAPIHandler is the full HTTP API.
 func ProvideAPIHandler(cfg *config.Config, ten *tenancy.Service, in *ingest.Service, qs *query.Service,
-	st *sqlstore.Store, q Queue, reg *telemetry.Registry, log *slog.Logger, clock Clock) http.Handler {
+	st *sqlstore.Store, q Queue, reg *telemetry.Registry, log *slog.Logger, clock Clock, extra ExtraChecks) http.Handler {
 	return httpapi.NewRouter(httpapi.Deps{
 		Auth: ten, Ingest: in, Query: qs, Admin: ten, TrustProxy: cfg.TrustProxy,
-		Checks:       checks(st, q),
+		Checks:       checks(st, q, extra),
 		Limits:       httpapi.Limits{MaxBodyBytes: cfg.MaxBodyBytes, MaxDecodedBytes: cfg.MaxDecodedBytes, MaxSamples: cfg.MaxSamples},
 		SampleLimits: metric.DefaultLimits(),
 		Logger:       log, Registerer: reg, Gatherer: reg, Now: clock,
@@ -53,8 +66,8 @@ func ProvideAPIHandler(cfg *config.Config, ten *tenancy.Service, in *ingest.Serv
 }
 
 // ProvideOpsHandler serves only /healthz, /readyz and /metrics (worker, scheduler, ingestor).
-func ProvideOpsHandler(st *sqlstore.Store, q Queue, reg *telemetry.Registry, log *slog.Logger) http.Handler {
-	return httpapi.NewOpsRouter(httpapi.OpsDeps{Checks: checks(st, q), Logger: log, Registerer: reg, Gatherer: reg})
+func ProvideOpsHandler(st *sqlstore.Store, q Queue, reg *telemetry.Registry, log *slog.Logger, extra ExtraChecks) http.Handler {
+	return httpapi.NewOpsRouter(httpapi.OpsDeps{Checks: checks(st, q, extra), Logger: log, Registerer: reg, Gatherer: reg})
 }
 
 // NewServeApp is `pulse serve`: the API, the workers and the MQTT door

@@ -2,6 +2,7 @@ package wiring
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"os"
@@ -31,7 +32,22 @@ type MQTTDoor struct {
 	// Broker is the embedded broker once Run has started it (nil with an
 	// external broker); tests read its address.
 	Broker  *mqttbroker.Broker
+	sub     *mqttingest.PahoSubscriber
 	started chan struct{}
+}
+
+// Ready is the door's readiness check: the embedded broker listens, or
+// the subscriber holds a connection to the external broker.
+func (d *MQTTDoor) Ready(context.Context) error {
+	select {
+	case <-d.started:
+	default:
+		return errors.New("MQTT door not started")
+	}
+	if d.sub != nil && !d.sub.Connected() {
+		return fmt.Errorf("not connected to %s", d.cfg.MQTTURL)
+	}
+	return nil
 }
 
 // ProvideMQTTDoor builds the MQTT door; nothing listens or connects before Run.
@@ -107,6 +123,7 @@ func (d *MQTTDoor) startSubscriber(ctx context.Context) (func(context.Context) e
 	if err := s.Start(ctx); err != nil {
 		return nil, fmt.Errorf("MQTT subscriber to %s: %w", d.cfg.MQTTURL, err)
 	}
+	d.sub = s
 	d.log.Info("mqtt: subscribed to external broker", "url", d.cfg.MQTTURL, "filter", s.Filter(), "client_id", id)
 	return s.Stop, nil
 }

@@ -10,18 +10,18 @@ var CoreNoClockSet = wire.NewSet(ProvideLogger, ProvideBrokerAccounts, ProvideSt
 	ProvideTenancy, ProvideRateLimiter, ProvideIdempotency, ProvideIngest, ProvideQuery)
 
 // ServeSet assembles `pulse serve` (every role in one process).
-var ServeSet = wire.NewSet(CoreSet, ProvideAPIHandler, ProvideWorkers, ProvideMQTTDoor, NewServeApp)
+var ServeSet = wire.NewSet(CoreSet, ProvideAPIHandler, ProvideWorkers, ProvideMQTTDoor, MQTTChecks, NewServeApp)
 
 // APISet assembles `pulse-api`.
-var APISet = wire.NewSet(CoreSet, ProvideAPIHandler, NewAPIApp)
+var APISet = wire.NewSet(CoreSet, ProvideAPIHandler, NoExtraChecks, NewAPIApp)
 
 // WorkerSet assembles `pulse-worker`.
-var WorkerSet = wire.NewSet(CoreSet, ProvideOpsHandler, ProvideWorkers, NewOpsApp)
+var WorkerSet = wire.NewSet(CoreSet, ProvideOpsHandler, NoExtraChecks, ProvideWorkers, NewOpsApp)
 
 // IngestorSet assembles `pulse-ingestor`: the MQTT door (a subscriber to
 // PULSE_MQTT_URL, or an embedded broker when it is unset).
-var IngestorSet = wire.NewSet(CoreSet, ProvideOpsHandler, ProvideMQTTDoor, IngestorLoops, NewOpsApp)
+var IngestorSet = wire.NewSet(CoreSet, ProvideOpsHandler, ProvideMQTTDoor, MQTTChecks, IngestorLoops, NewOpsApp)
 
 // IdleRoleSet assembles the scheduler until its issue lands: it connects,
 // answers the ops endpoints and stops cleanly.
-var IdleRoleSet = wire.NewSet(CoreSet, ProvideOpsHandler, NoWorkers, NewOpsApp)
+var IdleRoleSet = wire.NewSet(CoreSet, ProvideOpsHandler, NoExtraChecks, NoWorkers, NewOpsApp)

@@ -45,7 +45,8 @@ func AssemblePipeline(ctx context.Context, cfg *config.Config, role Role) (*Pipe
 	ingestService := ProvideIngest(cfg, queue, service, store, rateLimiter, idempotencyStore, clock)
 	queryService := ProvideQuery(store)
 	registry := ProvideRegistry(role)
-	handler := ProvideAPIHandler(cfg, service, ingestService, queryService, store, queue, registry, logger, clock)
+	extraChecks := NoExtraChecks()
+	handler := ProvideAPIHandler(cfg, service, ingestService, queryService, store, queue, registry, logger, clock, extraChecks)
 	workers := ProvideWorkers(cfg, queue, store, registry, logger)
 	mqttDoor := ProvideMQTTDoor(cfg, service, ingestService, rateLimiter, registry, logger)
 	pipeline := &Pipeline{
@@ -102,7 +103,8 @@ func AssemblePipelineWithClock(ctx context.Context, cfg *config.Config, role Rol
 	ingestService := ProvideIngest(cfg, queue, service, store, rateLimiter, idempotencyStore, clock)
 	queryService := ProvideQuery(store)
 	registry := ProvideRegistry(role)
-	handler := ProvideAPIHandler(cfg, service, ingestService, queryService, store, queue, registry, logger, clock)
+	extraChecks := NoExtraChecks()
+	handler := ProvideAPIHandler(cfg, service, ingestService, queryService, store, queue, registry, logger, clock, extraChecks)
 	workers := ProvideWorkers(cfg, queue, store, registry, logger)
 	mqttDoor := ProvideMQTTDoor(cfg, service, ingestService, rateLimiter, registry, logger)
 	pipeline := &Pipeline{
