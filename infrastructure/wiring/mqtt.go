@@ -56,7 +56,10 @@ func ProvideMQTTDoor(cfg *config.Config, ten *tenancy.Service, in *ingest.Servic
 	log = log.With("door", "mqtt")
 	return &MQTTDoor{
 		cfg: cfg, ten: ten, limiter: limiter, reg: reg, log: log,
-		ing:     mqttingest.NewIngestor(in, ten, reg, log, mqttingest.Options{}),
+		// Behind an external broker the publishing token is unknown to the
+		// ingestor, so the quota falls back to one per tenant ("mqtt:<slug>");
+		// the embedded broker charges each publish to its token instead.
+		ing:     mqttingest.NewIngestor(in, ten, reg, log, mqttingest.Options{TenantQuota: cfg.MQTTURL != ""}),
 		started: make(chan struct{}),
 	}
 }
