@@ -106,7 +106,7 @@ func (s *scenario) launchOwn(extra map[string]string, hold bool) error {
 	}
 	maps.Copy(env, extra)
 	clock := newFakeClock()
-	srv, err := launch(s.srv.mode, env, launchOptions{clock: clock, holdWorkers: hold})
+	srv, err := launch(s.srv.mode, env, launchOptions{clock: clock, holdWorkers: hold, mqtt: s.srv.mqttAddr != ""})
 	if err != nil {
 		if dataDir != "" {
 			_ = os.RemoveAll(dataDir)

@@ -36,6 +36,10 @@ type server struct {
 	// startWorkers starts the flush workers of a server launched with
 	// them held back; nil otherwise.
 	startWorkers func()
+	// mqttAddr is the embedded MQTT broker's host:port when the server was
+	// launched with its MQTT door running (launchOptions.mqtt); "" otherwise
+	// or when the door subscribes to an external broker.
+	mqttAddr string
 	// stop stops the server, its workers and its connections.
 	stop func() error
 }
@@ -44,6 +48,7 @@ type server struct {
 type launchOptions struct {
 	clock       *fakeClock // nil: the wall clock
 	holdWorkers bool       // serve the API but start the workers only on startWorkers
+	mqtt        bool       // run the MQTT door too (PULSE_MQTT_LISTEN / PULSE_MQTT_URL of env)
 }
 
 // embeddedEnv is single-binary mode: SQLite and the embedded queue in a temp dir.
@@ -118,7 +123,13 @@ func loadConfig(t testing.TB, env map[string]string) *config.Config {
 // startServer launches the mode's shared server and stops it when t ends.
 func startServer(t *testing.T, mode string, env map[string]string) *server {
 	t.Helper()
-	s, err := launch(mode, env, launchOptions{})
+	return startServerWith(t, mode, env, launchOptions{})
+}
+
+// startServerWith is startServer with launch options (e.g. the MQTT door).
+func startServerWith(t *testing.T, mode string, env map[string]string, opts launchOptions) *server {
+	t.Helper()
+	s, err := launch(mode, env, opts)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -184,10 +195,30 @@ func launch(mode string, env map[string]string, opts launchOptions) (*server, er
 		a.Loops = p.Workers
 	}
 
+	// The MQTT door runs on its own context: it stops (draining its pending
+	// batches into the queue) before the app, the workers and the queue.
+	stopDoor := func() error { return nil }
+	if opts.mqtt {
+		var err error
+		if stopDoor, err = runDoor(p.MQTT); err != nil {
+			cancel()
+			stopWorkers()
+			cleanup()
+			_ = ln.Close()
+			return nil, fmt.Errorf("%s: %w", mode, err)
+		}
+		if p.MQTT.Broker != nil {
+			s.mqttAddr = p.MQTT.Broker.Addr()
+		}
+	}
+
 	done := make(chan error, 1)
 	go func() { done <- a.Serve(ctx, ln) }()
 	s.stop = func() error { // the app and workers stop before the queue and store close
 		var errs []error
+		if err := stopDoor(); err != nil {
+			errs = append(errs, fmt.Errorf("%s: %w", mode, err))
+		}
 		// A connection the client dialled but never used counts as busy
 		// for up to 5 s in http.Server.Shutdown: close those first.
 		httpClient.CloseIdleConnections()
@@ -219,6 +250,39 @@ func launch(mode string, env map[string]string, opts launchOptions) (*server, er
 		return nil, errors.Join(fmt.Errorf("%s: %w", mode, err), s.stop())
 	}
 	return s, nil
+}
+
+// runDoor runs the MQTT door until the returned stop is called; it returns
+// once the door listens (embedded) or is connected (external broker).
+func runDoor(door *wiring.MQTTDoor) (stop func() error, err error) {
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- door.Run(ctx) }()
+	select {
+	case <-door.Started():
+	case err := <-done:
+		cancel()
+		return nil, fmt.Errorf("MQTT door did not start: %w", err)
+	case <-time.After(15 * time.Second):
+		cancel()
+		return nil, errors.New("MQTT door not started within 15s")
+	}
+	var once sync.Once
+	var stopErr error
+	return func() error {
+		once.Do(func() {
+			cancel()
+			select {
+			case err := <-done:
+				if err != nil && !errors.Is(err, context.Canceled) {
+					stopErr = fmt.Errorf("MQTT door stopped with: %w", err)
+				}
+			case <-time.After(15 * time.Second):
+				stopErr = errors.New("MQTT door did not stop within 15s")
+			}
+		})
+		return stopErr
+	}, nil
 }
 
 // waitHealthy polls GET /healthz until it answers 200 or the bound passes.

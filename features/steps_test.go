@@ -56,6 +56,8 @@ type scenario struct {
 	own *server
 	// idemSuffix makes the scenario's Idempotency-Keys its own.
 	idemSuffix string
+	// mq is the scenario's MQTT clients and outcomes (mqtt.feature), made on first use.
+	mq *mqttState
 }
 
 func newScenario(srv *server) *scenario {
@@ -96,6 +98,7 @@ func (s *scenario) register(sc *godog.ScenarioContext) {
 	sc.Step(`^"([^"]*)" sees only the value (\S+) in "([^"]*)"$`, s.tenantSeesOnlyValue)
 
 	s.registerLimits(sc)
+	s.registerMQTT(sc)
 }
 
 // ---- tenants and tokens ----

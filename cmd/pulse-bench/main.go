@@ -7,7 +7,10 @@
 //	    same multi-row INSERT into the same tables, side by side with (b)
 //
 // for Redis Streams + MariaDB, then (c) the same (a) and (b) in embedded mode
-// (embedded queue + SQLite). Each run uses its own database and stream and
+// (embedded queue + SQLite), then the MQTT path of distributed mode: (n)
+// messages published to a private Mosquitto (dynamic security) until
+// committed through the MQTT door, beside (o) a plain paho subscriber's rate
+// on the same broker. Each run uses its own database, stream and broker and
 // removes them afterwards.
 package main
 
@@ -26,8 +29,15 @@ func main() {
 	requests := flag.Int("requests", 1000, "requests of -samples samples each")
 	samples := flag.Int("samples", 1000, "samples per request")
 	clients := flag.Int("clients", 8, "concurrent HTTP clients")
-	modes := flag.String("modes", "distributed,embedded", "which modes to run")
+	modes := flag.String("modes", "distributed,embedded,mqtt", "which modes to run")
+	mqttMessages := flag.Int("mqtt-messages", 100000, "mqtt mode: messages published")
+	mqttSamples := flag.Int("mqtt-samples", 10, "mqtt mode: samples per message")
+	mqttPublishers := flag.Int("mqtt-publishers", 8, "mqtt mode: publishing paho clients")
+	mqttWindow := flag.Int("mqtt-window", 500, "mqtt mode: QoS 1 publishes each client keeps in flight")
+	mqttInflight := flag.String("mqtt-inflight", "", "mqtt mode: Mosquitto max_inflight_messages (empty = deploy/mosquitto/mosquitto.conf's)")
 	flag.Parse()
+	mw := mqttWorkload{messages: *mqttMessages, samplesPerMessage: *mqttSamples, publishers: *mqttPublishers,
+		window: *mqttWindow, inflight: *mqttInflight}
 	w := workload{requests: *requests, samples: *samples, clients: *clients}
 	ctx := context.Background()
 	fmt.Printf("pulse-bench: %d requests × %d samples (%d samples), %d clients, GOMAXPROCS=%d\n",
@@ -39,6 +49,8 @@ func main() {
 			err = runDistributed(ctx, w)
 		case "embedded":
 			err = runEmbedded(ctx, w)
+		case "mqtt":
+			err = runMQTT(ctx, mw)
 		default:
 			err = fmt.Errorf("unknown mode %q", m)
 		}
