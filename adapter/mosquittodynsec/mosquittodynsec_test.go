@@ -1,7 +1,6 @@
 package mosquittodynsec_test
 
 import (
-	"bytes"
 	"context"
 	"crypto/rand"
 	"encoding/hex"
@@ -363,7 +362,9 @@ func TestDisabledTenantCannotConnect(t *testing.T) {
 
 func TestInitScriptIsIdempotent(t *testing.T) {
 	b := startBroker(t)
-	runScript(t, b.env, "all") // file kept, accounts exist already
+	if err := b.InitDynsec("all"); err != nil { // file kept, accounts exist already
+		t.Fatal(err)
+	}
 	ingestor := mustDial(t, b, b.IngestorUser, b.IngestorPwd)
 	if !ingestor.subscribe(t, "$share/g/metrics/+/#") {
 		t.Fatal("ingestor lost its shared subscription right")
@@ -430,24 +431,4 @@ func randBytes(n int) []byte {
 		panic(err)
 	}
 	return b
-}
-
-func randHex(t *testing.T) string { t.Helper(); return hex.EncodeToString(randBytes(12)) }
-
-// syncBuffer collects the broker's log from its output goroutines.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
 }

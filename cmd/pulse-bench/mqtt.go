@@ -64,7 +64,7 @@ func runMQTT(ctx context.Context, w mqttWorkload) error {
 	if w.inflight != "" {
 		overrides = map[string]string{"max_inflight_messages": w.inflight}
 	}
-	broker, err := startMosquitto(overrides)
+	broker, err := testservice.StartMosquitto(testservice.MosquittoOptions{Overrides: overrides, Quiet: true})
 	if err != nil {
 		return err
 	}
@@ -289,7 +289,7 @@ func publishAll(url, user, pass string, payloads [][]byte, w mqttWorkload) (time
 // paho subscriber (the ingestor's account, QoS 1, acknowledging each
 // message as it arrives) receiving the same messages, from the first
 // publish to the last delivery.
-func measureSubscriberCeiling(ctx context.Context, w mqttWorkload, broker *mosquitto, user, pass string) (float64, error) {
+func measureSubscriberCeiling(ctx context.Context, w mqttWorkload, broker *testservice.Mosquitto, user, pass string) (float64, error) {
 	var got atomic.Int64
 	done := make(chan struct{})
 	sub, err := dialBench(broker.URL, testservice.UniqueName("pulse-bench-ceiling-"), broker.IngestorUser, broker.IngestorPwd,
