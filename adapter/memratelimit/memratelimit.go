@@ -66,7 +66,7 @@ func (l *Limiter) Take(_ context.Context, key string, samples int64, q ingest.Qu
 	now := l.clock().UnixNano()
 	if q.RequestsPerMinute <= 0 && q.SamplesPerMinute <= 0 {
 		_, sd := quota.Take(0, now, samples, 0)
-		return decide(ingest.Quota{}, quota.Decision{}, sd), nil
+		return ingest.CombineRate(ingest.Quota{}, quota.Decision{}, sd), nil
 	}
 	sh := &l.shards[maphash.String(l.seed, key)%shardCount]
 	sh.mu.Lock()
@@ -80,7 +80,7 @@ func (l *Limiter) Take(_ context.Context, key string, samples int64, q ingest.Qu
 	if rd.Allowed && sd.Allowed {
 		sh.cells[key] = cell{requests: rTAT, samples: sTAT}
 	}
-	return decide(q, rd, sd), nil
+	return ingest.CombineRate(q, rd, sd), nil
 }
 
 // sweep drops the entries whose TATs have both passed. Called with mu held.
@@ -91,19 +91,4 @@ func (s *shard) sweep(now int64) {
 		}
 	}
 	s.nextSweep = now + int64(quota.Window)
-}
-
-// decide combines the decisions of the two counts (see ingest.RateLimiter):
-// a denial names the count that denied, requests first; an acceptance
-// reports the samples count unless it is unlimited.
-func decide(q ingest.Quota, rd, sd quota.Decision) ingest.RateDecision {
-	switch {
-	case q.RequestsPerMinute > 0 && !rd.Allowed:
-		return ingest.RateDecision{Decision: rd, Limit: "requests_per_minute", Max: q.RequestsPerMinute}
-	case q.SamplesPerMinute > 0:
-		return ingest.RateDecision{Decision: sd, Limit: "samples_per_minute", Max: q.SamplesPerMinute}
-	case q.RequestsPerMinute > 0:
-		return ingest.RateDecision{Decision: rd, Limit: "requests_per_minute", Max: q.RequestsPerMinute}
-	}
-	return ingest.RateDecision{Decision: sd}
 }

@@ -159,7 +159,7 @@ func (l *Limiter) Take(ctx context.Context, key string, samples int64, q ingest.
 	rq, sq := max(q.RequestsPerMinute, 0), max(q.SamplesPerMinute, 0)
 	if rq == 0 && sq == 0 {
 		_, sd := quota.Take(0, 0, samples, 0)
-		return decide(ingest.Quota{}, quota.Decision{}, sd), nil
+		return ingest.CombineRate(ingest.Quota{}, quota.Decision{}, sd), nil
 	}
 	var nowS, nowNS int64 = -1, 0 // -1: the script reads TIME
 	if l.clock != nil {
@@ -190,27 +190,11 @@ func (l *Limiter) Take(ctx context.Context, key string, samples int64, q ingest.
 		return ingest.RateDecision{}, fmt.Errorf("redisratelimit: take key=%s: script returned %d values, want 8", key, len(res))
 	}
 	q = ingest.Quota{RequestsPerMinute: rq, SamplesPerMinute: sq}
-	return decide(q, toDecision(res[0:4]), toDecision(res[4:8])), nil
+	return ingest.CombineRate(q, toDecision(res[0:4]), toDecision(res[4:8])), nil
 }
 
 // toDecision reads one count's answer: allowed (0/1), remaining, retry
 // after (ns), reset (ns).
 func toDecision(v []int64) quota.Decision {
 	return quota.Decision{Allowed: v[0] == 1, Remaining: v[1], RetryAfter: time.Duration(v[2]), Reset: time.Duration(v[3])}
-}
-
-// decide combines the decisions of the two counts (see ingest.RateLimiter):
-// a denial names the count that denied, requests first; an acceptance
-// reports the samples count unless it is unlimited. It is the same as
-// memratelimit's; the contract suite holds both to it.
-func decide(q ingest.Quota, rd, sd quota.Decision) ingest.RateDecision {
-	switch {
-	case q.RequestsPerMinute > 0 && !rd.Allowed:
-		return ingest.RateDecision{Decision: rd, Limit: "requests_per_minute", Max: q.RequestsPerMinute}
-	case q.SamplesPerMinute > 0:
-		return ingest.RateDecision{Decision: sd, Limit: "samples_per_minute", Max: q.SamplesPerMinute}
-	case q.RequestsPerMinute > 0:
-		return ingest.RateDecision{Decision: rd, Limit: "requests_per_minute", Max: q.RequestsPerMinute}
-	}
-	return ingest.RateDecision{Decision: sd}
 }

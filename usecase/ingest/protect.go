@@ -24,6 +24,22 @@ type RateDecision struct {
 	Max   int64
 }
 
+// CombineRate is the RateDecision of a request from the decisions of its
+// two counts (every RateLimiter answers by it): a denial names the count
+// that denied, requests first; an acceptance reports the samples count
+// unless that one is unlimited.
+func CombineRate(q Quota, requests, samples quota.Decision) RateDecision {
+	switch {
+	case q.RequestsPerMinute > 0 && !requests.Allowed:
+		return RateDecision{Decision: requests, Limit: "requests_per_minute", Max: q.RequestsPerMinute}
+	case q.SamplesPerMinute > 0:
+		return RateDecision{Decision: samples, Limit: "samples_per_minute", Max: q.SamplesPerMinute}
+	case q.RequestsPerMinute > 0:
+		return RateDecision{Decision: requests, Limit: "requests_per_minute", Max: q.RequestsPerMinute}
+	}
+	return RateDecision{Decision: samples}
+}
+
 // RateLimiter takes one request carrying samples from key's quota: both
 // counts are checked and, only if both fit, both are taken, atomically (so
 // that replicas sharing the limiter share the quota). Safe for concurrent use.
