@@ -67,7 +67,7 @@ func (s *Store) ReadRaw(ctx context.Context, q metric.Query) (metric.Page, error
 			break
 		}
 		n++
-		p.Min, p.Max, p.Count = p.Value, p.Value, 1
+		p.Min, p.Max, p.Sum, p.Count = p.Value, p.Value, p.Value, 1
 		if id != current {
 			current = id
 			page.Series = append(page.Series, metric.SeriesPoints{Tags: series[id]})

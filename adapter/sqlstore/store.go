@@ -59,15 +59,19 @@ type dialect struct {
 	goose        goose.Dialect
 	migrations   string // directory in the embedded FS
 	insertIgnore string // the words between INSERT and INTO
-	isDuplicate  func(error) bool
-	isRetryable  func(error) bool
+	// upsertRollups ends a multi-row INSERT INTO rollups so that it
+	// replaces the aggregates of existing buckets.
+	upsertRollups string
+	isDuplicate   func(error) bool
+	isRetryable   func(error) bool
 }
 
 var sqliteDialect = dialect{
-	name:         "sqlite",
-	goose:        goose.DialectSQLite3,
-	migrations:   "migrations/sqlite",
-	insertIgnore: "OR IGNORE",
+	name:          "sqlite",
+	goose:         goose.DialectSQLite3,
+	migrations:    "migrations/sqlite",
+	insertIgnore:  "OR IGNORE",
+	upsertRollups: " ON CONFLICT (series_id, step_ms, start_ts) DO UPDATE SET count = excluded.count, sum = excluded.sum, min = excluded.min, max = excluded.max",
 	isDuplicate: func(err error) bool {
 		var e *sqlite.Error
 		// SQLITE_CONSTRAINT_PRIMARYKEY (1555), SQLITE_CONSTRAINT_UNIQUE (2067).
@@ -78,10 +82,11 @@ var sqliteDialect = dialect{
 }
 
 var mysqlDialect = dialect{
-	name:         "mysql",
-	goose:        goose.DialectMySQL,
-	migrations:   "migrations/mysql",
-	insertIgnore: "IGNORE",
+	name:          "mysql",
+	goose:         goose.DialectMySQL,
+	migrations:    "migrations/mysql",
+	insertIgnore:  "IGNORE",
+	upsertRollups: " ON DUPLICATE KEY UPDATE count = VALUES(count), sum = VALUES(sum), min = VALUES(min), max = VALUES(max)",
 	isDuplicate: func(err error) bool {
 		var e *mysql.MySQLError
 		return errors.As(err, &e) && e.Number == 1062

@@ -66,6 +66,14 @@ func tenantCalls() []tenantCall {
 			_, err := s.ReadRaw(ctx, metric.Query{TenantID: id, Name: "req.write", Start: 0, End: reqTime.UnixMilli() + 1, Interval: "raw"})
 			return err
 		}},
+		{"ReadRollups", func(ctx context.Context, s *sqlstore.Store, _ fixture, id int64) error {
+			_, err := s.ReadRollups(ctx, metric.Query{TenantID: id, Name: "req.write", Start: 0, End: reqTime.UnixMilli() + 1}, 60_000)
+			return err
+		}},
+		{"RollupCoverage", func(ctx context.Context, s *sqlstore.Store, _ fixture, id int64) error {
+			_, _, err := s.RollupCoverage(ctx, metric.Query{TenantID: id, Name: "req.write", Start: 0, End: reqTime.UnixMilli() + 1}, 60_000)
+			return err
+		}},
 		{"Admit", func(ctx context.Context, s *sqlstore.Store, _ fixture, id int64) error {
 			_, err := s.Admit(ctx, id, []metric.Sample{reqSample("req.admit")}, 100)
 			return err
@@ -105,6 +113,10 @@ var notTenantScoped = map[string]string{
 	"SetDedupeWindow":        "configuration",
 	"SetSampleRowsPerInsert": "configuration",
 	"PurgeExpired":           "maintenance over every tenant's expired keys; returns a count only",
+	"RollupPending":          "maintenance: recomputes the buckets the pending list names, for every tenant; returns counts only",
+	"PendingRollups":         "maintenance: the size of the rollup backlog over every tenant; returns a count only",
+	"AcquireLease":           "job coordination between scheduler replicas, not tenant data",
+	"ReleaseLease":           "job coordination between scheduler replicas, not tenant data",
 	"CreateTenant":           "platform: tenants themselves",
 	"TenantByID":             "platform: tenants themselves",
 	"TenantBySlug":           "platform: tenants themselves",

@@ -183,6 +183,9 @@ func (s *Store) writeTx(ctx context.Context, rows []sampleRow, dedupe []dedupeKe
 			return fmt.Errorf("insert samples: %w", err)
 		}
 	}
+	if err := s.insertPending(ctx, tx, keep, buf); err != nil {
+		return err
+	}
 	if err := tx.Commit(); err != nil {
 		return fmt.Errorf("commit: %w", err)
 	}

@@ -1,12 +1,15 @@
 package metric
 
-// Point is one datapoint of a query answer. For raw data Min = Max = Value and Count = 1.
+// Point is one datapoint of a query answer: a raw sample (Min = Max = Sum =
+// Value, Count = 1) or a rollup bucket starting at TS (Value is the aggregate
+// the query asked for, the average by default).
 type Point struct {
 	TS    int64 // Unix milliseconds
 	Value float64
 	Min   float64
 	Max   float64
 	Count int64
+	Sum   float64
 }
 
 // SeriesPoints is one series (a distinct tag set) of a query answer.
@@ -23,7 +26,8 @@ type Query struct {
 	End       int64 // Unix ms, exclusive
 	Tags      map[string]string
 	MaxPoints int
-	Interval  string // "raw" for now; rollups add "1m" and "5m"
+	Interval  string // "auto", "raw" or a rollup step ("1m", "5m")
+	Agg       string // the aggregate of rollup points: avg (default), min, max, sum, count
 	Cursor    Cursor
 }
 

@@ -266,7 +266,7 @@ func testRoundTrip(t *testing.T, tg Target) {
 		t.Fatalf("series dc=eu-1,host=a has %d points, want %d", len(pts), len(values))
 	}
 	for i, p := range pts {
-		want := metric.Point{TS: ms + int64(i)*1000 + 123, Value: values[i], Min: values[i], Max: values[i], Count: 1}
+		want := metric.Point{TS: ms + int64(i)*1000 + 123, Value: values[i], Min: values[i], Max: values[i], Count: 1, Sum: values[i]}
 		if p != want {
 			t.Errorf("point %d = %+v, want %+v", i, p, want)
 		}
