@@ -37,6 +37,10 @@ type Deps struct {
 	// SyncMQTT reconciles the external broker's accounts with the tokens
 	// and writes what it changed.
 	SyncMQTT func(ctx context.Context, out io.Writer) error
+	// RunRollup and RunRetention run a scheduler job once and return its
+	// one-line summary.
+	RunRollup    func(ctx context.Context) (string, error)
+	RunRetention func(ctx context.Context) (string, error)
 }
 
 // NewRoot builds the command tree. settings are added as persistent flags.
@@ -65,6 +69,7 @@ func NewRoot(deps Deps, out io.Writer) *cobra.Command {
 			return nil
 		},
 	}, tenantCmd(deps), tokenCmd(deps), mqttCmd(deps))
+	root.AddCommand(jobsCmds(deps)...)
 	return root
 }
 

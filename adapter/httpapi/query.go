@@ -20,6 +20,7 @@ const defaultRange = time.Hour
 type queryAnswer struct {
 	Name       string       `json:"name"`
 	Interval   string       `json:"interval"`
+	Agg        string       `json:"agg"`
 	Series     []seriesWire `json:"series"`
 	NextCursor *string      `json:"next_cursor"`
 }
@@ -50,7 +51,11 @@ func (s *server) handleQuery(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, err)
 		return
 	}
-	ans := queryAnswer{Name: q.Name, Interval: page.Interval, Series: make([]seriesWire, 0, len(page.Series))}
+	agg := q.Agg
+	if agg == "" {
+		agg = "avg"
+	}
+	ans := queryAnswer{Name: q.Name, Interval: page.Interval, Agg: agg, Series: make([]seriesWire, 0, len(page.Series))}
 	for _, sp := range page.Series {
 		sw := seriesWire{Tags: sp.Tags.Map(), Points: make([]pointWire, len(sp.Points))}
 		for i, p := range sp.Points {
@@ -72,7 +77,7 @@ func invalidQuery(format string, args ...any) error {
 // parseQuery reads the query string; the tenant is set by the caller.
 func (s *server) parseQuery(r *http.Request) (metric.Query, error) {
 	v := r.URL.Query()
-	q := metric.Query{Name: v.Get("name"), Interval: v.Get("interval")}
+	q := metric.Query{Name: v.Get("name"), Interval: v.Get("interval"), Agg: v.Get("agg")}
 
 	end := s.now()
 	if raw := v.Get("end"); raw != "" {

@@ -50,6 +50,11 @@ func TestQueryParams(t *testing.T) {
 			want:  metric.Query{TenantID: tenantID, Name: "cpu", Start: start.Add(-time.Hour + 500*time.Millisecond).UnixMilli(), End: start.Add(500 * time.Millisecond).UnixMilli()},
 		},
 		{
+			name:  "rollup interval and aggregate",
+			query: "name=cpu&interval=5m&agg=max",
+			want:  metric.Query{TenantID: tenantID, Name: "cpu", Start: testNow.Add(-time.Hour).UnixMilli(), End: testNow.UnixMilli(), Interval: "5m", Agg: "max"},
+		},
+		{
 			name:  "cursor decoded",
 			query: "name=cpu&cursor=" + cursorFor(42, 1700000000123),
 			want: metric.Query{TenantID: tenantID, Name: "cpu", Start: testNow.Add(-time.Hour).UnixMilli(), End: testNow.UnixMilli(),
@@ -84,7 +89,7 @@ func TestQueryAnswerShape(t *testing.T) {
 	if a.status != http.StatusOK {
 		t.Fatalf("status = %d; body %s", a.status, a.body)
 	}
-	want := `{"name":"cpu","interval":"raw","series":[{"tags":{"host":"a"},"points":[{"ts":1700000000000,"value":1.5,"min":1,"max":2,"count":3}]}],"next_cursor":"` + cursorFor(9, 1700000000000) + `"}`
+	want := `{"name":"cpu","interval":"raw","agg":"avg","series":[{"tags":{"host":"a"},"points":[{"ts":1700000000000,"value":1.5,"min":1,"max":2,"count":3}]}],"next_cursor":"` + cursorFor(9, 1700000000000) + `"}`
 	if got := strings.TrimSpace(string(a.body)); got != want {
 		t.Errorf("body =\n %s\nwant\n %s", got, want)
 	}
@@ -104,7 +109,7 @@ func TestQueryEmptySeries(t *testing.T) {
 	if a.status != http.StatusOK {
 		t.Fatalf("status = %d; body %s", a.status, a.body)
 	}
-	want := `{"name":"cpu","interval":"raw","series":[],"next_cursor":null}`
+	want := `{"name":"cpu","interval":"raw","agg":"avg","series":[],"next_cursor":null}`
 	if got := strings.TrimSpace(string(a.body)); got != want {
 		t.Errorf("body = %s, want %s", got, want)
 	}

@@ -11,14 +11,6 @@ import (
 	"github.com/pulsemetrics/pulse/domain/rollup"
 )
 
-// RollupRun is what one RollupPending call did.
-type RollupRun struct {
-	Pending int   // rollup_pending rows handled (and deleted)
-	Series  int   // distinct series recomputed
-	RawRows int64 // raw samples folded into the finest step
-	Buckets int   // rollup rows written, every step together
-}
-
 // rangesPerStatement bounds the (series, range) disjuncts of one statement.
 const rangesPerStatement = 200
 
@@ -41,21 +33,21 @@ type seriesRange struct {
 // two processes at once (the rollup use case holds a lease), though doing
 // so only wastes work: each transaction writes complete, exact buckets.
 // Maintenance over every tenant (the tenant is part of each series).
-func (s *Store) RollupPending(ctx context.Context, steps rollup.Steps, limit int) (RollupRun, error) {
-	var run RollupRun
+func (s *Store) RollupPending(ctx context.Context, steps rollup.Steps, limit int) (rollup.Pass, error) {
+	var run rollup.Pass
 	err := s.retry(ctx, func() error {
 		var err error
 		run, err = s.rollupTx(ctx, steps, limit)
 		return err
 	})
 	if err != nil {
-		return RollupRun{}, fmt.Errorf("rollup pending: %w", err)
+		return rollup.Pass{}, fmt.Errorf("rollup pending: %w", err)
 	}
 	return run, nil
 }
 
-func (s *Store) rollupTx(ctx context.Context, steps rollup.Steps, limit int) (RollupRun, error) {
-	var run RollupRun
+func (s *Store) rollupTx(ctx context.Context, steps rollup.Steps, limit int) (rollup.Pass, error) {
+	var run rollup.Pass
 	tx, err := s.write.BeginTx(ctx, nil)
 	if err != nil {
 		return run, fmt.Errorf("begin: %w", err)

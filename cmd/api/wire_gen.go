@@ -43,7 +43,7 @@ func initApp(ctx context.Context, cfg *config.Config, role wiring.Role) (wiring.
 	rateLimiter, cleanup5 := wiring.ProvideRateLimiter(client, cfg, clock)
 	idempotencyStore := wiring.ProvideIdempotency(client, cfg, store)
 	ingestService := wiring.ProvideIngest(cfg, queue, service, store, rateLimiter, idempotencyStore, clock)
-	queryService := wiring.ProvideQuery(store)
+	queryService := wiring.ProvideQuery(store, cfg)
 	registry := wiring.ProvideRegistry(role)
 	extraChecks := wiring.NoExtraChecks()
 	handler := wiring.ProvideAPIHandler(cfg, service, ingestService, queryService, store, queue, registry, logger, clock, extraChecks)

@@ -64,6 +64,18 @@ func run(args []string) int {
 			defer cleanup()
 			return wiring.SyncMQTT(ctx, cfg, ten, out)
 		},
+		RunRollup: func(ctx context.Context) (string, error) {
+			if err := loaded(); err != nil {
+				return "", err
+			}
+			cfg.LogLevel = quietUnlessDebug(cfg.LogLevel)
+			job, cleanup, err := initRollupJob(ctx, cfg, "cli")
+			if err != nil {
+				return "", err
+			}
+			defer cleanup()
+			return wiring.RunRollupOnce(ctx, job)
+		},
 		OpenAdmin: func(ctx context.Context) (cli.Admin, func(), error) {
 			if err := loaded(); err != nil {
 				return nil, nil, err

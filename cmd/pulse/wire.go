@@ -11,6 +11,7 @@ import (
 	"github.com/pulsemetrics/pulse/infrastructure/app"
 	"github.com/pulsemetrics/pulse/infrastructure/config"
 	"github.com/pulsemetrics/pulse/infrastructure/wiring"
+	"github.com/pulsemetrics/pulse/usecase/rollupjob"
 	"github.com/pulsemetrics/pulse/usecase/tenancy"
 )
 
@@ -26,5 +27,10 @@ func initTenancy(ctx context.Context, cfg *config.Config, role wiring.Role) (*te
 
 func initStore(ctx context.Context, cfg *config.Config, role wiring.Role) (*sqlstore.Store, func(), error) {
 	wire.Build(wiring.ProvideClock, wiring.ProvideLogger, wiring.ProvideStore)
+	return nil, nil, nil
+}
+
+func initRollupJob(ctx context.Context, cfg *config.Config, role wiring.Role) (*rollupjob.Service, func(), error) {
+	wire.Build(wiring.ProvideClock, wiring.ProvideLogger, wiring.ProvideStore, wiring.ProvideRegistry, wiring.ProvideRollupJob)
 	return nil, nil, nil
 }

@@ -12,6 +12,7 @@ import (
 	"github.com/pulsemetrics/pulse/infrastructure/app"
 	"github.com/pulsemetrics/pulse/infrastructure/config"
 	"github.com/pulsemetrics/pulse/infrastructure/wiring"
+	"github.com/pulsemetrics/pulse/usecase/rollupjob"
 	"github.com/pulsemetrics/pulse/usecase/tenancy"
 )
 
@@ -46,13 +47,23 @@ func initServe(ctx context.Context, cfg *config.Config, role wiring.Role) (*app.
 	rateLimiter, cleanup5 := wiring.ProvideRateLimiter(client, cfg, clock)
 	idempotencyStore := wiring.ProvideIdempotency(client, cfg, store)
 	ingestService := wiring.ProvideIngest(cfg, queue, service, store, rateLimiter, idempotencyStore, clock)
-	queryService := wiring.ProvideQuery(store)
+	queryService := wiring.ProvideQuery(store, cfg)
 	registry := wiring.ProvideRegistry(role)
 	mqttDoor := wiring.ProvideMQTTDoor(cfg, service, ingestService, rateLimiter, registry, logger)
 	extraChecks := wiring.MQTTChecks(mqttDoor)
 	handler := wiring.ProvideAPIHandler(cfg, service, ingestService, queryService, store, queue, registry, logger, clock, extraChecks)
 	workers := wiring.ProvideWorkers(cfg, queue, store, registry, logger)
-	appApp := wiring.NewServeApp(cfg, role, handler, workers, mqttDoor, logger)
+	rollupjobService, err := wiring.ProvideRollupJob(cfg, store, registry, logger, role)
+	if err != nil {
+		cleanup5()
+		cleanup4()
+		cleanup3()
+		cleanup2()
+		cleanup()
+		return nil, nil, err
+	}
+	schedulerLoops := wiring.ProvideSchedulerLoops(cfg, store, rollupjobService, registry, logger)
+	appApp := wiring.NewServeApp(cfg, role, handler, workers, schedulerLoops, mqttDoor, logger)
 	return appApp, func() {
 		cleanup5()
 		cleanup4()
@@ -89,6 +100,24 @@ func initStore(ctx context.Context, cfg *config.Config, role wiring.Role) (*sqls
 		return nil, nil, err
 	}
 	return store, func() {
+		cleanup()
+	}, nil
+}
+
+func initRollupJob(ctx context.Context, cfg *config.Config, role wiring.Role) (*rollupjob.Service, func(), error) {
+	logger := wiring.ProvideLogger(cfg, role)
+	clock := wiring.ProvideClock()
+	store, cleanup, err := wiring.ProvideStore(ctx, cfg, logger, clock)
+	if err != nil {
+		return nil, nil, err
+	}
+	registry := wiring.ProvideRegistry(role)
+	service, err := wiring.ProvideRollupJob(cfg, store, registry, logger, role)
+	if err != nil {
+		cleanup()
+		return nil, nil, err
+	}
+	return service, func() {
 		cleanup()
 	}, nil
 }

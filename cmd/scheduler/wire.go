@@ -12,6 +12,6 @@ import (
 )
 
 func initApp(ctx context.Context, cfg *config.Config, role wiring.Role) (wiring.OpsApp, func(), error) {
-	wire.Build(wiring.IdleRoleSet)
+	wire.Build(wiring.SchedulerSet)
 	return wiring.OpsApp{}, nil, nil
 }

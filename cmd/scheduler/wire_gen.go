@@ -35,8 +35,15 @@ func initApp(ctx context.Context, cfg *config.Config, role wiring.Role) (wiring.
 	registry := wiring.ProvideRegistry(role)
 	extraChecks := wiring.NoExtraChecks()
 	handler := wiring.ProvideOpsHandler(store, queue, registry, logger, extraChecks)
-	workers := wiring.NoWorkers()
-	opsApp := wiring.NewOpsApp(cfg, role, handler, workers, logger)
+	service, err := wiring.ProvideRollupJob(cfg, store, registry, logger, role)
+	if err != nil {
+		cleanup3()
+		cleanup2()
+		cleanup()
+		return wiring.OpsApp{}, nil, err
+	}
+	schedulerLoops := wiring.ProvideSchedulerLoops(cfg, store, service, registry, logger)
+	opsApp := wiring.NewSchedulerApp(cfg, role, handler, schedulerLoops, logger)
 	return opsApp, func() {
 		cleanup3()
 		cleanup2()

@@ -160,3 +160,11 @@ func (a Aggregate) Pick(agg Agg) float64 {
 	}
 	return a.Avg()
 }
+
+// Pass is what one pass of the rollup job did.
+type Pass struct {
+	Pending int   // pending ranges handled (and cleared)
+	Series  int   // distinct series recomputed
+	RawRows int64 // raw samples folded into the finest step
+	Buckets int   // rollup rows written, every step together
+}

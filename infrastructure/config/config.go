@@ -14,6 +14,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/pulsemetrics/pulse/domain/rollup"
 )
 
 // Config is every setting of every binary.
@@ -61,6 +63,17 @@ type Config struct {
 	MaxSeriesPerTenant int
 	DedupeWindow       time.Duration
 	IdempotencyTTL     time.Duration
+
+	// RollupIntervals are the rollup steps kept ("1m,5m"), parsed into RollupSteps.
+	RollupIntervals string
+	RollupSteps     rollup.Steps
+	RollupEvery     time.Duration // how often the scheduler runs the rollup job
+	// RollupRetention ("1m=90,5m=400") keeps each step's buckets this many
+	// days (at least as long as the tenant's raw retention); parsed into RollupRetentionDays.
+	RollupRetention     string
+	RollupRetentionDays map[int64]int
+	RetentionEvery      time.Duration // how often the scheduler runs retention
+	PartitionsAhead     int           // MariaDB: daily partitions created ahead
 
 	ShutdownTimeout time.Duration
 	// TrustProxy takes the client address for audit logs from X-Forwarded-For.
@@ -156,6 +169,11 @@ func Register(fs *flag.FlagSet, getenv func(string) string) (*Config, func() err
 	num(&c.MaxSeriesPerTenant, "max-series-per-tenant", "PULSE_MAX_SERIES_PER_TENANT", 150000, "distinct series per tenant")
 	dur(&c.DedupeWindow, "dedupe-window", "PULSE_DEDUPE_WINDOW", 24*time.Hour, "a repeated dedupe_id within this window stores nothing")
 	dur(&c.IdempotencyTTL, "idempotency-ttl", "PULSE_IDEMPOTENCY_TTL", 24*time.Hour, "how long an Idempotency-Key is remembered")
+	str(&c.RollupIntervals, "rollup-intervals", "PULSE_ROLLUP_INTERVALS", "1m,5m", "rollup steps kept, finest first, each a multiple of the one before")
+	dur(&c.RollupEvery, "rollup-every", "PULSE_ROLLUP_EVERY", 10*time.Second, "how often the scheduler folds new samples into rollups")
+	str(&c.RollupRetention, "rollup-retention", "PULSE_ROLLUP_RETENTION", "1m=90,5m=400", "days each rollup step is kept (never less than a tenant's raw retention)")
+	dur(&c.RetentionEvery, "retention-every", "PULSE_RETENTION_EVERY", time.Hour, "how often the scheduler applies retention")
+	num(&c.PartitionsAhead, "partitions-ahead", "PULSE_PARTITIONS_AHEAD", 3, "MariaDB: daily samples partitions created ahead of time")
 	trust := getenv("PULSE_TRUST_PROXY") == "true"
 	fs.BoolVar(&c.TrustProxy, "trust-proxy", trust, "take client addresses from X-Forwarded-For (behind a reverse proxy) (PULSE_TRUST_PROXY)")
 	dur(&c.ShutdownTimeout, "shutdown-timeout", "PULSE_SHUTDOWN_TIMEOUT", 15*time.Second, "drain time on SIGTERM")
@@ -250,6 +268,37 @@ func (c *Config) validate() error {
 	}
 	if c.DataDir == "" {
 		return errors.New("PULSE_DATA_DIR must not be empty")
+	}
+	return c.validateRollups()
+}
+
+// validateRollups parses the rollup steps and their retention.
+func (c *Config) validateRollups() error {
+	steps, err := rollup.ParseSteps(c.RollupIntervals)
+	if err != nil {
+		return fmt.Errorf("PULSE_ROLLUP_INTERVALS=%q: %w", c.RollupIntervals, err)
+	}
+	c.RollupSteps = steps
+	c.RollupRetentionDays = map[int64]int{}
+	for _, part := range strings.Split(c.RollupRetention, ",") {
+		name, days, ok := strings.Cut(strings.TrimSpace(part), "=")
+		step, okStep := rollup.ParseName(strings.TrimSpace(name))
+		n, err := strconv.Atoi(strings.TrimSpace(days))
+		if !ok || !okStep || err != nil || n <= 0 {
+			return fmt.Errorf("PULSE_ROLLUP_RETENTION=%q: want interval=days pairs such as 1m=90,5m=400", c.RollupRetention)
+		}
+		c.RollupRetentionDays[step] = n
+	}
+	for _, st := range steps {
+		if _, ok := c.RollupRetentionDays[st]; !ok {
+			return fmt.Errorf("PULSE_ROLLUP_RETENTION=%q: no retention for the %s rollups (PULSE_ROLLUP_INTERVALS)", c.RollupRetention, rollup.Name(st))
+		}
+	}
+	if c.RollupEvery <= 0 || c.RetentionEvery <= 0 {
+		return errors.New("PULSE_ROLLUP_EVERY and PULSE_RETENTION_EVERY must be positive durations")
+	}
+	if c.PartitionsAhead < 1 || c.PartitionsAhead > 366 {
+		return fmt.Errorf("PULSE_PARTITIONS_AHEAD=%d: want 1 to 366", c.PartitionsAhead)
 	}
 	return nil
 }

@@ -70,10 +70,10 @@ func ProvideOpsHandler(st *sqlstore.Store, q Queue, reg *telemetry.Registry, log
 	return httpapi.NewOpsRouter(httpapi.OpsDeps{Checks: checks(st, q, extra), Logger: log, Registerer: reg, Gatherer: reg})
 }
 
-// NewServeApp is `pulse serve`: the API, the workers and the MQTT door
-// (embedded broker + ingestor) in one process.
-func NewServeApp(cfg *config.Config, role Role, h http.Handler, workers Workers, door *MQTTDoor, log *slog.Logger) *app.App {
-	loops := append(append([]app.Loop{}, workers...), door)
+// NewServeApp is `pulse serve`: the API, the workers, the scheduler's jobs
+// and the MQTT door (embedded broker + ingestor) in one process.
+func NewServeApp(cfg *config.Config, role Role, h http.Handler, workers Workers, sched SchedulerLoops, door *MQTTDoor, log *slog.Logger) *app.App {
+	loops := append(append(append([]app.Loop{}, workers...), sched...), door)
 	return &app.App{Name: string(role), Addr: cfg.HTTPAddr, Handler: h, Loops: loops, Log: log, ShutdownTimeout: cfg.ShutdownTimeout}
 }
 
@@ -95,6 +95,3 @@ type OpsApp struct{ *app.App }
 func NewOpsApp(cfg *config.Config, role Role, h http.Handler, workers Workers, log *slog.Logger) OpsApp {
 	return OpsApp{&app.App{Name: string(role), Addr: cfg.HTTPAddr, Handler: h, Loops: workers, Log: log, ShutdownTimeout: cfg.ShutdownTimeout}}
 }
-
-// NoWorkers is the loop list of roles whose loops arrive with later issues.
-func NoWorkers() Workers { return nil }

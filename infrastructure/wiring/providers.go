@@ -83,7 +83,9 @@ func ProvideTenancy(st *sqlstore.Store, clock Clock, broker tenancy.BrokerAccoun
 }
 
 // ProvideQuery builds the query use case.
-func ProvideQuery(st *sqlstore.Store) *query.Service { return query.NewService(st) }
+func ProvideQuery(st *sqlstore.Store, cfg *config.Config) *query.Service {
+	return query.NewService(st, cfg.RollupSteps)
+}
 
 func newRequestID() string {
 	id, err := uuid.NewV7()

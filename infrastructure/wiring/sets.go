@@ -10,7 +10,10 @@ var CoreNoClockSet = wire.NewSet(ProvideLogger, ProvideBrokerAccounts, ProvideSt
 	ProvideTenancy, ProvideRateLimiter, ProvideIdempotency, ProvideIngest, ProvideQuery)
 
 // ServeSet assembles `pulse serve` (every role in one process).
-var ServeSet = wire.NewSet(CoreSet, ProvideAPIHandler, ProvideWorkers, ProvideMQTTDoor, MQTTChecks, NewServeApp)
+var ServeSet = wire.NewSet(CoreSet, ProvideAPIHandler, ProvideWorkers, SchedulerJobsSet, ProvideMQTTDoor, MQTTChecks, NewServeApp)
+
+// SchedulerJobsSet is the scheduler's periodic jobs.
+var SchedulerJobsSet = wire.NewSet(ProvideRollupJob, ProvideSchedulerLoops)
 
 // APISet assembles `pulse-api`.
 var APISet = wire.NewSet(CoreSet, ProvideAPIHandler, NoExtraChecks, NewAPIApp)
@@ -22,6 +25,6 @@ var WorkerSet = wire.NewSet(CoreSet, ProvideOpsHandler, NoExtraChecks, ProvideWo
 // PULSE_MQTT_URL, or an embedded broker when it is unset).
 var IngestorSet = wire.NewSet(CoreSet, ProvideOpsHandler, ProvideMQTTDoor, MQTTChecks, IngestorLoops, NewOpsApp)
 
-// IdleRoleSet assembles the scheduler until its issue lands: it connects,
-// answers the ops endpoints and stops cleanly.
-var IdleRoleSet = wire.NewSet(CoreSet, ProvideOpsHandler, NoExtraChecks, NoWorkers, NewOpsApp)
+// SchedulerSet assembles `pulse-scheduler`: rollups, retention and purges
+// on their schedules, leased so that replicas never run a job twice at once.
+var SchedulerSet = wire.NewSet(CoreSet, ProvideOpsHandler, NoExtraChecks, SchedulerJobsSet, NewSchedulerApp)

@@ -55,3 +55,34 @@ func (mr *MockReaderMockRecorder) ReadRaw(ctx, q any) *gomock.Call {
 	mr.mock.ctrl.T.Helper()
 	return mr.mock.ctrl.RecordCallWithMethodType(mr.mock, "ReadRaw", reflect.TypeOf((*MockReader)(nil).ReadRaw), ctx, q)
 }
+
+// ReadRollups mocks base method.
+func (m *MockReader) ReadRollups(ctx context.Context, q metric.Query, step int64) (metric.Page, error) {
+	m.ctrl.T.Helper()
+	ret := m.ctrl.Call(m, "ReadRollups", ctx, q, step)
+	ret0, _ := ret[0].(metric.Page)
+	ret1, _ := ret[1].(error)
+	return ret0, ret1
+}
+
+// ReadRollups indicates an expected call of ReadRollups.
+func (mr *MockReaderMockRecorder) ReadRollups(ctx, q, step any) *gomock.Call {
+	mr.mock.ctrl.T.Helper()
+	return mr.mock.ctrl.RecordCallWithMethodType(mr.mock, "ReadRollups", reflect.TypeOf((*MockReader)(nil).ReadRollups), ctx, q, step)
+}
+
+// RollupCoverage mocks base method.
+func (m *MockReader) RollupCoverage(ctx context.Context, q metric.Query, step int64) (int64, int64, error) {
+	m.ctrl.T.Helper()
+	ret := m.ctrl.Call(m, "RollupCoverage", ctx, q, step)
+	ret0, _ := ret[0].(int64)
+	ret1, _ := ret[1].(int64)
+	ret2, _ := ret[2].(error)
+	return ret0, ret1, ret2
+}
+
+// RollupCoverage indicates an expected call of RollupCoverage.
+func (mr *MockReaderMockRecorder) RollupCoverage(ctx, q, step any) *gomock.Call {
+	mr.mock.ctrl.T.Helper()
+	return mr.mock.ctrl.RecordCallWithMethodType(mr.mock, "RollupCoverage", reflect.TypeOf((*MockReader)(nil).RollupCoverage), ctx, q, step)
+}

@@ -1,19 +1,28 @@
-// Package query answers chart queries for one tenant.
+// Package query answers chart queries for one tenant: it picks the
+// resolution (raw samples or a rollup step) and the aggregate each point
+// carries, and reads one page.
 package query
 
 import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 
 	"github.com/pulsemetrics/pulse/domain/metric"
+	"github.com/pulsemetrics/pulse/domain/rollup"
 )
 
 //go:generate go tool mockgen -destination=mock_ports_test.go -package=query_test . Reader
 
 // Reader reads points. The tenant is part of q and is always applied.
+// ReadRollups answers step-long buckets, fresh ones stitched from raw
+// samples; RollupCoverage counts the stored buckets of a step in q's range
+// and the samples they summarise.
 type Reader interface {
 	ReadRaw(ctx context.Context, q metric.Query) (metric.Page, error)
+	ReadRollups(ctx context.Context, q metric.Query, step int64) (metric.Page, error)
+	RollupCoverage(ctx context.Context, q metric.Query, step int64) (buckets, samples int64, err error)
 }
 
 // ErrInvalid is wrapped by errors about a malformed query (422).
@@ -25,13 +34,32 @@ const (
 	HardMaxPoints    = 100000
 )
 
+// Interval names that are not rollup steps.
+const (
+	IntervalAuto = "auto"
+	IntervalRaw  = "raw"
+)
+
 // Service is the query use case.
-type Service struct{ reader Reader }
+type Service struct {
+	reader Reader
+	steps  rollup.Steps
+}
 
-// NewService returns the query use case.
-func NewService(r Reader) *Service { return &Service{reader: r} }
+// NewService returns the query use case over the rollup steps the
+// deployment keeps (nil: rollup.DefaultSteps).
+func NewService(r Reader, steps rollup.Steps) *Service {
+	if len(steps) == 0 {
+		steps = rollup.DefaultSteps
+	}
+	return &Service{reader: r, steps: steps}
+}
 
-// Run validates q and reads one page.
+// Run validates q, picks its resolution and reads one page. With interval
+// auto (the default) the resolution is the finest whose point count fits
+// q.MaxPoints: raw, else each rollup step from the finest, else the
+// coarsest. The page's Interval names what was read; each point's Value is
+// the aggregate q.Agg names (avg by default).
 func (s *Service) Run(ctx context.Context, q metric.Query) (metric.Page, error) {
 	if q.Name == "" {
 		return metric.Page{}, fmt.Errorf("%w: name is required", ErrInvalid)
@@ -45,16 +73,77 @@ func (s *Service) Run(ctx context.Context, q metric.Query) (metric.Page, error) 
 	if q.MaxPoints < 1 || q.MaxPoints > HardMaxPoints {
 		return metric.Page{}, fmt.Errorf("%w: max_points must be between 1 and %d", ErrInvalid, HardMaxPoints)
 	}
-	switch q.Interval {
-	case "", "auto", "raw":
-		q.Interval = "raw"
-	default:
-		return metric.Page{}, fmt.Errorf("%w: interval %q is not available yet (use raw or auto)", ErrInvalid, q.Interval)
-	}
-	page, err := s.reader.ReadRaw(ctx, q)
+	agg, err := rollup.ParseAgg(q.Agg)
 	if err != nil {
-		return metric.Page{}, fmt.Errorf("read %s tenant=%d: %w", q.Name, q.TenantID, err)
+		return metric.Page{}, fmt.Errorf("%w: %v", ErrInvalid, err)
+	}
+	q.Agg = string(agg)
+	step, err := s.requested(q.Interval)
+	if err != nil {
+		return metric.Page{}, err
+	}
+	if q.Interval == "" || q.Interval == IntervalAuto {
+		if step, err = s.pick(ctx, q); err != nil {
+			return metric.Page{}, fmt.Errorf("pick resolution of %s tenant=%d: %w", q.Name, q.TenantID, err)
+		}
+	}
+	var page metric.Page
+	if step == 0 {
+		q.Interval = IntervalRaw
+		page, err = s.reader.ReadRaw(ctx, q)
+	} else {
+		q.Interval = rollup.Name(step)
+		page, err = s.reader.ReadRollups(ctx, q, step)
+	}
+	if err != nil {
+		return metric.Page{}, fmt.Errorf("read %s %s tenant=%d: %w", q.Interval, q.Name, q.TenantID, err)
 	}
 	page.Interval = q.Interval
+	if agg != rollup.AggAvg {
+		for i := range page.Series {
+			for j, p := range page.Series[i].Points {
+				page.Series[i].Points[j].Value = rollup.Aggregate{Count: p.Count, Sum: p.Sum, Min: p.Min, Max: p.Max}.Pick(agg)
+			}
+		}
+	}
 	return page, nil
+}
+
+// requested reads an explicit interval: 0 for raw (and auto, decided
+// later), else a kept rollup step.
+func (s *Service) requested(interval string) (int64, error) {
+	switch interval {
+	case "", IntervalAuto, IntervalRaw:
+		return 0, nil
+	}
+	if step, ok := rollup.ParseName(interval); ok && s.steps.Has(step) {
+		return step, nil
+	}
+	names := []string{IntervalAuto, IntervalRaw}
+	for _, st := range s.steps {
+		names = append(names, rollup.Name(st))
+	}
+	return 0, fmt.Errorf("%w: interval %q is not available (use one of %s)", ErrInvalid, interval, strings.Join(names, ", "))
+}
+
+// pick estimates each resolution's point count from the coarsest step's
+// stored buckets in the range (one cheap aggregate query): raw holds as
+// many points as those buckets summarise; a finer step holds at most that,
+// and at most step-ratio points per coarse bucket.
+func (s *Service) pick(ctx context.Context, q metric.Query) (int64, error) {
+	coarsest := s.steps.Coarsest()
+	buckets, samples, err := s.reader.RollupCoverage(ctx, q, coarsest)
+	if err != nil {
+		return 0, err
+	}
+	max := int64(q.MaxPoints)
+	if samples <= max {
+		return 0, nil
+	}
+	for _, step := range s.steps[:len(s.steps)-1] {
+		if min(samples, buckets*(coarsest/step)) <= max {
+			return step, nil
+		}
+	}
+	return coarsest, nil
 }

@@ -28,7 +28,9 @@ func TestRunRefusesInvalidQueries(t *testing.T) {
 		{"max_points above hard max", func(q *metric.Query) { q.MaxPoints = query.HardMaxPoints + 1 }},
 		{"unknown interval", func(q *metric.Query) { q.Interval = "7m" }},
 		{"interval in other case", func(q *metric.Query) { q.Interval = "RAW" }},
-		{"rollup interval not available yet", func(q *metric.Query) { q.Interval = "1m" }},
+		{"rollup step not kept", func(q *metric.Query) { q.Interval = "10m" }},
+		{"unknown aggregate", func(q *metric.Query) { q.Agg = "median" }},
+		{"aggregate in other case", func(q *metric.Query) { q.Agg = "MAX" }},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -36,7 +38,7 @@ func TestRunRefusesInvalidQueries(t *testing.T) {
 			r := NewMockReader(ctrl) // no expectations: ReadRaw must not be called
 			q := base()
 			tt.edit(&q)
-			page, err := query.NewService(r).Run(context.Background(), q)
+			page, err := query.NewService(r, nil).Run(context.Background(), q)
 			if !errors.Is(err, query.ErrInvalid) {
 				t.Fatalf("err = %v, want query.ErrInvalid", err)
 			}
@@ -56,11 +58,10 @@ func TestRunPassesTheNormalisedQuery(t *testing.T) {
 		wantMax      int
 		wantInterval string
 	}{
-		{"defaults", 0, "", query.DefaultMaxPoints, "raw"},
-		{"auto becomes raw", 0, "auto", 1000, "raw"},
+		{"raw", 0, "raw", query.DefaultMaxPoints, "raw"},
 		{"raw stays raw", 10, "raw", 10, "raw"},
 		{"max_points 1", 1, "raw", 1, "raw"},
-		{"max_points at hard max", query.HardMaxPoints, "auto", query.HardMaxPoints, "raw"},
+		{"max_points at hard max", query.HardMaxPoints, "raw", query.HardMaxPoints, "raw"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -69,13 +70,13 @@ func TestRunPassesTheNormalisedQuery(t *testing.T) {
 			q := base()
 			q.MaxPoints, q.Interval, q.Cursor = tt.maxPoints, tt.interval, cursor
 			want := base()
-			want.MaxPoints, want.Interval, want.Cursor = tt.wantMax, tt.wantInterval, cursor
+			want.MaxPoints, want.Interval, want.Cursor, want.Agg = tt.wantMax, tt.wantInterval, cursor, "avg"
 			answer := metric.Page{
 				Series: []metric.SeriesPoints{{Tags: metric.Tags{{Key: "host", Value: "a"}}, Points: []metric.Point{{TS: 1000, Value: 1, Min: 1, Max: 1, Count: 1}}}},
 				Next:   metric.Cursor{SeriesID: 7, TS: 1999, Set: true},
 			}
 			r.EXPECT().ReadRaw(gomock.Any(), want).Return(answer, nil).Times(1)
-			page, err := query.NewService(r).Run(context.Background(), q)
+			page, err := query.NewService(r, nil).Run(context.Background(), q)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -92,7 +93,9 @@ func TestRunReaderError(t *testing.T) {
 	r := NewMockReader(ctrl)
 	boom := errors.New("db down")
 	r.EXPECT().ReadRaw(gomock.Any(), gomock.Any()).Return(metric.Page{Interval: "x"}, boom)
-	page, err := query.NewService(r).Run(context.Background(), base())
+	q := base()
+	q.Interval = "raw"
+	page, err := query.NewService(r, nil).Run(context.Background(), q)
 	if !errors.Is(err, boom) {
 		t.Fatalf("err = %v, want it to wrap %v", err, boom)
 	}

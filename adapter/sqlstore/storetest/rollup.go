@@ -134,9 +134,9 @@ func rollupQuery(tenantID int64, name string, max int) metric.Query {
 	return metric.Query{TenantID: tenantID, Name: name, Start: base.Add(-6 * time.Hour).UnixMilli(), End: base.Add(6 * time.Hour).UnixMilli(), MaxPoints: max}
 }
 
-func runRollup(t *testing.T, s *sqlstore.Store, limit int) sqlstore.RollupRun {
+func runRollup(t *testing.T, s *sqlstore.Store, limit int) rollup.Pass {
 	t.Helper()
-	var total sqlstore.RollupRun
+	var total rollup.Pass
 	for {
 		r, err := s.RollupPending(ctx(t), rollupSteps, limit)
 		if err != nil {

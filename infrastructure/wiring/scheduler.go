@@ -1,0 +1,121 @@
+package wiring
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"os"
+	"time"
+
+	"github.com/pulsemetrics/pulse/adapter/sqlstore"
+	"github.com/pulsemetrics/pulse/infrastructure/app"
+	"github.com/pulsemetrics/pulse/infrastructure/config"
+	"github.com/pulsemetrics/pulse/infrastructure/telemetry"
+	"github.com/pulsemetrics/pulse/usecase/rollupjob"
+)
+
+// SchedulerLoops are the scheduler role's periodic jobs.
+type SchedulerLoops []app.Loop
+
+// holderName names this process in job leases.
+func holderName(role Role) string {
+	host, err := os.Hostname()
+	if err != nil {
+		host = "unknown-host"
+	}
+	return fmt.Sprintf("%s/%s/%d", host, role, os.Getpid())
+}
+
+// ProvideRollupJob is the downsampling job over the store.
+func ProvideRollupJob(cfg *config.Config, st *sqlstore.Store, reg *telemetry.Registry, log *slog.Logger, role Role) (*rollupjob.Service, error) {
+	job, err := rollupjob.New(st, st, rollupjob.Options{Steps: cfg.RollupSteps, Holder: holderName(role)}, log.With("job", "rollup"))
+	if err != nil {
+		return nil, err
+	}
+	job.OnPass = reg.ObserveRollupPass
+	return job, nil
+}
+
+// ProvideSchedulerLoops runs the rollup job every PULSE_ROLLUP_EVERY and the
+// purge of expired dedupe ids and idempotency keys hourly.
+func ProvideSchedulerLoops(cfg *config.Config, st *sqlstore.Store, job *rollupjob.Service, reg *telemetry.Registry, log *slog.Logger) SchedulerLoops {
+	return SchedulerLoops{
+		&periodic{name: "rollup", every: cfg.RollupEvery, log: log, reg: reg, run: func(ctx context.Context) error {
+			_, err := job.Run(ctx)
+			if n, perr := st.PendingRollups(ctx); perr == nil {
+				reg.RollupPending.Set(float64(n))
+			}
+			return err
+		}},
+		&periodic{name: "purge-expired-keys", every: time.Hour, log: log, reg: reg, run: func(ctx context.Context) error {
+			n, err := st.PurgeExpired(ctx, time.Now())
+			if n > 0 {
+				log.Info("purged expired dedupe ids and idempotency keys", "rows", n)
+			}
+			return err
+		}},
+	}
+}
+
+// periodic runs a job now and then every interval until ctx ends. A failed
+// run is logged and counted; the next one runs on schedule.
+type periodic struct {
+	name  string
+	every time.Duration
+	run   func(ctx context.Context) error
+	log   *slog.Logger
+	reg   *telemetry.Registry
+}
+
+func (p *periodic) Run(ctx context.Context) error {
+	t := time.NewTicker(p.every)
+	defer t.Stop()
+	for {
+		err := p.run(ctx)
+		switch {
+		case ctx.Err() != nil:
+			return nil
+		case err != nil:
+			p.reg.JobRuns.WithLabelValues(p.name, "error").Inc()
+			p.log.Error("scheduled job failed", "job", p.name, "err", err)
+		default:
+			p.reg.JobRuns.WithLabelValues(p.name, "ok").Inc()
+		}
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-t.C:
+		}
+	}
+}
+
+// NewSchedulerApp is `pulse-scheduler`: the periodic jobs and the ops endpoints.
+func NewSchedulerApp(cfg *config.Config, role Role, h http.Handler, loops SchedulerLoops, log *slog.Logger) OpsApp {
+	return OpsApp{&app.App{Name: string(role), Addr: cfg.HTTPAddr, Handler: h, Loops: loops, Log: log, ShutdownTimeout: cfg.ShutdownTimeout}}
+}
+
+// RunRollupOnce runs the rollup job for `pulse rollup run`, waiting (up to a
+// lease's lifetime) while a scheduler replica holds the lease, and returns
+// a summary line.
+func RunRollupOnce(ctx context.Context, job *rollupjob.Service) (string, error) {
+	deadline := time.Now().Add(2 * time.Minute)
+	for {
+		rep, err := job.Run(ctx)
+		if err != nil {
+			return "", err
+		}
+		if !rep.Skipped {
+			return fmt.Sprintf("rolled up %d raw samples of %d pending ranges into %d buckets in %s",
+				rep.RawRows, rep.Pending, rep.Buckets, rep.Duration.Round(time.Millisecond)), nil
+		}
+		if time.Now().After(deadline) {
+			return "", fmt.Errorf("another process has held the %q lease for 2 minutes", rollupjob.LeaseName)
+		}
+		select {
+		case <-ctx.Done():
+			return "", ctx.Err()
+		case <-time.After(500 * time.Millisecond):
+		}
+	}
+}
