@@ -18,6 +18,7 @@ import (
 	"github.com/pulsemetrics/pulse/infrastructure/config"
 	"github.com/pulsemetrics/pulse/infrastructure/testservice"
 	"github.com/pulsemetrics/pulse/infrastructure/wiring"
+	"github.com/pulsemetrics/pulse/usecase/rollupjob"
 	"github.com/pulsemetrics/pulse/usecase/tenancy"
 )
 
@@ -30,6 +31,7 @@ type server struct {
 	baseURL string
 	tenancy *tenancy.Service
 	queue   wiring.Queue
+	rollup  *rollupjob.Service
 	env     map[string]string // the settings it runs with
 	// clock is the server's clock when it runs on a fake one, else nil.
 	clock *fakeClock
@@ -169,7 +171,7 @@ func launch(mode string, env map[string]string, opts launchOptions) (*server, er
 		return nil, fmt.Errorf("%s: listen: %w", mode, err)
 	}
 	a := &app.App{Name: "features-" + mode, Handler: p.Handler, Log: p.Log, ShutdownTimeout: 5 * time.Second}
-	s := &server{mode: mode, baseURL: "http://" + ln.Addr().String(), tenancy: p.Tenancy, queue: p.Queue, env: env, clock: opts.clock}
+	s := &server{mode: mode, baseURL: "http://" + ln.Addr().String(), tenancy: p.Tenancy, queue: p.Queue, rollup: p.Rollup, env: env, clock: opts.clock}
 
 	// Held-back workers run beside the app, on their own context.
 	workerCtx, stopWorkers := context.WithCancel(context.Background())

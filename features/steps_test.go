@@ -58,6 +58,8 @@ type scenario struct {
 	idemSuffix string
 	// mq is the scenario's MQTT clients and outcomes (mqtt.feature), made on first use.
 	mq *mqttState
+	// roll is what rollups.feature remembers, made on first use.
+	roll *rollupState
 }
 
 func newScenario(srv *server) *scenario {
@@ -99,6 +101,7 @@ func (s *scenario) register(sc *godog.ScenarioContext) {
 
 	s.registerLimits(sc)
 	s.registerMQTT(sc)
+	s.registerRollups(sc)
 }
 
 // ---- tenants and tokens ----

@@ -9,6 +9,7 @@ import (
 	"github.com/pulsemetrics/pulse/infrastructure/telemetry"
 	"github.com/pulsemetrics/pulse/usecase/ingest"
 	"github.com/pulsemetrics/pulse/usecase/query"
+	"github.com/pulsemetrics/pulse/usecase/rollupjob"
 	"github.com/pulsemetrics/pulse/usecase/tenancy"
 )
 
@@ -27,4 +28,5 @@ type Pipeline struct {
 	Handler  http.Handler
 	Workers  Workers
 	MQTT     *MQTTDoor // not started: run it as a loop to serve MQTT
+	Rollup   *rollupjob.Service
 }

@@ -49,6 +49,15 @@ func AssemblePipeline(ctx context.Context, cfg *config.Config, role Role) (*Pipe
 	handler := ProvideAPIHandler(cfg, service, ingestService, queryService, store, queue, registry, logger, clock, extraChecks)
 	workers := ProvideWorkers(cfg, queue, store, registry, logger)
 	mqttDoor := ProvideMQTTDoor(cfg, service, ingestService, rateLimiter, registry, logger)
+	rollupjobService, err := ProvideRollupJob(cfg, store, registry, logger, role)
+	if err != nil {
+		cleanup5()
+		cleanup4()
+		cleanup3()
+		cleanup2()
+		cleanup()
+		return nil, nil, err
+	}
 	pipeline := &Pipeline{
 		Config:   cfg,
 		Log:      logger,
@@ -61,6 +70,7 @@ func AssemblePipeline(ctx context.Context, cfg *config.Config, role Role) (*Pipe
 		Handler:  handler,
 		Workers:  workers,
 		MQTT:     mqttDoor,
+		Rollup:   rollupjobService,
 	}
 	return pipeline, func() {
 		cleanup5()
@@ -107,6 +117,15 @@ func AssemblePipelineWithClock(ctx context.Context, cfg *config.Config, role Rol
 	handler := ProvideAPIHandler(cfg, service, ingestService, queryService, store, queue, registry, logger, clock, extraChecks)
 	workers := ProvideWorkers(cfg, queue, store, registry, logger)
 	mqttDoor := ProvideMQTTDoor(cfg, service, ingestService, rateLimiter, registry, logger)
+	rollupjobService, err := ProvideRollupJob(cfg, store, registry, logger, role)
+	if err != nil {
+		cleanup5()
+		cleanup4()
+		cleanup3()
+		cleanup2()
+		cleanup()
+		return nil, nil, err
+	}
 	pipeline := &Pipeline{
 		Config:   cfg,
 		Log:      logger,
@@ -119,6 +138,7 @@ func AssemblePipelineWithClock(ctx context.Context, cfg *config.Config, role Rol
 		Handler:  handler,
 		Workers:  workers,
 		MQTT:     mqttDoor,
+		Rollup:   rollupjobService,
 	}
 	return pipeline, func() {
 		cleanup5()
