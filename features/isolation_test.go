@@ -111,6 +111,15 @@ var isoRoutes = []isoRoute{
 		shows: func(_ *isoWorld, tn *isoTenant) []string { return []string{tn.tagValue, tn.value} },
 	},
 	{
+		// Both tenants' metric names start with "secret-": the other
+		// tenant's token lists its own name and must not see the target's
+		// name or tag value, neither of which the request carries.
+		method: http.MethodGet, path: "/api/metrics/names", access: accessTenant, scope: "read", wrong: "ingest",
+		own: http.StatusOK, other: http.StatusOK,
+		url:   fixed("/api/metrics/names?prefix=secret-&limit=1000"),
+		shows: func(_ *isoWorld, tn *isoTenant) []string { return []string{tn.metric, tn.tagValue, `"owner"`} },
+	},
+	{
 		method: http.MethodGet, path: "/api/tokens", access: accessTenant, scope: "admin", wrong: "read",
 		own: http.StatusOK, other: http.StatusOK, // the other tenant lists its own tokens
 		url: fixed("/api/tokens?limit=1000"),

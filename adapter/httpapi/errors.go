@@ -13,6 +13,7 @@ import (
 	"github.com/pulsemetrics/pulse/domain/metric"
 	"github.com/pulsemetrics/pulse/domain/tenant"
 	"github.com/pulsemetrics/pulse/domain/token"
+	"github.com/pulsemetrics/pulse/usecase/catalogue"
 	"github.com/pulsemetrics/pulse/usecase/ingest"
 	"github.com/pulsemetrics/pulse/usecase/query"
 )
@@ -84,7 +85,7 @@ func (s *server) writeError(w http.ResponseWriter, err error) {
 	case errors.Is(err, ingest.ErrBackpressure):
 		w.Header().Set("Retry-After", "1")
 		writeJSON(w, http.StatusServiceUnavailable, errorBody{Error: ingest.ErrBackpressure.Error()})
-	case errors.Is(err, query.ErrInvalid):
+	case errors.Is(err, query.ErrInvalid), errors.Is(err, catalogue.ErrInvalid):
 		writeJSON(w, http.StatusUnprocessableEntity, errorBody{Error: err.Error()})
 	case errors.As(err, &terr):
 		writeJSON(w, http.StatusUnprocessableEntity, errorBody{Error: terr.Error()})

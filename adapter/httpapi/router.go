@@ -111,6 +111,10 @@ type Deps struct {
 	// Admin serves the admin API (/api/admin/tenants, /api/tokens); when
 	// nil those routes are not registered.
 	Admin Admin
+	// Catalogue lists the tenant's metric names for GET /api/metrics/names
+	// (usecase/catalogue.Service). The route is always registered; while
+	// Catalogue is nil it answers 501.
+	Catalogue Cataloguer
 	// TrustProxy makes the audit trail take the client address from
 	// X-Forwarded-For (its last entry, added by the trusted proxy) instead
 	// of the connection's peer. Off by default: the header is client-set.
@@ -130,6 +134,7 @@ type server struct {
 	now       func() time.Time
 	admin     Admin
 	trust     bool
+	catalogue Cataloguer
 }
 
 // NewRouter returns the HTTP API with its middleware: panic recovery,
@@ -146,6 +151,7 @@ func NewRouter(deps Deps) http.Handler {
 		now:       deps.Now,
 		admin:     deps.Admin,
 		trust:     deps.TrustProxy,
+		catalogue: deps.Catalogue,
 	}
 	if s.log == nil {
 		s.log = slog.New(slog.NewTextHandler(io.Discard, nil))
@@ -170,6 +176,7 @@ func NewRouter(deps Deps) http.Handler {
 	r.Use(routeLabel)
 	r.Handle("/api/metrics", s.requireScope(token.ScopeIngest, http.HandlerFunc(s.handleIngest))).Methods(http.MethodPost)
 	r.Handle("/api/metrics/query", s.requireScope(token.ScopeRead, http.HandlerFunc(s.handleQuery))).Methods(http.MethodGet)
+	r.Handle("/api/metrics/names", s.requireScope(token.ScopeRead, http.HandlerFunc(s.handleNames))).Methods(http.MethodGet)
 	if s.admin != nil {
 		s.registerAdmin(r)
 	}

@@ -96,6 +96,8 @@ func (s *Store) resolveSeries(ctx context.Context, want []newSeries, now time.Ti
 	return found, nil
 }
 
+// insertSeries creates chunk's series and records their names, tag keys
+// and values in the catalogue (catalogue.go), in one transaction.
 func (s *Store) insertSeries(ctx context.Context, chunk []newSeries, now time.Time) error {
 	b := s.sb.Insert("series").Options(s.d.insertIgnore).
 		Columns("tenant_id", "name", "tags", "hash", "created_at")
@@ -106,8 +108,18 @@ func (s *Store) insertSeries(ctx context.Context, chunk []newSeries, now time.Ti
 		}
 		b = b.Values(ns.key.tenant, ns.name, tags, ns.key.hash[:], millis(now))
 	}
-	_, err := b.RunWith(s.write).ExecContext(ctx)
-	return err
+	tx, err := s.write.BeginTx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("begin: %w", err)
+	}
+	defer func() { _ = tx.Rollback() }() // a no-op after Commit
+	if _, err := b.RunWith(tx).ExecContext(ctx); err != nil {
+		return err
+	}
+	if err := s.insertCatalogue(ctx, tx, chunk); err != nil {
+		return err
+	}
+	return tx.Commit()
 }
 
 // selectSeries reads the ids of chunk's series, one query per tenant.

@@ -10,6 +10,7 @@ import (
 	"github.com/pulsemetrics/pulse/infrastructure/app"
 	"github.com/pulsemetrics/pulse/infrastructure/config"
 	"github.com/pulsemetrics/pulse/infrastructure/telemetry"
+	"github.com/pulsemetrics/pulse/usecase/catalogue"
 	"github.com/pulsemetrics/pulse/usecase/flush"
 	"github.com/pulsemetrics/pulse/usecase/ingest"
 	"github.com/pulsemetrics/pulse/usecase/query"
@@ -58,6 +59,7 @@ func ProvideAPIHandler(cfg *config.Config, ten *tenancy.Service, in *ingest.Serv
 	st *sqlstore.Store, q Queue, reg *telemetry.Registry, log *slog.Logger, clock Clock, extra ExtraChecks) http.Handler {
 	return httpapi.NewRouter(httpapi.Deps{
 		Auth: ten, Ingest: in, Query: qs, Admin: ten, TrustProxy: cfg.TrustProxy,
+		Catalogue:    catalogue.NewService(st),
 		Checks:       checks(st, q, extra),
 		Limits:       httpapi.Limits{MaxBodyBytes: cfg.MaxBodyBytes, MaxDecodedBytes: cfg.MaxDecodedBytes, MaxSamples: cfg.MaxSamples},
 		SampleLimits: metric.DefaultLimits(),
