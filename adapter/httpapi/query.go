@@ -55,7 +55,14 @@ func (s *server) handleQuery(w http.ResponseWriter, r *http.Request) {
 	if agg == "" {
 		agg = "avg"
 	}
-	ans := queryAnswer{Name: q.Name, Interval: page.Interval, Agg: agg, Series: make([]seriesWire, 0, len(page.Series))}
+	if err := writeQueryAnswer(w, q.Name, page.Interval, agg, page); err != nil {
+		s.writeError(w, fmt.Errorf("encode query answer: %w", err))
+	}
+}
+
+// answerOf is the answer as a value (the reference writeQueryAnswer matches).
+func answerOf(name, interval, agg string, page metric.Page) queryAnswer {
+	ans := queryAnswer{Name: name, Interval: interval, Agg: agg, Series: make([]seriesWire, 0, len(page.Series))}
 	for _, sp := range page.Series {
 		sw := seriesWire{Tags: sp.Tags.Map(), Points: make([]pointWire, len(sp.Points))}
 		for i, p := range sp.Points {
@@ -67,7 +74,7 @@ func (s *server) handleQuery(w http.ResponseWriter, r *http.Request) {
 		c := encodeCursor(page.Next)
 		ans.NextCursor = &c
 	}
-	writeJSON(w, http.StatusOK, ans)
+	return ans
 }
 
 func invalidQuery(format string, args ...any) error {

@@ -70,7 +70,7 @@ func (s *Store) ReadRaw(ctx context.Context, q metric.Query) (metric.Page, error
 		p.Min, p.Max, p.Sum, p.Count = p.Value, p.Value, p.Value, 1
 		if id != current {
 			current = id
-			page.Series = append(page.Series, metric.SeriesPoints{Tags: series[id]})
+			page.Series = append(page.Series, metric.SeriesPoints{Tags: series[id], Points: make([]metric.Point, 0, min(max, 4096))})
 		}
 		last := &page.Series[len(page.Series)-1]
 		last.Points = append(last.Points, p)

@@ -29,7 +29,8 @@ func main() {
 	requests := flag.Int("requests", 1000, "requests of -samples samples each")
 	samples := flag.Int("samples", 1000, "samples per request")
 	clients := flag.Int("clients", 8, "concurrent HTTP clients")
-	modes := flag.String("modes", "distributed,embedded,mqtt", "which modes to run")
+	modes := flag.String("modes", "distributed,embedded,mqtt,rollups", "which modes to run")
+	queryRuns := flag.Int("query-runs", 50, "rollups mode: timed runs of each query")
 	mqttMessages := flag.Int("mqtt-messages", 100000, "mqtt mode: messages published")
 	mqttSamples := flag.Int("mqtt-samples", 10, "mqtt mode: samples per message")
 	mqttPublishers := flag.Int("mqtt-publishers", 8, "mqtt mode: publishing paho clients")
@@ -51,6 +52,8 @@ func main() {
 			err = runEmbedded(ctx, w)
 		case "mqtt":
 			err = runMQTT(ctx, mw)
+		case "rollups":
+			err = runRollups(ctx, rollupWorkload{days: 30, series: 20, every: 10, runs: *queryRuns})
 		default:
 			err = fmt.Errorf("unknown mode %q", m)
 		}
