@@ -66,6 +66,10 @@ func tenantCalls() []tenantCall {
 			_, err := s.ReadRaw(ctx, metric.Query{TenantID: id, Name: "req.write", Start: 0, End: reqTime.UnixMilli() + 1, Interval: "raw"})
 			return err
 		}},
+		{"MetricNames", func(ctx context.Context, s *sqlstore.Store, _ fixture, id int64) error {
+			_, _, err := s.MetricNames(ctx, id, "req.", 10, 5)
+			return err
+		}},
 		{"ReadRollups", func(ctx context.Context, s *sqlstore.Store, _ fixture, id int64) error {
 			_, err := s.ReadRollups(ctx, metric.Query{TenantID: id, Name: "req.write", Start: 0, End: reqTime.UnixMilli() + 1}, 60_000)
 			return err
@@ -99,6 +103,14 @@ func tenantCalls() []tenantCall {
 		{"RevokeTenantToken", func(ctx context.Context, s *sqlstore.Store, f fixture, id int64) error {
 			return s.RevokeTenantToken(ctx, id, f.tokenID, reqTime)
 		}},
+		{"DeleteSamplesBefore", func(ctx context.Context, s *sqlstore.Store, _ fixture, id int64) error {
+			_, err := s.DeleteSamplesBefore(ctx, id, 0, 10)
+			return err
+		}},
+		{"DeleteRollupsBefore", func(ctx context.Context, s *sqlstore.Store, _ fixture, id int64) error {
+			_, err := s.DeleteRollupsBefore(ctx, id, 60_000, 0, 10)
+			return err
+		}},
 	}
 }
 
@@ -131,6 +143,9 @@ var notTenantScoped = map[string]string{
 	"RevokePlatformToken":    "platform: the tokens bound to no tenant",
 	"RecordAudit":            "the entry carries its tenant (0 = the platform's own trail)",
 	"ListPlatformAudit":      "platform: the trail of actions bound to no tenant",
+	"Partitioned":            "configuration",
+	"EnsurePartitions":       "maintenance: daily partitions of every tenant's samples (MariaDB)",
+	"DropPartitionsBefore":   "maintenance: drops whole days past the longest retention of all tenants; returns names only",
 }
 
 // tenantDataTypes may not appear in the parameters of an exempted method.

@@ -76,6 +76,22 @@ func run(args []string) int {
 			defer cleanup()
 			return wiring.RunRollupOnce(ctx, job)
 		},
+		RunRetention: func(ctx context.Context) (string, error) {
+			if err := loaded(); err != nil {
+				return "", err
+			}
+			cfg.LogLevel = quietUnlessDebug(cfg.LogLevel)
+			job, cleanup, err := initRetention(ctx, cfg, "cli")
+			if err != nil {
+				return "", err
+			}
+			defer cleanup()
+			line, skipped, err := wiring.RunRetentionOnce(ctx, job.Store, job.Retention, "cli")
+			if skipped {
+				return "", fmt.Errorf("another process is applying retention now (its lease is held); try again later")
+			}
+			return line, err
+		},
 		OpenAdmin: func(ctx context.Context) (cli.Admin, func(), error) {
 			if err := loaded(); err != nil {
 				return nil, nil, err

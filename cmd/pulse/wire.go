@@ -34,3 +34,8 @@ func initRollupJob(ctx context.Context, cfg *config.Config, role wiring.Role) (*
 	wire.Build(wiring.ProvideClock, wiring.ProvideLogger, wiring.ProvideStore, wiring.ProvideRegistry, wiring.ProvideRollupJob)
 	return nil, nil, nil
 }
+
+func initRetention(ctx context.Context, cfg *config.Config, role wiring.Role) (wiring.RetentionJob, func(), error) {
+	wire.Build(wiring.ProvideClock, wiring.ProvideLogger, wiring.ProvideStore, wiring.ProvideRetention, wire.Struct(new(wiring.RetentionJob), "*"))
+	return wiring.RetentionJob{}, nil, nil
+}

@@ -62,7 +62,16 @@ func initServe(ctx context.Context, cfg *config.Config, role wiring.Role) (*app.
 		cleanup()
 		return nil, nil, err
 	}
-	schedulerLoops := wiring.ProvideSchedulerLoops(cfg, store, rollupjobService, registry, logger)
+	retentionService, err := wiring.ProvideRetention(cfg, store, logger)
+	if err != nil {
+		cleanup5()
+		cleanup4()
+		cleanup3()
+		cleanup2()
+		cleanup()
+		return nil, nil, err
+	}
+	schedulerLoops := wiring.ProvideSchedulerLoops(cfg, store, rollupjobService, retentionService, registry, logger, role)
 	appApp := wiring.NewServeApp(cfg, role, handler, workers, schedulerLoops, mqttDoor, logger)
 	return appApp, func() {
 		cleanup5()
@@ -118,6 +127,27 @@ func initRollupJob(ctx context.Context, cfg *config.Config, role wiring.Role) (*
 		return nil, nil, err
 	}
 	return service, func() {
+		cleanup()
+	}, nil
+}
+
+func initRetention(ctx context.Context, cfg *config.Config, role wiring.Role) (wiring.RetentionJob, func(), error) {
+	logger := wiring.ProvideLogger(cfg, role)
+	clock := wiring.ProvideClock()
+	store, cleanup, err := wiring.ProvideStore(ctx, cfg, logger, clock)
+	if err != nil {
+		return wiring.RetentionJob{}, nil, err
+	}
+	service, err := wiring.ProvideRetention(cfg, store, logger)
+	if err != nil {
+		cleanup()
+		return wiring.RetentionJob{}, nil, err
+	}
+	retentionJob := wiring.RetentionJob{
+		Store:     store,
+		Retention: service,
+	}
+	return retentionJob, func() {
 		cleanup()
 	}, nil
 }

@@ -42,7 +42,14 @@ func initApp(ctx context.Context, cfg *config.Config, role wiring.Role) (wiring.
 		cleanup()
 		return wiring.OpsApp{}, nil, err
 	}
-	schedulerLoops := wiring.ProvideSchedulerLoops(cfg, store, service, registry, logger)
+	retentionService, err := wiring.ProvideRetention(cfg, store, logger)
+	if err != nil {
+		cleanup3()
+		cleanup2()
+		cleanup()
+		return wiring.OpsApp{}, nil, err
+	}
+	schedulerLoops := wiring.ProvideSchedulerLoops(cfg, store, service, retentionService, registry, logger, role)
 	opsApp := wiring.NewSchedulerApp(cfg, role, handler, schedulerLoops, logger)
 	return opsApp, func() {
 		cleanup3()

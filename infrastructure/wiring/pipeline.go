@@ -9,6 +9,7 @@ import (
 	"github.com/pulsemetrics/pulse/infrastructure/telemetry"
 	"github.com/pulsemetrics/pulse/usecase/ingest"
 	"github.com/pulsemetrics/pulse/usecase/query"
+	"github.com/pulsemetrics/pulse/usecase/retention"
 	"github.com/pulsemetrics/pulse/usecase/rollupjob"
 	"github.com/pulsemetrics/pulse/usecase/tenancy"
 )
@@ -17,16 +18,17 @@ import (
 // and the end-to-end tests drive its pieces separately (e.g. the API first,
 // the workers later). AssemblePipeline (wire_gen.go) builds it.
 type Pipeline struct {
-	Config   *config.Config
-	Log      *slog.Logger
-	Store    *sqlstore.Store
-	Queue    Queue
-	Tenancy  *tenancy.Service
-	Ingest   *ingest.Service
-	Query    *query.Service
-	Registry *telemetry.Registry
-	Handler  http.Handler
-	Workers  Workers
-	MQTT     *MQTTDoor // not started: run it as a loop to serve MQTT
-	Rollup   *rollupjob.Service
+	Config    *config.Config
+	Log       *slog.Logger
+	Store     *sqlstore.Store
+	Queue     Queue
+	Tenancy   *tenancy.Service
+	Ingest    *ingest.Service
+	Query     *query.Service
+	Registry  *telemetry.Registry
+	Handler   http.Handler
+	Workers   Workers
+	MQTT      *MQTTDoor // not started: run it as a loop to serve MQTT
+	Rollup    *rollupjob.Service
+	Retention *retention.Service
 }

@@ -12,6 +12,7 @@ import (
 	"github.com/pulsemetrics/pulse/infrastructure/app"
 	"github.com/pulsemetrics/pulse/infrastructure/config"
 	"github.com/pulsemetrics/pulse/infrastructure/telemetry"
+	"github.com/pulsemetrics/pulse/usecase/retention"
 	"github.com/pulsemetrics/pulse/usecase/rollupjob"
 )
 
@@ -37,10 +38,49 @@ func ProvideRollupJob(cfg *config.Config, st *sqlstore.Store, reg *telemetry.Reg
 	return job, nil
 }
 
-// ProvideSchedulerLoops runs the rollup job every PULSE_ROLLUP_EVERY and the
-// purge of expired dedupe ids and idempotency keys hourly.
-func ProvideSchedulerLoops(cfg *config.Config, st *sqlstore.Store, job *rollupjob.Service, reg *telemetry.Registry, log *slog.Logger) SchedulerLoops {
+// ProvideRetention is the retention job over the store.
+func ProvideRetention(cfg *config.Config, st *sqlstore.Store, log *slog.Logger) (*retention.Service, error) {
+	days := make(map[time.Duration]int, len(cfg.RollupRetentionDays))
+	for step, d := range cfg.RollupRetentionDays {
+		days[time.Duration(step)*time.Millisecond] = d
+	}
+	return retention.New(st, retention.Options{RollupDays: days, PartitionsAhead: cfg.PartitionsAhead}, log.With("job", "retention"))
+}
+
+// RetentionJob is what `pulse retention run` needs.
+type RetentionJob struct {
+	Store     *sqlstore.Store
+	Retention *retention.Service
+}
+
+// retentionLeaseTTL covers one retention run; a replica that dies holding
+// it delays the next run by at most this.
+const retentionLeaseTTL = 30 * time.Minute
+
+// RunRetentionOnce runs retention under its lease (one replica at a time)
+// and returns a summary; skipped is true when another process holds the lease.
+func RunRetentionOnce(ctx context.Context, st *sqlstore.Store, ret *retention.Service, role Role) (summary string, skipped bool, err error) {
+	holder := holderName(role)
+	ok, err := st.AcquireLease(ctx, "retention", holder, retentionLeaseTTL)
+	if err != nil || !ok {
+		return "", err == nil, err
+	}
+	defer func() { _ = st.ReleaseLease(context.WithoutCancel(ctx), "retention", holder) }()
+	rep, err := ret.Run(ctx, time.Now())
+	summary = fmt.Sprintf("retention: %d partitions created, %d dropped, %d raw samples and %d rollup rows deleted over %d tenants",
+		len(rep.PartitionsCreated), len(rep.PartitionsDropped), rep.RawDeleted, rep.RollupsDeleted, len(rep.Tenants))
+	return summary, false, err
+}
+
+// ProvideSchedulerLoops runs the rollup job every PULSE_ROLLUP_EVERY,
+// retention every PULSE_RETENTION_EVERY and the purge of expired dedupe ids
+// and idempotency keys hourly.
+func ProvideSchedulerLoops(cfg *config.Config, st *sqlstore.Store, job *rollupjob.Service, ret *retention.Service, reg *telemetry.Registry, log *slog.Logger, role Role) SchedulerLoops {
 	return SchedulerLoops{
+		&periodic{name: "retention", every: cfg.RetentionEvery, log: log, reg: reg, run: func(ctx context.Context) error {
+			_, _, err := RunRetentionOnce(ctx, st, ret, role)
+			return err
+		}},
 		&periodic{name: "rollup", every: cfg.RollupEvery, log: log, reg: reg, run: func(ctx context.Context) error {
 			_, err := job.Run(ctx)
 			if n, perr := st.PendingRollups(ctx); perr == nil {

@@ -13,7 +13,7 @@ var CoreNoClockSet = wire.NewSet(ProvideLogger, ProvideBrokerAccounts, ProvideSt
 var ServeSet = wire.NewSet(CoreSet, ProvideAPIHandler, ProvideWorkers, SchedulerJobsSet, ProvideMQTTDoor, MQTTChecks, NewServeApp)
 
 // SchedulerJobsSet is the scheduler's periodic jobs.
-var SchedulerJobsSet = wire.NewSet(ProvideRollupJob, ProvideSchedulerLoops)
+var SchedulerJobsSet = wire.NewSet(ProvideRollupJob, ProvideRetention, ProvideSchedulerLoops)
 
 // APISet assembles `pulse-api`.
 var APISet = wire.NewSet(CoreSet, ProvideAPIHandler, NoExtraChecks, NewAPIApp)

@@ -58,19 +58,29 @@ func AssemblePipeline(ctx context.Context, cfg *config.Config, role Role) (*Pipe
 		cleanup()
 		return nil, nil, err
 	}
+	retentionService, err := ProvideRetention(cfg, store, logger)
+	if err != nil {
+		cleanup5()
+		cleanup4()
+		cleanup3()
+		cleanup2()
+		cleanup()
+		return nil, nil, err
+	}
 	pipeline := &Pipeline{
-		Config:   cfg,
-		Log:      logger,
-		Store:    store,
-		Queue:    queue,
-		Tenancy:  service,
-		Ingest:   ingestService,
-		Query:    queryService,
-		Registry: registry,
-		Handler:  handler,
-		Workers:  workers,
-		MQTT:     mqttDoor,
-		Rollup:   rollupjobService,
+		Config:    cfg,
+		Log:       logger,
+		Store:     store,
+		Queue:     queue,
+		Tenancy:   service,
+		Ingest:    ingestService,
+		Query:     queryService,
+		Registry:  registry,
+		Handler:   handler,
+		Workers:   workers,
+		MQTT:      mqttDoor,
+		Rollup:    rollupjobService,
+		Retention: retentionService,
 	}
 	return pipeline, func() {
 		cleanup5()
@@ -126,19 +136,29 @@ func AssemblePipelineWithClock(ctx context.Context, cfg *config.Config, role Rol
 		cleanup()
 		return nil, nil, err
 	}
+	retentionService, err := ProvideRetention(cfg, store, logger)
+	if err != nil {
+		cleanup5()
+		cleanup4()
+		cleanup3()
+		cleanup2()
+		cleanup()
+		return nil, nil, err
+	}
 	pipeline := &Pipeline{
-		Config:   cfg,
-		Log:      logger,
-		Store:    store,
-		Queue:    queue,
-		Tenancy:  service,
-		Ingest:   ingestService,
-		Query:    queryService,
-		Registry: registry,
-		Handler:  handler,
-		Workers:  workers,
-		MQTT:     mqttDoor,
-		Rollup:   rollupjobService,
+		Config:    cfg,
+		Log:       logger,
+		Store:     store,
+		Queue:     queue,
+		Tenancy:   service,
+		Ingest:    ingestService,
+		Query:     queryService,
+		Registry:  registry,
+		Handler:   handler,
+		Workers:   workers,
+		MQTT:      mqttDoor,
+		Rollup:    rollupjobService,
+		Retention: retentionService,
 	}
 	return pipeline, func() {
 		cleanup5()
