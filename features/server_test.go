@@ -14,10 +14,12 @@ import (
 
 	"github.com/go-sql-driver/mysql"
 
+	"github.com/pulsemetrics/pulse/adapter/sqlstore"
 	"github.com/pulsemetrics/pulse/infrastructure/app"
 	"github.com/pulsemetrics/pulse/infrastructure/config"
 	"github.com/pulsemetrics/pulse/infrastructure/testservice"
 	"github.com/pulsemetrics/pulse/infrastructure/wiring"
+	"github.com/pulsemetrics/pulse/usecase/retention"
 	"github.com/pulsemetrics/pulse/usecase/rollupjob"
 	"github.com/pulsemetrics/pulse/usecase/tenancy"
 )
@@ -27,12 +29,14 @@ import (
 // creating their own tenants; a scenario that needs other settings (a small
 // quota, a fake clock, workers held back) starts its own (see launch).
 type server struct {
-	mode    string
-	baseURL string
-	tenancy *tenancy.Service
-	queue   wiring.Queue
-	rollup  *rollupjob.Service
-	env     map[string]string // the settings it runs with
+	mode      string
+	baseURL   string
+	tenancy   *tenancy.Service
+	queue     wiring.Queue
+	rollup    *rollupjob.Service
+	retention *retention.Service
+	store     *sqlstore.Store
+	env       map[string]string // the settings it runs with
 	// clock is the server's clock when it runs on a fake one, else nil.
 	clock *fakeClock
 	// startWorkers starts the flush workers of a server launched with
@@ -171,7 +175,7 @@ func launch(mode string, env map[string]string, opts launchOptions) (*server, er
 		return nil, fmt.Errorf("%s: listen: %w", mode, err)
 	}
 	a := &app.App{Name: "features-" + mode, Handler: p.Handler, Log: p.Log, ShutdownTimeout: 5 * time.Second}
-	s := &server{mode: mode, baseURL: "http://" + ln.Addr().String(), tenancy: p.Tenancy, queue: p.Queue, rollup: p.Rollup, env: env, clock: opts.clock}
+	s := &server{mode: mode, baseURL: "http://" + ln.Addr().String(), tenancy: p.Tenancy, queue: p.Queue, rollup: p.Rollup, retention: p.Retention, store: p.Store, env: env, clock: opts.clock}
 
 	// Held-back workers run beside the app, on their own context.
 	workerCtx, stopWorkers := context.WithCancel(context.Background())

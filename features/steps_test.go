@@ -102,6 +102,7 @@ func (s *scenario) register(sc *godog.ScenarioContext) {
 	s.registerLimits(sc)
 	s.registerMQTT(sc)
 	s.registerRollups(sc)
+	s.registerRetention(sc)
 }
 
 // ---- tenants and tokens ----
