@@ -51,7 +51,7 @@ func (s *Store) ReadRollups(ctx context.Context, q metric.Query, step int64) (me
 	}
 	defer func() { _ = tx.Rollback() }()
 
-	points, err := s.readRollupRows(ctx, tx, q, ids, step, max+1)
+	stored, err := s.readRollupRows(ctx, tx, q, ids, step, max+1)
 	if err != nil {
 		return metric.Page{}, err
 	}
@@ -59,6 +59,7 @@ func (s *Store) ReadRollups(ctx context.Context, q metric.Query, step int64) (me
 	if err != nil {
 		return metric.Page{}, err
 	}
+	points := stored
 	if len(stale) > 0 {
 		fresh := map[bucketKey]rollup.Aggregate{}
 		for start := 0; start < len(stale); start += rangesPerStatement {
@@ -66,37 +67,22 @@ func (s *Store) ReadRollups(ctx context.Context, q metric.Query, step int64) (me
 				return metric.Page{}, fmt.Errorf("read rollups %s tenant=%d: %w", q.Name, q.TenantID, err)
 			}
 		}
-		for k, a := range fresh {
-			if k.start < q.Start || k.start >= q.End || !after(k, q.Cursor) {
-				continue
-			}
-			points[k] = a // the raw samples are newer than the rollup row
-		}
+		points = mergeFresh(stored, fresh, q)
 	}
-	keys := make([]bucketKey, 0, len(points))
-	for k := range points {
-		keys = append(keys, k)
-	}
-	slices.SortFunc(keys, func(a, b bucketKey) int {
-		if a.series != b.series {
-			return cmpInt(a.series, b.series)
-		}
-		return cmpInt(a.start, b.start)
-	})
-	if len(keys) > max {
-		last := keys[max-1]
+	if len(points) > max {
+		last := points[max-1].key
 		page.Next = metric.Cursor{SeriesID: last.series, TS: last.start, Set: true}
-		keys = keys[:max]
+		points = points[:max]
 	}
 	current := int64(-1)
-	for _, k := range keys {
-		a := points[k]
-		if k.series != current {
-			current = k.series
-			page.Series = append(page.Series, metric.SeriesPoints{Tags: series[k.series]})
+	for _, b := range points {
+		if b.key.series != current {
+			current = b.key.series
+			page.Series = append(page.Series, metric.SeriesPoints{Tags: series[b.key.series], Points: make([]metric.Point, 0, min(len(points), 4096))})
 		}
 		last := &page.Series[len(page.Series)-1]
-		last.Points = append(last.Points, metric.Point{TS: k.start, Value: a.Avg(), Min: a.Min, Max: a.Max, Count: a.Count, Sum: a.Sum})
+		a := b.agg
+		last.Points = append(last.Points, metric.Point{TS: b.key.start, Value: a.Avg(), Min: a.Min, Max: a.Max, Count: a.Count, Sum: a.Sum})
 	}
 	if err := tx.Commit(); err != nil {
 		return metric.Page{}, fmt.Errorf("read rollups %s: %w", q.Name, err)
@@ -109,8 +95,51 @@ func after(k bucketKey, c metric.Cursor) bool {
 	return !c.Set || k.series > c.SeriesID || (k.series == c.SeriesID && k.start > c.TS)
 }
 
-// readRollupRows reads up to limit stored buckets after q.Cursor.
-func (s *Store) readRollupRows(ctx context.Context, tx *sql.Tx, q metric.Query, ids []int64, step int64, limit int) (map[bucketKey]rollup.Aggregate, error) {
+// bucketRow is one bucket of a query answer.
+type bucketRow struct {
+	key bucketKey
+	agg rollup.Aggregate
+}
+
+// mergeFresh merges the buckets aggregated from raw samples into the
+// stored ones (both ordered by series and start; a fresh bucket replaces a
+// stored one), keeping those of the query's range after its cursor.
+func mergeFresh(stored []bucketRow, fresh map[bucketKey]rollup.Aggregate, q metric.Query) []bucketRow {
+	extra := make([]bucketRow, 0, len(fresh))
+	for k, a := range fresh {
+		if k.start >= q.Start && k.start < q.End && after(k, q.Cursor) {
+			extra = append(extra, bucketRow{key: k, agg: a})
+		}
+	}
+	slices.SortFunc(extra, func(a, b bucketRow) int { return cmpKey(a.key, b.key) })
+	out := make([]bucketRow, 0, len(stored)+len(extra))
+	i, j := 0, 0
+	for i < len(stored) || j < len(extra) {
+		switch {
+		case j == len(extra) || (i < len(stored) && cmpKey(stored[i].key, extra[j].key) < 0):
+			out = append(out, stored[i])
+			i++
+		case i == len(stored) || cmpKey(stored[i].key, extra[j].key) > 0:
+			out = append(out, extra[j])
+			j++
+		default: // the same bucket: the raw samples are newer than the row
+			out = append(out, extra[j])
+			i++
+			j++
+		}
+	}
+	return out
+}
+
+func cmpKey(a, b bucketKey) int {
+	if a.series != b.series {
+		return cmpInt(a.series, b.series)
+	}
+	return cmpInt(a.start, b.start)
+}
+
+// readRollupRows reads up to limit stored buckets after q.Cursor, in order.
+func (s *Store) readRollupRows(ctx context.Context, tx *sql.Tx, q metric.Query, ids []int64, step int64, limit int) ([]bucketRow, error) {
 	b := []byte("SELECT series_id, start_ts, count, sum, min, max FROM rollups WHERE step_ms = ")
 	b = strconv.AppendInt(b, step, 10)
 	b = append(b, " AND series_id IN ("...)
@@ -135,14 +164,13 @@ func (s *Store) readRollupRows(ctx context.Context, tx *sql.Tx, q metric.Query, 
 		return nil, fmt.Errorf("read rollups %s tenant=%d: %w", q.Name, q.TenantID, err)
 	}
 	defer rows.Close()
-	out := map[bucketKey]rollup.Aggregate{}
+	out := make([]bucketRow, 0, min(limit, 4096))
 	for rows.Next() {
-		var k bucketKey
-		var a rollup.Aggregate
-		if err := rows.Scan(&k.series, &k.start, &a.Count, &a.Sum, &a.Min, &a.Max); err != nil {
+		var r bucketRow
+		if err := rows.Scan(&r.key.series, &r.key.start, &r.agg.Count, &r.agg.Sum, &r.agg.Min, &r.agg.Max); err != nil {
 			return nil, fmt.Errorf("read rollups %s tenant=%d: %w", q.Name, q.TenantID, err)
 		}
-		out[k] = a
+		out = append(out, r)
 	}
 	if err := rows.Err(); err != nil {
 		return nil, fmt.Errorf("read rollups %s tenant=%d: %w", q.Name, q.TenantID, err)
