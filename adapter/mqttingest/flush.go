@@ -16,6 +16,7 @@ import (
 // batch falls back to one Accept per message. One bad message never sinks
 // the others.
 func (i *Ingestor) flush(b *batch) {
+	b.assemble()
 	err := i.accept(b.tenantID, b.slug, b.inputs)
 	var verr *metric.ValidationError
 	switch {

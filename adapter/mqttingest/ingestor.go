@@ -149,9 +149,26 @@ type Ingestor struct {
 type batch struct {
 	tenantID int64
 	slug     string
-	inputs   []metric.Input
-	msgs     []message
-	timer    *time.Timer
+	// parts holds each message's decoded inputs while the batch fills;
+	// inputs is their concatenation, made once when the batch is flushed
+	// (appending to one growing slice would copy every input twice over).
+	parts   [][]metric.Input
+	samples int // in parts
+	inputs  []metric.Input
+	msgs    []message
+	timer   *time.Timer
+}
+
+// assemble concatenates the parts into inputs.
+func (b *batch) assemble() {
+	if b.parts == nil {
+		return
+	}
+	b.inputs = make([]metric.Input, 0, b.samples)
+	for _, p := range b.parts {
+		b.inputs = append(b.inputs, p...)
+	}
+	b.parts = nil
 }
 
 // message is one payload's share of a batch.
@@ -245,10 +262,11 @@ func (i *Ingestor) add(tenantID int64, slug, topic string, inputs []metric.Input
 		i.pending[tenantID] = b
 		b.timer = time.AfterFunc(max(i.opts.Linger, lingerJitterFloor), func() { i.flushIfPending(b) })
 	}
-	from := len(b.inputs)
-	b.inputs = append(b.inputs, inputs...)
-	b.msgs = append(b.msgs, message{topic: topic, from: from, to: len(b.inputs), ack: ack})
-	full := len(b.inputs) >= i.opts.MaxBatchSamples || len(b.msgs) >= i.opts.MaxBatchMessages
+	from := b.samples
+	b.parts = append(b.parts, inputs)
+	b.samples += len(inputs)
+	b.msgs = append(b.msgs, message{topic: topic, from: from, to: b.samples, ack: ack})
+	full := b.samples >= i.opts.MaxBatchSamples || len(b.msgs) >= i.opts.MaxBatchMessages
 	if full {
 		i.detach(b)
 	}

@@ -36,6 +36,13 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 	return m
 }
 
+// AcceptedSamples returns the pulse_mqtt_samples_accepted_total counter
+// that the ingestors registered with reg share (registering it if none did),
+// so a caller can read it without gathering the whole registry.
+func AcceptedSamples(reg prometheus.Registerer) prometheus.Counter {
+	return newMetrics(reg).samples
+}
+
 // register registers c, or returns the collector already registered under
 // its name (a second ingestor in the same process shares the series).
 func register[C prometheus.Collector](reg prometheus.Registerer, c C) C {

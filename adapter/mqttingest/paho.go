@@ -94,6 +94,9 @@ func NewPahoSubscriber(opts PahoOptions, ing *Ingestor) (*PahoSubscriber, error)
 	if opts.TLS != nil {
 		co.SetTLSConfig(opts.TLS)
 	}
+	if bufferedSchemes(opts.BrokerURL) {
+		co.SetCustomOpenConnectionFn(openBufferedConn) // buffered reads, coalesced acks (conn.go)
+	}
 	s.client = mqtt.NewClient(co)
 	return s, nil
 }

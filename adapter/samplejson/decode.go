@@ -58,11 +58,22 @@ const LimitSamples = "samples_per_request"
 // far, for the domain pre-check). An empty array decodes to no inputs and no
 // error: the caller decides how to refuse it.
 //
-// The fast path decodes the whole body in one go with goccy/go-json; only if
-// that fails does the slow path walk it element by element to say precisely
-// which sample and which field are wrong.
+// The fast path (fastdecode.go) reads the common shapes by hand; what it
+// does not take, the general path decodes in one go with goccy/go-json; only
+// if that fails does the slow path walk it element by element to say
+// precisely which sample and which field are wrong.
 func Decode(body []byte, maxSamples int) ([]metric.Input, []metric.FieldError, error) {
 	body = bytes.TrimSpace(body)
+	if len(body) > 0 && (body[0] == '[' || body[0] == '{') {
+		if inputs, bad, ok := fastDecode(body, maxSamples); ok {
+			return inputs, bad, nil
+		}
+	}
+	return generalDecode(body, maxSamples)
+}
+
+// generalDecode is Decode without the fast path (body already trimmed).
+func generalDecode(body []byte, maxSamples int) ([]metric.Input, []metric.FieldError, error) {
 	var (
 		wire []wireSample
 		err  error

@@ -15,6 +15,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/testutil"
 
 	"github.com/pulsemetrics/pulse/adapter/mosquittodynsec"
+	"github.com/pulsemetrics/pulse/adapter/mqttingest"
 	"github.com/pulsemetrics/pulse/domain/audit"
 	"github.com/pulsemetrics/pulse/domain/token"
 	"github.com/pulsemetrics/pulse/infrastructure/testservice"
@@ -55,11 +56,13 @@ func (w mqttWorkload) payloads(base time.Time) [][]byte {
 
 // runMQTT measures distributed mode's MQTT path: a private Mosquitto with
 // dynamic security (the shipped configuration), the pipeline's MQTT door
-// subscribed to it as the ingestor (Redis Streams + MariaDB behind), and
-// the ceiling: a plain paho subscriber receiving the same messages from the
-// same broker.
+// subscribed to it as the ingestor, timed until every sample is durable in
+// the queue (Redis Streams) with the workers not yet running, beside the
+// ceiling: a plain paho subscriber receiving the same messages from the same
+// broker. The workers then drain the backlog into MariaDB, and the table
+// must hold every sample.
 func runMQTT(ctx context.Context, w mqttWorkload) error {
-	fmt.Printf("\n== mqtt: Mosquitto (dynsec) → MQTT door → Redis Streams + MariaDB ==\n")
+	fmt.Printf("\n== mqtt: Mosquitto (dynsec) → MQTT door → Redis Streams, then MariaDB ==\n")
 	var overrides map[string]string
 	if w.inflight != "" {
 		overrides = map[string]string{"max_inflight_messages": w.inflight}
@@ -123,14 +126,13 @@ func runMQTT(ctx context.Context, w mqttWorkload) error {
 		return fmt.Errorf("ceiling: %w", err)
 	}
 
-	// The pipeline: workers and the MQTT door.
+	// (n) The MQTT door alone, as the HTTP bench's (a) with the workers
+	// paused: from the first publish until the ingestor made every sample
+	// durable in the queue (Redis Streams). Nothing drains the stream yet, so
+	// neither the workers nor MariaDB compete for the CPU.
 	runCtx, stop := context.WithCancel(ctx)
 	var wg sync.WaitGroup
 	defer func() { stop(); wg.Wait() }()
-	for _, l := range p.Workers {
-		wg.Add(1)
-		go func() { defer wg.Done(); _ = l.Run(runCtx) }()
-	}
 	doorErr := make(chan error, 1)
 	wg.Add(1)
 	go func() { defer wg.Done(); doorErr <- p.MQTT.Run(runCtx) }()
@@ -139,66 +141,85 @@ func runMQTT(ctx context.Context, w mqttWorkload) error {
 	case err := <-doorErr:
 		return fmt.Errorf("MQTT door: %w", err)
 	}
-	if err := waitIngestorSubscribed(ctx, broker.URL, pubUser, pubPass, p.Registry.FlushedSamples); err != nil {
+	if err := waitIngestorSubscribed(ctx, broker.URL, pubUser, pubPass, p.Registry.Registry); err != nil {
 		return err
 	}
 
-	base := testutil.ToFloat64(p.Registry.FlushedSamples)
+	accepted := mqttingest.AcceptedSamples(p.Registry.Registry) // the counter the door's ingestor adds to
+	base := testutil.ToFloat64(accepted)                        // the probes
 	total := float64(w.messages * w.samplesPerMessage)
 	payloads := w.payloads(time.Now().Add(-2 * time.Hour))
-	stopProfile := startProfile(*persistProfile) // -persist-cpuprofile: the pipeline phase
-	defer stopProfile()
+	stopQueueProfile := startProfile(*acceptProfile) // -accept-cpuprofile: the door alone
+	defer stopQueueProfile()
 	start := time.Now()
 	published, err := publishAll(broker.URL, pubUser, pubPass, payloads, w)
 	if err != nil {
 		return err
 	}
 	deadline := time.Now().Add(5 * time.Minute)
-	var queued time.Duration // until the ingestor made every sample durable in the queue
-	for testutil.ToFloat64(p.Registry.FlushedSamples)-base < total {
-		if queued == 0 && counterValue(p.Registry.Registry, "pulse_mqtt_samples_accepted_total") >= total {
-			queued = time.Since(start)
-		}
+	for testutil.ToFloat64(accepted)-base < total {
 		if time.Now().After(deadline) {
-			return fmt.Errorf("only %.0f of %.0f samples committed after 5 minutes", testutil.ToFloat64(p.Registry.FlushedSamples)-base, total)
+			return fmt.Errorf("only %.0f of %.0f samples durable in the queue after 5 minutes", testutil.ToFloat64(accepted)-base, total)
+		}
+		time.Sleep(2 * time.Millisecond)
+	}
+	queued := time.Since(start)
+	stopQueueProfile()
+	if got := testutil.ToFloat64(accepted) - base; got != total {
+		return fmt.Errorf("the ingestor accepted %.0f samples, %.0f were published", got, total)
+	}
+
+	// Then the workers drain the backlog into MariaDB (probes included).
+	want := testutil.ToFloat64(accepted)
+	stopDrainProfile := startProfile(*persistProfile) // -persist-cpuprofile: the workers draining
+	defer stopDrainProfile()
+	drainStart := time.Now()
+	for _, l := range p.Workers {
+		wg.Add(1)
+		go func() { defer wg.Done(); _ = l.Run(runCtx) }()
+	}
+	deadline = time.Now().Add(5 * time.Minute)
+	for testutil.ToFloat64(p.Registry.FlushedSamples) < want {
+		if time.Now().After(deadline) {
+			return fmt.Errorf("only %.0f of %.0f samples committed after 5 minutes", testutil.ToFloat64(p.Registry.FlushedSamples), want)
 		}
 		time.Sleep(5 * time.Millisecond)
 	}
-	took := time.Since(start)
-	stopProfile()
-	// The counter counts what was written; the table must hold exactly that.
+	drained := time.Since(drainStart)
+	stopDrainProfile()
+	// The counter counts what was written; the table must hold exactly that,
+	// which is every sample the ingestor accepted.
 	db, err := openCounter(cfg, "")
 	if err != nil {
 		return err
 	}
 	defer db.Close()
-	if n, err := countRows(ctx, db); err != nil || float64(n) != testutil.ToFloat64(p.Registry.FlushedSamples) {
-		return fmt.Errorf("samples table holds %d rows (err %v), the workers counted %.0f", n, err, testutil.ToFloat64(p.Registry.FlushedSamples))
+	if n, err := countRows(ctx, db); err != nil || float64(n) != testutil.ToFloat64(p.Registry.FlushedSamples) || float64(n) != want {
+		return fmt.Errorf("samples table holds %d rows (err %v), the workers counted %.0f, the ingestor accepted %.0f",
+			n, err, testutil.ToFloat64(p.Registry.FlushedSamples), want)
 	}
-	msgRate := float64(w.messages) / took.Seconds()
+	msgRate := float64(w.messages) / queued.Seconds()
 	fmt.Printf("(m) published (all PUBACKs):                      %10.0f messages/s (%s)\n", float64(w.messages)/published.Seconds(), published.Round(time.Millisecond))
-	fmt.Printf("(n) pipeline, publish to committed in MariaDB:    %10.0f messages/s, %.0f samples/s (%s)\n", msgRate, msgRate*float64(w.samplesPerMessage), took.Round(time.Millisecond))
-	if queued > 0 {
-		fmt.Printf("    of which ingestor to queue (durable in Redis): %10.0f messages/s (%s)\n", float64(w.messages)/queued.Seconds(), queued.Round(time.Millisecond))
-	}
+	fmt.Printf("(n) ingestor to queue (durable in Redis):         %10.0f messages/s, %.0f samples/s (%s)\n", msgRate, msgRate*float64(w.samplesPerMessage), queued.Round(time.Millisecond))
 	fmt.Printf("(o) ceiling, plain paho subscriber (QoS 1):       %10.0f messages/s\n", ceiling)
-	fmt.Printf("    ratio pipeline/ceiling (n)/(o):               %10.2f\n", msgRate/ceiling)
+	fmt.Printf("    ratio ingestor/ceiling (n)/(o):               %10.2f\n", msgRate/ceiling)
+	fmt.Printf("    then drained into MariaDB by the workers:     %10.0f samples/s (%s, every sample counted in the table)\n", want/drained.Seconds(), drained.Round(time.Millisecond))
 	return nil
 }
 
-// waitIngestorSubscribed publishes probes until the ingestor has stored
-// one (its subscription is made just after it connects), then lets the
+// waitIngestorSubscribed publishes probes until the ingestor has made one
+// durable in the queue (its subscription is made just after it connects), then lets the
 // probes in flight settle.
-func waitIngestorSubscribed(ctx context.Context, url, user, pass string, flushed prometheus.Counter) error {
+func waitIngestorSubscribed(ctx context.Context, url, user, pass string, reg prometheus.Gatherer) error {
 	c, err := dialBench(url, testservice.UniqueName("pulse-bench-probe-"), user, pass, nil)
 	if err != nil {
 		return err
 	}
 	defer c.Disconnect(50)
 	deadline := time.Now().Add(30 * time.Second)
-	for i := 0; testutil.ToFloat64(flushed) == 0; i++ {
+	for i := 0; counterValue(reg, "pulse_mqtt_samples_accepted_total") == 0; i++ {
 		if time.Now().After(deadline) || ctx.Err() != nil {
-			return errors.New("the ingestor stored no probe within 30s: is it subscribed to Mosquitto?")
+			return errors.New("the ingestor queued no probe within 30s: is it subscribed to Mosquitto?")
 		}
 		body := fmt.Sprintf(`{"name":"bench.mqtt.probe","value":%d,"ts":%d}`, i, time.Now().Add(-time.Hour).Unix()-int64(i))
 		if tok := c.Publish("metrics/bench/probe", 1, false, body); !tok.WaitTimeout(5*time.Second) || tok.Error() != nil {
