@@ -17,6 +17,7 @@ const pendingGap = 60_000
 // which series the rollup job must recompute (rollup_pending). rows are
 // sorted by series then time. A row is written even for samples the INSERT
 // IGNORE skipped as duplicates: recomputing an unchanged bucket is harmless.
+// A row already pending bumps its gen instead (see deletePending).
 func (s *Store) insertPending(ctx context.Context, tx *sql.Tx, rows []sampleRow, buf []byte) error {
 	if len(rows) == 0 {
 		return nil
@@ -26,6 +27,7 @@ func (s *Store) insertPending(ctx context.Context, tx *sql.Tx, rows []sampleRow,
 		if n == 0 {
 			return nil
 		}
+		buf = append(buf, s.d.upsertPending...)
 		if _, err := tx.ExecContext(ctx, string(buf)); err != nil {
 			return fmt.Errorf("insert rollup_pending: %w", err)
 		}

@@ -54,11 +54,11 @@ func (s *Store) rollupTx(ctx context.Context, steps rollup.Steps, limit int) (ro
 	}
 	defer func() { _ = tx.Rollback() }()
 
-	ids, ranges, err := s.readPending(ctx, tx, steps.Coarsest(), limit)
-	if err != nil || len(ids) == 0 {
+	marks, ranges, err := s.readPending(ctx, tx, steps.Coarsest(), limit)
+	if err != nil || len(marks) == 0 {
 		return run, err
 	}
-	run.Pending = len(ids)
+	run.Pending = len(marks)
 	// levels[i] holds the buckets of steps[i], keyed by series and start.
 	levels := make([]map[bucketKey]rollup.Aggregate, len(steps))
 	levels[0] = map[bucketKey]rollup.Aggregate{}
@@ -87,7 +87,7 @@ func (s *Store) rollupTx(ctx context.Context, steps rollup.Steps, limit int) (ro
 		}
 		run.Buckets += len(levels[i])
 	}
-	if err := s.deletePending(ctx, tx, ids); err != nil {
+	if err := s.deletePending(ctx, tx, marks); err != nil {
 		return run, err
 	}
 	if err := tx.Commit(); err != nil {
@@ -102,28 +102,34 @@ type bucketKey struct {
 	start  int64
 }
 
-// readPending reads up to limit pending rows and returns their ids and
-// their ranges widened to the coarsest step and merged per series.
-func (s *Store) readPending(ctx context.Context, tx *sql.Tx, coarsest int64, limit int) ([]int64, []seriesRange, error) {
-	rows, err := tx.QueryContext(ctx, "SELECT id, series_id, min_ts, max_ts FROM rollup_pending ORDER BY id LIMIT "+strconv.Itoa(limit))
+// pendingMark is one rollup_pending row as read.
+type pendingMark struct {
+	series, lo, hi int64
+	gen            int64
+}
+
+// readPending reads up to limit pending rows and returns them and their
+// ranges widened to the coarsest step and merged per series.
+func (s *Store) readPending(ctx context.Context, tx *sql.Tx, coarsest int64, limit int) ([]pendingMark, []seriesRange, error) {
+	rows, err := tx.QueryContext(ctx, "SELECT series_id, min_ts, max_ts, gen FROM rollup_pending ORDER BY series_id, min_ts, max_ts LIMIT "+strconv.Itoa(limit))
 	if err != nil {
 		return nil, nil, fmt.Errorf("read rollup_pending: %w", err)
 	}
 	defer rows.Close()
-	var ids []int64
+	var marks []pendingMark
 	var ranges []seriesRange
 	for rows.Next() {
-		var id, series, lo, hi int64
-		if err := rows.Scan(&id, &series, &lo, &hi); err != nil {
+		var m pendingMark
+		if err := rows.Scan(&m.series, &m.lo, &m.hi, &m.gen); err != nil {
 			return nil, nil, fmt.Errorf("read rollup_pending: %w", err)
 		}
-		ids = append(ids, id)
-		ranges = append(ranges, seriesRange{series: series, from: rollup.BucketStart(lo, coarsest), to: rollup.BucketStart(hi, coarsest) + coarsest})
+		marks = append(marks, m)
+		ranges = append(ranges, seriesRange{series: m.series, from: rollup.BucketStart(m.lo, coarsest), to: rollup.BucketStart(m.hi, coarsest) + coarsest})
 	}
 	if err := rows.Err(); err != nil {
 		return nil, nil, fmt.Errorf("read rollup_pending: %w", err)
 	}
-	return ids, mergeRanges(ranges), nil
+	return marks, mergeRanges(ranges), nil
 }
 
 // mergeRanges sorts ranges and joins those of a series that overlap or touch.
@@ -251,20 +257,22 @@ func (s *Store) upsertRollups(ctx context.Context, tx *sql.Tx, step int64, bucke
 	return nil
 }
 
-// deletePending deletes the handled pending rows by id: rows added since
-// (by writers committing meanwhile) stay for the next run.
-func (s *Store) deletePending(ctx context.Context, tx *sql.Tx, ids []int64) error {
+// deletePending deletes the handled pending rows, each only if its gen is
+// still the one read: a row a writer repeated meanwhile (gen bumped, its
+// samples unseen by this transaction) stays for the next run, as do rows
+// added since. (The DELETE reads the latest committed rows and waits for a
+// writer still holding one.)
+func (s *Store) deletePending(ctx context.Context, tx *sql.Tx, marks []pendingMark) error {
 	var b strings.Builder
-	for start := 0; start < len(ids); start += dedupeChunk {
+	for start := 0; start < len(marks); start += rangesPerStatement {
 		b.Reset()
-		b.WriteString("DELETE FROM rollup_pending WHERE id IN (")
-		for i, id := range ids[start:min(start+dedupeChunk, len(ids))] {
+		b.WriteString("DELETE FROM rollup_pending WHERE ")
+		for i, m := range marks[start:min(start+rangesPerStatement, len(marks))] {
 			if i > 0 {
-				b.WriteByte(',')
+				b.WriteString(" OR ")
 			}
-			b.WriteString(strconv.FormatInt(id, 10))
+			fmt.Fprintf(&b, "(series_id = %d AND min_ts = %d AND max_ts = %d AND gen = %d)", m.series, m.lo, m.hi, m.gen)
 		}
-		b.WriteByte(')')
 		if _, err := tx.ExecContext(ctx, b.String()); err != nil {
 			return fmt.Errorf("delete rollup_pending: %w", err)
 		}

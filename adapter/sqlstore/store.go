@@ -62,6 +62,9 @@ type dialect struct {
 	// upsertRollups ends a multi-row INSERT INTO rollups so that it
 	// replaces the aggregates of existing buckets.
 	upsertRollups string
+	// upsertPending ends a multi-row INSERT INTO rollup_pending so that a
+	// repeated row bumps its gen.
+	upsertPending string
 	isDuplicate   func(error) bool
 	isRetryable   func(error) bool
 }
@@ -72,6 +75,7 @@ var sqliteDialect = dialect{
 	migrations:    "migrations/sqlite",
 	insertIgnore:  "OR IGNORE",
 	upsertRollups: " ON CONFLICT (series_id, step_ms, start_ts) DO UPDATE SET count = excluded.count, sum = excluded.sum, min = excluded.min, max = excluded.max",
+	upsertPending: " ON CONFLICT (series_id, min_ts, max_ts) DO UPDATE SET gen = gen + 1",
 	isDuplicate: func(err error) bool {
 		var e *sqlite.Error
 		// SQLITE_CONSTRAINT_PRIMARYKEY (1555), SQLITE_CONSTRAINT_UNIQUE (2067).
@@ -87,6 +91,7 @@ var mysqlDialect = dialect{
 	migrations:    "migrations/mysql",
 	insertIgnore:  "IGNORE",
 	upsertRollups: " ON DUPLICATE KEY UPDATE count = VALUES(count), sum = VALUES(sum), min = VALUES(min), max = VALUES(max)",
+	upsertPending: " ON DUPLICATE KEY UPDATE gen = gen + 1",
 	isDuplicate: func(err error) bool {
 		var e *mysql.MySQLError
 		return errors.As(err, &e) && e.Number == 1062
@@ -179,6 +184,24 @@ func (s *Store) Migrate(ctx context.Context) error {
 	}
 	if _, err := p.Up(ctx); err != nil {
 		return fmt.Errorf("migrate %s: %w", s.d.name, err)
+	}
+	return nil
+}
+
+// MigrateDown rolls the schema back to version (running each later
+// migration's Down part), for operators undoing an upgrade and for tests
+// that re-run a data migration.
+func (s *Store) MigrateDown(ctx context.Context, version int64) error {
+	fsys, err := fs.Sub(migrations, s.d.migrations)
+	if err != nil {
+		return fmt.Errorf("migrations %s: %w", s.d.name, err)
+	}
+	p, err := goose.NewProvider(s.d.goose, s.write, fsys, goose.WithDisableGlobalRegistry(true))
+	if err != nil {
+		return fmt.Errorf("migrations %s: %w", s.d.name, err)
+	}
+	if _, err := p.DownTo(ctx, version); err != nil {
+		return fmt.Errorf("migrate %s down to %d: %w", s.d.name, version, err)
 	}
 	return nil
 }

@@ -119,6 +119,7 @@ func tenantCalls() []tenantCall {
 var notTenantScoped = map[string]string{
 	"Close":                  "lifecycle",
 	"Migrate":                "lifecycle",
+	"MigrateDown":            "lifecycle",
 	"Ping":                   "lifecycle",
 	"Dialect":                "configuration",
 	"SetClock":               "configuration",

@@ -8,9 +8,12 @@
 //
 // for Redis Streams + MariaDB, then (c) the same (a) and (b) in embedded mode
 // (embedded queue + SQLite), then the MQTT path of distributed mode: (n)
-// messages published to a private Mosquitto (dynamic security) until
-// committed through the MQTT door, beside (o) a plain paho subscriber's rate
-// on the same broker. Each run uses its own database, stream and broker and
+// messages published to a private Mosquitto (dynamic security) until the
+// MQTT door has made every sample durable in Redis (workers off, then
+// drained and counted), beside (o) a plain paho subscriber's rate on the same
+// broker; then rollups: (r) the rollup job's throughput and the latency of
+// (s) a 30-day chart query (interval=auto vs raw) and (t) a one-day raw query
+// of one series among 20. Each run uses its own database, stream and broker and
 // removes them afterwards.
 package main
 
