@@ -3,6 +3,7 @@ package sqlstore
 import (
 	"context"
 	"database/sql"
+	"errors"
 	"fmt"
 	"slices"
 	"strconv"
@@ -29,15 +30,17 @@ type seriesRange struct {
 // upserted, never deleted, so rollups outlive the raw data they came from.
 //
 // Running it again with nothing pending does nothing; running it over a
-// range already computed writes the same values. It is not meant to run in
-// two processes at once (the rollup use case holds a lease), though doing
-// so only wastes work: each transaction writes complete, exact buckets.
+// range already computed writes the same values. Passes must not overlap:
+// one from an older snapshot could overwrite a newer bucket. So holder must
+// hold the rollup lease (see AcquireLease); the pass locks the lease row
+// first and fails with rollup.ErrNotLeaseHolder otherwise, which also
+// serialises a pass that outlived its lease with its successor's.
 // Maintenance over every tenant (the tenant is part of each series).
-func (s *Store) RollupPending(ctx context.Context, steps rollup.Steps, limit int) (rollup.Pass, error) {
+func (s *Store) RollupPending(ctx context.Context, holder string, steps rollup.Steps, limit int) (rollup.Pass, error) {
 	var run rollup.Pass
 	err := s.retry(ctx, func() error {
 		var err error
-		run, err = s.rollupTx(ctx, steps, limit)
+		run, err = s.rollupTx(ctx, holder, steps, limit)
 		return err
 	})
 	if err != nil {
@@ -46,13 +49,24 @@ func (s *Store) RollupPending(ctx context.Context, steps rollup.Steps, limit int
 	return run, nil
 }
 
-func (s *Store) rollupTx(ctx context.Context, steps rollup.Steps, limit int) (rollup.Pass, error) {
+func (s *Store) rollupTx(ctx context.Context, holder string, steps rollup.Steps, limit int) (rollup.Pass, error) {
 	var run rollup.Pass
 	tx, err := s.write.BeginTx(ctx, nil)
 	if err != nil {
 		return run, fmt.Errorf("begin: %w", err)
 	}
 	defer func() { _ = tx.Rollback() }()
+	// A locking read: it takes no snapshot, so the reads below see every
+	// pass committed before this one got the lock.
+	var current string
+	var until int64
+	err = tx.QueryRowContext(ctx, "SELECT holder, expires_at FROM job_leases WHERE name = ?"+s.d.forUpdate, rollup.LeaseName).Scan(&current, &until)
+	if err != nil && !errors.Is(err, sql.ErrNoRows) {
+		return run, fmt.Errorf("check rollup lease: %w", err)
+	}
+	if current != holder || until < millis(s.now()) {
+		return run, fmt.Errorf("rollup pass as %q (lease held by %q): %w", holder, current, rollup.ErrNotLeaseHolder)
+	}
 
 	marks, ranges, err := s.readPending(ctx, tx, steps.Coarsest(), limit)
 	if err != nil || len(marks) == 0 {

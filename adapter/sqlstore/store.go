@@ -65,6 +65,7 @@ type dialect struct {
 	// upsertPending ends a multi-row INSERT INTO rollup_pending so that a
 	// repeated row bumps its gen.
 	upsertPending string
+	forUpdate     string // " FOR UPDATE" where a locking read exists (SQLite has one writer)
 	isDuplicate   func(error) bool
 	isRetryable   func(error) bool
 }
@@ -92,6 +93,7 @@ var mysqlDialect = dialect{
 	insertIgnore:  "IGNORE",
 	upsertRollups: " ON DUPLICATE KEY UPDATE count = VALUES(count), sum = VALUES(sum), min = VALUES(min), max = VALUES(max)",
 	upsertPending: " ON DUPLICATE KEY UPDATE gen = gen + 1",
+	forUpdate:     " FOR UPDATE",
 	isDuplicate: func(err error) bool {
 		var e *mysql.MySQLError
 		return errors.As(err, &e) && e.Number == 1062

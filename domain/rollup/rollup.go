@@ -5,6 +5,7 @@
 package rollup
 
 import (
+	"errors"
 	"fmt"
 	"math"
 	"slices"
@@ -160,6 +161,14 @@ func (a Aggregate) Pick(agg Agg) float64 {
 	}
 	return a.Avg()
 }
+
+// ErrNotLeaseHolder is returned by a rollup pass whose caller no longer
+// holds the job's lease: another replica took it over, and two passes at
+// once could write a bucket from an older snapshot over a newer one.
+var ErrNotLeaseHolder = errors.New("not the rollup lease holder")
+
+// LeaseName is the rollup job's lease.
+const LeaseName = "rollup"
 
 // Pass is what one pass of the rollup job did.
 type Pass struct {

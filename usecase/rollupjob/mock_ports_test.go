@@ -58,18 +58,18 @@ func (mr *MockStoreMockRecorder) PendingRollups(ctx any) *gomock.Call {
 }
 
 // RollupPending mocks base method.
-func (m *MockStore) RollupPending(ctx context.Context, steps rollup.Steps, limit int) (rollup.Pass, error) {
+func (m *MockStore) RollupPending(ctx context.Context, holder string, steps rollup.Steps, limit int) (rollup.Pass, error) {
 	m.ctrl.T.Helper()
-	ret := m.ctrl.Call(m, "RollupPending", ctx, steps, limit)
+	ret := m.ctrl.Call(m, "RollupPending", ctx, holder, steps, limit)
 	ret0, _ := ret[0].(rollup.Pass)
 	ret1, _ := ret[1].(error)
 	return ret0, ret1
 }
 
 // RollupPending indicates an expected call of RollupPending.
-func (mr *MockStoreMockRecorder) RollupPending(ctx, steps, limit any) *gomock.Call {
+func (mr *MockStoreMockRecorder) RollupPending(ctx, holder, steps, limit any) *gomock.Call {
 	mr.mock.ctrl.T.Helper()
-	return mr.mock.ctrl.RecordCallWithMethodType(mr.mock, "RollupPending", reflect.TypeOf((*MockStore)(nil).RollupPending), ctx, steps, limit)
+	return mr.mock.ctrl.RecordCallWithMethodType(mr.mock, "RollupPending", reflect.TypeOf((*MockStore)(nil).RollupPending), ctx, holder, steps, limit)
 }
 
 // MockLeases is a mock of Leases interface.

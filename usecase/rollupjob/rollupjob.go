@@ -19,7 +19,7 @@ import (
 // pending ranges in one transaction and reports what it did; a pass with
 // Pending == 0 means nothing was left.
 type Store interface {
-	RollupPending(ctx context.Context, steps rollup.Steps, limit int) (rollup.Pass, error)
+	RollupPending(ctx context.Context, holder string, steps rollup.Steps, limit int) (rollup.Pass, error)
 	PendingRollups(ctx context.Context) (int64, error)
 }
 
@@ -30,7 +30,7 @@ type Leases interface {
 }
 
 // LeaseName is the job's lease.
-const LeaseName = "rollup"
+const LeaseName = rollup.LeaseName
 
 // ErrLeaseLost means another replica took the lease during a run (this one
 // stalled past the lease's time to live); the run stops at once.
@@ -124,7 +124,10 @@ func (s *Service) Run(ctx context.Context) (Report, error) {
 			}
 		}
 		passStart := s.now()
-		p, err := s.store.RollupPending(ctx, s.opts.Steps, s.opts.PassLimit)
+		p, err := s.store.RollupPending(ctx, s.opts.Holder, s.opts.Steps, s.opts.PassLimit)
+		if errors.Is(err, rollup.ErrNotLeaseHolder) {
+			return s.finish(rep, start), fmt.Errorf("rollup pass %d: %w", rep.Passes+1, ErrLeaseLost)
+		}
 		if err != nil {
 			return s.finish(rep, start), fmt.Errorf("rollup pass %d: %w", rep.Passes+1, err)
 		}

@@ -44,11 +44,11 @@ func TestDrainsPassesRenewingTheLeaseThenReleases(t *testing.T) {
 	job.OnPass = func(p rollup.Pass, _ time.Duration) { seen = append(seen, p) }
 	gomock.InOrder(
 		ls.EXPECT().AcquireLease(gomock.Any(), "rollup", "sched-1", time.Minute).Return(true, nil),
-		st.EXPECT().RollupPending(gomock.Any(), rollup.DefaultSteps, 10).Return(rollup.Pass{Pending: 10, Series: 2, RawRows: 100, Buckets: 4}, nil),
+		st.EXPECT().RollupPending(gomock.Any(), "sched-1", rollup.DefaultSteps, 10).Return(rollup.Pass{Pending: 10, Series: 2, RawRows: 100, Buckets: 4}, nil),
 		ls.EXPECT().AcquireLease(gomock.Any(), "rollup", "sched-1", time.Minute).Return(true, nil),
-		st.EXPECT().RollupPending(gomock.Any(), rollup.DefaultSteps, 10).Return(rollup.Pass{Pending: 10, Series: 1, RawRows: 50, Buckets: 2}, nil),
+		st.EXPECT().RollupPending(gomock.Any(), "sched-1", rollup.DefaultSteps, 10).Return(rollup.Pass{Pending: 10, Series: 1, RawRows: 50, Buckets: 2}, nil),
 		ls.EXPECT().AcquireLease(gomock.Any(), "rollup", "sched-1", time.Minute).Return(true, nil),
-		st.EXPECT().RollupPending(gomock.Any(), rollup.DefaultSteps, 10).Return(rollup.Pass{Pending: 3, Series: 1, RawRows: 7, Buckets: 2}, nil),
+		st.EXPECT().RollupPending(gomock.Any(), "sched-1", rollup.DefaultSteps, 10).Return(rollup.Pass{Pending: 3, Series: 1, RawRows: 7, Buckets: 2}, nil),
 		ls.EXPECT().ReleaseLease(gomock.Any(), "rollup", "sched-1").Return(nil),
 	)
 	rep, err := job.Run(context.Background())
@@ -66,7 +66,7 @@ func TestDrainsPassesRenewingTheLeaseThenReleases(t *testing.T) {
 func TestEmptyListIsOnePassAndNoWork(t *testing.T) {
 	job, st, ls := newJob(t, 10)
 	ls.EXPECT().AcquireLease(gomock.Any(), "rollup", "sched-1", time.Minute).Return(true, nil)
-	st.EXPECT().RollupPending(gomock.Any(), gomock.Any(), 10).Return(rollup.Pass{}, nil)
+	st.EXPECT().RollupPending(gomock.Any(), "sched-1", gomock.Any(), 10).Return(rollup.Pass{}, nil)
 	ls.EXPECT().ReleaseLease(gomock.Any(), "rollup", "sched-1").Return(nil)
 	rep, err := job.Run(context.Background())
 	if err != nil || rep.Passes != 0 || rep.Skipped {
@@ -78,7 +78,7 @@ func TestStopsWhenTheLeaseIsLost(t *testing.T) {
 	job, st, ls := newJob(t, 10)
 	gomock.InOrder(
 		ls.EXPECT().AcquireLease(gomock.Any(), "rollup", "sched-1", time.Minute).Return(true, nil),
-		st.EXPECT().RollupPending(gomock.Any(), gomock.Any(), 10).Return(rollup.Pass{Pending: 10}, nil),
+		st.EXPECT().RollupPending(gomock.Any(), "sched-1", gomock.Any(), 10).Return(rollup.Pass{Pending: 10}, nil),
 		ls.EXPECT().AcquireLease(gomock.Any(), "rollup", "sched-1", time.Minute).Return(false, nil),
 		ls.EXPECT().ReleaseLease(gomock.Any(), "rollup", "sched-1").Return(nil),
 	)
@@ -92,7 +92,7 @@ func TestStoreFailureIsReportedAndTheLeaseReleased(t *testing.T) {
 	job, st, ls := newJob(t, 10)
 	boom := errors.New("deadlock")
 	ls.EXPECT().AcquireLease(gomock.Any(), gomock.Any(), gomock.Any(), gomock.Any()).Return(true, nil)
-	st.EXPECT().RollupPending(gomock.Any(), gomock.Any(), 10).Return(rollup.Pass{}, boom)
+	st.EXPECT().RollupPending(gomock.Any(), "sched-1", gomock.Any(), 10).Return(rollup.Pass{}, boom)
 	ls.EXPECT().ReleaseLease(gomock.Any(), "rollup", "sched-1").Return(nil)
 	if _, err := job.Run(context.Background()); !errors.Is(err, boom) {
 		t.Fatalf("Run error = %v, want it to wrap the store's", err)
@@ -105,5 +105,15 @@ func TestLeaseErrorIsReported(t *testing.T) {
 	ls.EXPECT().AcquireLease(gomock.Any(), gomock.Any(), gomock.Any(), gomock.Any()).Return(false, boom)
 	if _, err := job.Run(context.Background()); !errors.Is(err, boom) {
 		t.Fatalf("Run error = %v", err)
+	}
+}
+
+func TestStoreRefusingThePassIsALostLease(t *testing.T) {
+	job, st, ls := newJob(t, 10)
+	ls.EXPECT().AcquireLease(gomock.Any(), gomock.Any(), gomock.Any(), gomock.Any()).Return(true, nil)
+	st.EXPECT().RollupPending(gomock.Any(), "sched-1", gomock.Any(), 10).Return(rollup.Pass{}, rollup.ErrNotLeaseHolder)
+	ls.EXPECT().ReleaseLease(gomock.Any(), "rollup", "sched-1").Return(nil)
+	if _, err := job.Run(context.Background()); !errors.Is(err, rollupjob.ErrLeaseLost) {
+		t.Fatalf("Run error = %v, want ErrLeaseLost", err)
 	}
 }

@@ -1,6 +1,7 @@
 package storetest
 
 import (
+	"errors"
 	"fmt"
 	"math"
 	"math/rand/v2"
@@ -26,6 +27,7 @@ func RunRollups(t *testing.T, open func(t *testing.T) Target) {
 		{"Coverage", testRollupCoverage},
 		{"RollupsOutliveRaw", testRollupsOutliveRaw},
 		{"Lease", testLease},
+		{"PassNeedsTheLease", testPassNeedsTheLease},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) { c.fn(t, open(t)) })
@@ -137,8 +139,11 @@ func rollupQuery(tenantID int64, name string, max int) metric.Query {
 func runRollup(t *testing.T, s *sqlstore.Store, limit int) rollup.Pass {
 	t.Helper()
 	var total rollup.Pass
+	if ok, err := s.AcquireLease(ctx(t), rollup.LeaseName, "storetest", time.Hour); err != nil || !ok {
+		t.Fatalf("AcquireLease = %v, %v", ok, err)
+	}
 	for {
-		r, err := s.RollupPending(ctx(t), rollupSteps, limit)
+		r, err := s.RollupPending(ctx(t), "storetest", rollupSteps, limit)
 		if err != nil {
 			t.Fatalf("RollupPending: %v", err)
 		}
@@ -400,5 +405,40 @@ func testLease(t *testing.T, tg Target) {
 	got, err := s.AcquireLease(ctx(t), "retention", "b", time.Minute)
 	if err != nil || !got {
 		t.Fatalf("another job's lease = %v, %v", got, err)
+	}
+}
+
+// A pass by a process that does not hold the rollup lease (never had it,
+// lost it to another replica, or let it expire) changes nothing.
+func testPassNeedsTheLease(t *testing.T, tg Target) {
+	s := tg.Store
+	clk := &clock{now: base}
+	s.SetClock(clk.Now)
+	tid := mkTenant(t, s, "lease")
+	write(t, s, batch(tid, sample("lease.m", 1, nil, base.UnixMilli(), "")))
+	refused := func(holder, why string) {
+		t.Helper()
+		if _, err := s.RollupPending(ctx(t), holder, rollupSteps, 10); !errors.Is(err, rollup.ErrNotLeaseHolder) {
+			t.Fatalf("%s: RollupPending = %v, want ErrNotLeaseHolder", why, err)
+		}
+		if n := count(t, tg.DB, "rollups"); n != 0 {
+			t.Fatalf("%s: %d rollup rows written", why, n)
+		}
+		if n, _ := s.PendingRollups(ctx(t)); n != 1 {
+			t.Fatalf("%s: %d pending rows left, want 1", why, n)
+		}
+	}
+	refused("a", "no lease at all")
+	if ok, err := s.AcquireLease(ctx(t), rollup.LeaseName, "b", time.Minute); err != nil || !ok {
+		t.Fatal(ok, err)
+	}
+	refused("a", "another holder")
+	clk.Set(base.Add(2 * time.Minute))
+	refused("b", "an expired lease")
+	if ok, err := s.AcquireLease(ctx(t), rollup.LeaseName, "a", time.Minute); err != nil || !ok {
+		t.Fatal(ok, err)
+	}
+	if p, err := s.RollupPending(ctx(t), "a", rollupSteps, 10); err != nil || p.Pending != 1 {
+		t.Fatalf("the holder's pass = %+v, %v", p, err)
 	}
 }
