@@ -3,6 +3,7 @@ package wiring
 import (
 	"context"
 	"fmt"
+	"crypto/rand"
 	"log/slog"
 	"net/http"
 	"os"
@@ -19,13 +20,14 @@ import (
 // SchedulerLoops are the scheduler role's periodic jobs.
 type SchedulerLoops []app.Loop
 
-// holderName names this process in job leases.
+// holderName names one job instance in leases: host, role, pid and a
+// random suffix, so two instances in one process are told apart too.
 func holderName(role Role) string {
 	host, err := os.Hostname()
 	if err != nil {
 		host = "unknown-host"
 	}
-	return fmt.Sprintf("%s/%s/%d", host, role, os.Getpid())
+	return fmt.Sprintf("%s/%s/%d/%s", host, role, os.Getpid(), rand.Text()[:8])
 }
 
 // ProvideRollupJob is the downsampling job over the store.

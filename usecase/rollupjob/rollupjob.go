@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"sync"
 	"time"
 
 	"github.com/pulsemetrics/pulse/domain/rollup"
@@ -58,6 +59,7 @@ type Report struct {
 
 // Service is the rollup job.
 type Service struct {
+	mu     sync.Mutex // one Run at a time per Service: they share the holder name
 	store  Store
 	leases Leases
 	opts   Options
@@ -93,6 +95,8 @@ func New(store Store, leases Leases, opts Options, log *slog.Logger) (*Service, 
 // Run drains the pending list: passes run until one finds nothing left or
 // ctx ends. Without the lease it does nothing and reports Skipped.
 func (s *Service) Run(ctx context.Context) (Report, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
 	start := s.now()
 	var rep Report
 	ok, err := s.leases.AcquireLease(ctx, LeaseName, s.opts.Holder, s.opts.LeaseTTL)
