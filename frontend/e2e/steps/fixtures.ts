@@ -1,0 +1,81 @@
+// Per-worker Pulse server with a fresh data dir, and per-scenario world state.
+import { spawn, execFile, type ChildProcess } from 'node:child_process'
+import { mkdtempSync, rmSync } from 'node:fs'
+import { createServer } from 'node:net'
+import { tmpdir } from 'node:os'
+import { join, resolve } from 'node:path'
+import { promisify } from 'node:util'
+import { test as base } from 'playwright-bdd'
+
+const run = promisify(execFile)
+
+export interface PulseServer {
+  baseURL: string
+  /** Runs the pulse CLI with the server's configuration; returns stdout. */
+  cli: (...args: string[]) => Promise<string>
+}
+
+export interface World {
+  tenant: string
+  token: string
+  email: string
+  password: string
+  metric: string
+}
+
+async function freePort(): Promise<number> {
+  return new Promise((ok, fail) => {
+    const srv = createServer()
+    srv.on('error', fail)
+    srv.listen(0, '127.0.0.1', () => {
+      const addr = srv.address()
+      srv.close(() => (typeof addr === 'object' && addr ? ok(addr.port) : fail(new Error('no port'))))
+    })
+  })
+}
+
+async function waitReady(url: string, proc: ChildProcess, ms = 20_000) {
+  const until = Date.now() + ms
+  while (Date.now() < until) {
+    if (proc.exitCode !== null) throw new Error(`pulse serve exited with ${proc.exitCode}`)
+    try {
+      if ((await fetch(`${url}/readyz`)).ok) return
+    } catch {
+      // not listening yet
+    }
+    await new Promise((r) => setTimeout(r, 200))
+  }
+  throw new Error(`pulse serve not ready at ${url} within ${ms} ms`)
+}
+
+export const test = base.extend<{ world: World }, { pulse: PulseServer }>({
+  pulse: [
+    async ({}, use) => {
+      const bin = resolve(process.env.PULSE_BIN ?? '../bin/pulse')
+      const external = process.env.PULSE_E2E_URL
+      const dataDir = mkdtempSync(join(tmpdir(), 'pulse-e2e-'))
+      const env = {
+        ...process.env,
+        PULSE_DATA_DIR: process.env.PULSE_DATA_DIR && external ? process.env.PULSE_DATA_DIR : dataDir,
+        PULSE_HTTP_ADDR: `127.0.0.1:${await freePort()}`,
+        PULSE_MQTT_LISTEN: `127.0.0.1:${await freePort()}`,
+      }
+      const baseURL = external ?? `http://${env.PULSE_HTTP_ADDR}`
+      let proc: ChildProcess | null = null
+      if (!external) {
+        proc = spawn(bin, ['serve'], { env, stdio: ['ignore', 'inherit', 'inherit'] })
+        await waitReady(baseURL, proc)
+      }
+      const cli = async (...args: string[]) => (await run(bin, args, { env })).stdout
+      await use({ baseURL, cli })
+      proc?.kill('SIGTERM')
+      rmSync(dataDir, { recursive: true, force: true })
+    },
+    { scope: 'worker' },
+  ],
+  world: async ({}, use) => {
+    const id = Math.random().toString(36).slice(2, 8)
+    await use({ tenant: `e2e-${id}`, token: '', email: `admin-${id}@example.test`, password: `pw-${id}-correct-horse`, metric: `e2e.temp_${id}` })
+  },
+  baseURL: async ({ pulse }, use) => use(pulse.baseURL),
+})

@@ -1,0 +1,72 @@
+// Inertia page props, hand-written from docs/dashboard.md (they are not REST API,
+// so they are not in api/openapi.yaml). Keep in step with the Go controllers.
+
+export type Role = 'admin' | 'viewer'
+export type WidgetAgg = 'avg' | 'min' | 'max' | 'sum' | 'count'
+export type ChartKind = 'line' | 'area' | 'bar'
+
+export interface AuthUser {
+  id: number
+  email: string
+  role: Role
+  super_admin: boolean
+  tenant: { slug: string; name: string } | null
+}
+
+/** Props every page receives. */
+export interface SharedProps {
+  auth: { user: AuthUser | null }
+  flash: { success?: string; error?: string }
+  errors: Record<string, string>
+}
+
+export interface DashboardSummary {
+  id: number
+  name: string
+  widgets: number
+  updated_at: string // RFC 3339
+}
+
+export interface Widget {
+  id: number
+  title: string
+  metric: string
+  tags: Record<string, string>
+  agg: WidgetAgg
+  chart: ChartKind
+  position: number
+}
+
+export interface Dashboard {
+  id: number
+  name: string
+  updated_at: string
+  widgets: Widget[]
+}
+
+export interface Paginated<T> {
+  data: T[]
+  page: number
+  per_page: number
+  total: number
+  last_page: number
+}
+
+/** Dashboards/Index */
+export interface DashboardsIndexProps {
+  dashboards: Paginated<DashboardSummary>
+}
+
+/** Dashboards/Show */
+export interface DashboardsShowProps {
+  dashboard: Dashboard
+}
+
+/** Body of POST/PATCH /dashboards/{id}/widgets[/{wid}]. */
+export interface WidgetInput {
+  title: string
+  metric: string
+  tags: Record<string, string>
+  agg: WidgetAgg
+  chart: ChartKind
+}
