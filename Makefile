@@ -8,7 +8,7 @@ BINARIES := pulse pulse-api pulse-worker pulse-scheduler pulse-ingestor
 SERVICES := mariadb redis mosquitto
 TEST_TIMEOUT ?= 14m
 
-.PHONY: all build run test test-go bench fuzz fuzz-smoke generate wire mocks services fmt vet clean
+.PHONY: all build run dev test test-go frontend frontend-test e2e bench fuzz fuzz-smoke generate wire mocks services fmt vet clean
 
 # Native Go fuzz targets (package:target). Each has a committed seed corpus in
 # its package's testdata/fuzz; `make test` runs each briefly, `make fuzz` longer.
@@ -20,7 +20,7 @@ FUZZ_TIME ?= 2m
 
 all: build
 
-build: ## static binaries in ./bin
+build: frontend ## static binaries in ./bin (the dashboard embedded)
 	@mkdir -p $(BIN)
 	CGO_ENABLED=0 $(GO) build -trimpath -o $(BIN)/pulse ./cmd/pulse
 	CGO_ENABLED=0 $(GO) build -trimpath -o $(BIN)/pulse-api ./cmd/api
@@ -31,13 +31,32 @@ build: ## static binaries in ./bin
 run: build ## every role in one process on embedded defaults (SQLite, embedded queue)
 	./$(BIN)/pulse serve
 
+# The dashboard (frontend/): npm ci when the lock file changed, then vue-tsc + vite build
+# into frontend/dist/app, which go:embed puts into the binaries.
+frontend/node_modules/.package-lock.json: frontend/package-lock.json
+	@scripts/frontend.sh node
+	cd frontend && npm ci --no-audit --no-fund --loglevel=error
+
+frontend: frontend/node_modules/.package-lock.json ## build the dashboard into frontend/dist/app
+	cd frontend && npm run build
+
+frontend-test: frontend/node_modules/.package-lock.json ## Vitest and the OpenAPI types drift check
+	cd frontend && npm test && npm run types:check
+
+e2e: build ## Playwright BDD scenarios (frontend/e2e) in Debian's Chromium against bin/pulse
+	@scripts/frontend.sh chromium
+	cd frontend && PULSE_BIN=$(CURDIR)/$(BIN)/pulse npm run e2e
+
+dev: frontend/node_modules/.package-lock.json ## Vite with HMR beside the Go server (UI from http://localhost:5173)
+	(cd frontend && npm run dev) & trap 'kill %1' EXIT; PULSE_UI_DEV_URL=http://localhost:5173 $(GO) run ./cmd/pulse serve
+
 services:
 	@scripts/services.sh $(SERVICES)
 
 vet:
 	$(GO) vet ./...
 
-test: services vet fuzz-smoke ## everything CI runs (the fuzz pass first, so go test's summary closes the log)
+test: services vet fuzz-smoke frontend-test ## everything CI runs (the fuzz pass first, so go test's summary closes the log)
 	$(GO) test -count=1 -timeout $(TEST_TIMEOUT) ./...
 
 fuzz-smoke:
