@@ -41,6 +41,8 @@ type Deps struct {
 	// one-line summary.
 	RunRollup    func(ctx context.Context) (string, error)
 	RunRetention func(ctx context.Context) (string, error)
+	// OpenUsers opens the accounts use case for `pulse user create`.
+	OpenUsers func(ctx context.Context) (Users, func(), error)
 }
 
 // NewRoot builds the command tree. settings are added as persistent flags.
@@ -68,7 +70,7 @@ func NewRoot(deps Deps, out io.Writer) *cobra.Command {
 			fmt.Fprintln(c.OutOrStdout(), "schema is up to date")
 			return nil
 		},
-	}, tenantCmd(deps), tokenCmd(deps), mqttCmd(deps))
+	}, tenantCmd(deps), tokenCmd(deps), mqttCmd(deps), userCmd(deps))
 	root.AddCommand(jobsCmds(deps)...)
 	return root
 }

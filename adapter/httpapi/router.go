@@ -119,6 +119,10 @@ type Deps struct {
 	// X-Forwarded-For (its last entry, added by the trusted proxy) instead
 	// of the connection's peer. Off by default: the header is client-set.
 	TrustProxy bool
+	// WebUI serves every request no API route matches, except under /api/
+	// (the dashboard, adapter/webui); nil: such requests are JSON 404s.
+	// It runs inside this router's logging, metrics and panic recovery.
+	WebUI http.Handler
 }
 
 // server holds the resolved dependencies of the handlers.
@@ -185,7 +189,11 @@ func NewRouter(deps Deps) http.Handler {
 	if gat != nil {
 		r.Handle("/metrics", promhttp.HandlerFor(gat, promhttp.HandlerOpts{})).Methods(http.MethodGet)
 	}
-	r.NotFoundHandler = http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+	r.NotFoundHandler = http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
+		if deps.WebUI != nil && req.URL.Path != "/api" && !strings.HasPrefix(req.URL.Path, "/api/") {
+			deps.WebUI.ServeHTTP(w, req)
+			return
+		}
 		writeJSON(w, http.StatusNotFound, errorBody{Error: "no such route"})
 	})
 	r.MethodNotAllowedHandler = http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {

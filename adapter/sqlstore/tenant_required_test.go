@@ -10,6 +10,7 @@ import (
 
 	"github.com/pulsemetrics/pulse/adapter/sqlstore"
 	"github.com/pulsemetrics/pulse/adapter/sqlstore/storetest"
+	"github.com/pulsemetrics/pulse/domain/dashboard"
 	"github.com/pulsemetrics/pulse/domain/metric"
 	"github.com/pulsemetrics/pulse/domain/tenant"
 	"github.com/pulsemetrics/pulse/domain/token"
@@ -42,8 +43,14 @@ type tenantCall struct {
 
 // fixture is what exists in the database before the calls run.
 type fixture struct {
-	tenantID int64  // a real tenant
-	tokenID  string // a token of that tenant
+	tenantID    int64  // a real tenant
+	tokenID     string // a token of that tenant
+	dashboardID int64  // a dashboard of that tenant
+	widgetID    int64  // a widget of that dashboard
+}
+
+func reqWidget(id int64) dashboard.Widget {
+	return dashboard.Widget{ID: id, Title: "req", Metric: "req.metric", Agg: dashboard.AggAvg, Chart: dashboard.ChartLine}
 }
 
 var reqTime = time.Date(2026, 11, 25, 10, 0, 0, 0, time.UTC)
@@ -111,6 +118,35 @@ func tenantCalls() []tenantCall {
 			_, err := s.DeleteRollupsBefore(ctx, id, 60_000, 0, 10)
 			return err
 		}},
+		{"CreateDashboard", func(ctx context.Context, s *sqlstore.Store, _ fixture, id int64) error {
+			_, err := s.CreateDashboard(ctx, id, "req", reqTime)
+			return err
+		}},
+		{"ListDashboards", func(ctx context.Context, s *sqlstore.Store, _ fixture, id int64) error {
+			_, _, err := s.ListDashboards(ctx, id, 0, 20)
+			return err
+		}},
+		{"DashboardByID", func(ctx context.Context, s *sqlstore.Store, f fixture, id int64) error {
+			_, err := s.DashboardByID(ctx, id, f.dashboardID)
+			return err
+		}},
+		{"RenameDashboard", func(ctx context.Context, s *sqlstore.Store, f fixture, id int64) error {
+			return s.RenameDashboard(ctx, id, f.dashboardID, "req renamed", reqTime)
+		}},
+		{"AddWidget", func(ctx context.Context, s *sqlstore.Store, f fixture, id int64) error {
+			_, err := s.AddWidget(ctx, id, f.dashboardID, reqWidget(0), reqTime)
+			return err
+		}},
+		{"UpdateWidget", func(ctx context.Context, s *sqlstore.Store, f fixture, id int64) error {
+			return s.UpdateWidget(ctx, id, f.dashboardID, reqWidget(f.widgetID), reqTime)
+		}},
+		// Deletions last: the rows above need the dashboard and widget.
+		{"DeleteWidget", func(ctx context.Context, s *sqlstore.Store, f fixture, id int64) error {
+			return s.DeleteWidget(ctx, id, f.dashboardID, f.widgetID, reqTime)
+		}},
+		{"DeleteDashboard", func(ctx context.Context, s *sqlstore.Store, f fixture, id int64) error {
+			return s.DeleteDashboard(ctx, id, f.dashboardID)
+		}},
 	}
 }
 
@@ -147,6 +183,16 @@ var notTenantScoped = map[string]string{
 	"Partitioned":            "configuration",
 	"EnsurePartitions":       "maintenance: daily partitions of every tenant's samples (MariaDB)",
 	"DropPartitionsBefore":   "maintenance: drops whole days past the longest retention of all tenants; returns names only",
+	"CreateUser":             "the user carries its tenant (none for a super-admin); created by the CLI",
+	"UserByEmail":            "authentication: the email is global and is looked up before the tenant is known",
+	"UserByID":               "authentication: the user of a session, looked up before the tenant is known",
+	"CreateSession":          "authentication: a login session belongs to a user, not to tenant data",
+	"SessionByHash":          "authentication: the session is looked up before the tenant is known",
+	"TouchSession":           "authentication: last-seen time of a session already authenticated",
+	"DeleteSession":          "authentication: logout",
+	"LoginFailures":          "authentication: login throttling by a hash of email and client address",
+	"RecordLoginFailure":     "authentication: login throttling by a hash of email and client address",
+	"ClearLoginFailures":     "authentication: login throttling by a hash of email and client address",
 }
 
 // tenantDataTypes may not appear in the parameters of an exempted method.
@@ -273,7 +319,15 @@ func seedFixture(t *testing.T, ctx context.Context, s *sqlstore.Store) fixture {
 	if err := s.CreateToken(ctx, tok); err != nil {
 		t.Fatal(err)
 	}
-	return fixture{tenantID: created.ID, tokenID: tok.ID}
+	d, err := s.CreateDashboard(ctx, created.ID, "req dashboard", reqTime)
+	if err != nil {
+		t.Fatal(err)
+	}
+	w, err := s.AddWidget(ctx, created.ID, d.ID, reqWidget(0), reqTime)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return fixture{tenantID: created.ID, tokenID: tok.ID, dashboardID: d.ID, widgetID: w.ID}
 }
 
 func countWhere(t *testing.T, ctx context.Context, db *sql.DB, table, where string) int64 {

@@ -46,7 +46,10 @@ func initApp(ctx context.Context, cfg *config.Config, role wiring.Role) (wiring.
 	queryService := wiring.ProvideQuery(store, cfg)
 	registry := wiring.ProvideRegistry(role)
 	extraChecks := wiring.NoExtraChecks()
-	handler := wiring.ProvideAPIHandler(cfg, service, ingestService, queryService, store, queue, registry, logger, clock, extraChecks)
+	accountsService := wiring.ProvideAccounts(store, clock)
+	dashboardsService := wiring.ProvideDashboards(store, clock)
+	webUI := wiring.ProvideWebUI(cfg, accountsService, dashboardsService, queryService, store, logger, clock)
+	handler := wiring.ProvideAPIHandler(cfg, service, ingestService, queryService, store, queue, registry, logger, clock, extraChecks, webUI)
 	apiApp := wiring.NewAPIApp(cfg, role, handler, logger)
 	return apiApp, func() {
 		cleanup5()

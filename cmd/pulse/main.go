@@ -92,6 +92,13 @@ func run(args []string) int {
 			}
 			return line, err
 		},
+		OpenUsers: func(ctx context.Context) (cli.Users, func(), error) {
+			if err := loaded(); err != nil {
+				return nil, nil, err
+			}
+			cfg.LogLevel = quietUnlessDebug(cfg.LogLevel)
+			return initAccounts(ctx, cfg, "cli")
+		},
 		OpenAdmin: func(ctx context.Context) (cli.Admin, func(), error) {
 			if err := loaded(); err != nil {
 				return nil, nil, err

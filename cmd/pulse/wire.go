@@ -11,6 +11,7 @@ import (
 	"github.com/pulsemetrics/pulse/infrastructure/app"
 	"github.com/pulsemetrics/pulse/infrastructure/config"
 	"github.com/pulsemetrics/pulse/infrastructure/wiring"
+	"github.com/pulsemetrics/pulse/usecase/accounts"
 	"github.com/pulsemetrics/pulse/usecase/rollupjob"
 	"github.com/pulsemetrics/pulse/usecase/tenancy"
 )
@@ -22,6 +23,11 @@ func initServe(ctx context.Context, cfg *config.Config, role wiring.Role) (*app.
 
 func initTenancy(ctx context.Context, cfg *config.Config, role wiring.Role) (*tenancy.Service, func(), error) {
 	wire.Build(wiring.ProvideClock, wiring.ProvideLogger, wiring.ProvideStore, wiring.ProvideBrokerAccounts, wiring.ProvideTenancy)
+	return nil, nil, nil
+}
+
+func initAccounts(ctx context.Context, cfg *config.Config, role wiring.Role) (*accounts.Service, func(), error) {
+	wire.Build(wiring.ProvideClock, wiring.ProvideLogger, wiring.ProvideStore, wiring.ProvideAccounts)
 	return nil, nil, nil
 }
 

@@ -12,6 +12,7 @@ import (
 	"github.com/pulsemetrics/pulse/infrastructure/app"
 	"github.com/pulsemetrics/pulse/infrastructure/config"
 	"github.com/pulsemetrics/pulse/infrastructure/wiring"
+	"github.com/pulsemetrics/pulse/usecase/accounts"
 	"github.com/pulsemetrics/pulse/usecase/rollupjob"
 	"github.com/pulsemetrics/pulse/usecase/tenancy"
 )
@@ -51,7 +52,10 @@ func initServe(ctx context.Context, cfg *config.Config, role wiring.Role) (*app.
 	registry := wiring.ProvideRegistry(role)
 	mqttDoor := wiring.ProvideMQTTDoor(cfg, service, ingestService, rateLimiter, registry, logger)
 	extraChecks := wiring.MQTTChecks(mqttDoor)
-	handler := wiring.ProvideAPIHandler(cfg, service, ingestService, queryService, store, queue, registry, logger, clock, extraChecks)
+	accountsService := wiring.ProvideAccounts(store, clock)
+	dashboardsService := wiring.ProvideDashboards(store, clock)
+	webUI := wiring.ProvideWebUI(cfg, accountsService, dashboardsService, queryService, store, logger, clock)
+	handler := wiring.ProvideAPIHandler(cfg, service, ingestService, queryService, store, queue, registry, logger, clock, extraChecks, webUI)
 	workers := wiring.ProvideWorkers(cfg, queue, store, registry, logger)
 	rollupjobService, err := wiring.ProvideRollupJob(cfg, store, registry, logger, role)
 	if err != nil {
@@ -97,6 +101,19 @@ func initTenancy(ctx context.Context, cfg *config.Config, role wiring.Role) (*te
 	service := wiring.ProvideTenancy(store, clock, brokerAccounts)
 	return service, func() {
 		cleanup2()
+		cleanup()
+	}, nil
+}
+
+func initAccounts(ctx context.Context, cfg *config.Config, role wiring.Role) (*accounts.Service, func(), error) {
+	logger := wiring.ProvideLogger(cfg, role)
+	clock := wiring.ProvideClock()
+	store, cleanup, err := wiring.ProvideStore(ctx, cfg, logger, clock)
+	if err != nil {
+		return nil, nil, err
+	}
+	service := wiring.ProvideAccounts(store, clock)
+	return service, func() {
 		cleanup()
 	}, nil
 }

@@ -78,6 +78,9 @@ type Config struct {
 	ShutdownTimeout time.Duration
 	// TrustProxy takes the client address for audit logs from X-Forwarded-For.
 	TrustProxy bool
+	// UIDevURL, when set, makes the dashboard load its scripts from the Vite
+	// dev server at this URL (make dev) instead of the embedded build.
+	UIDevURL string
 }
 
 // setting binds one field to a flag and an environment variable.
@@ -176,6 +179,7 @@ func Register(fs *flag.FlagSet, getenv func(string) string) (*Config, func() err
 	num(&c.PartitionsAhead, "partitions-ahead", "PULSE_PARTITIONS_AHEAD", 3, "MariaDB: daily samples partitions created ahead of time")
 	trust := getenv("PULSE_TRUST_PROXY") == "true"
 	fs.BoolVar(&c.TrustProxy, "trust-proxy", trust, "take client addresses from X-Forwarded-For (behind a reverse proxy) (PULSE_TRUST_PROXY)")
+	str(&c.UIDevURL, "ui-dev-url", "PULSE_UI_DEV_URL", "", "dashboard: load scripts from this Vite dev server (e.g. http://localhost:5173) instead of the embedded build")
 	dur(&c.ShutdownTimeout, "shutdown-timeout", "PULSE_SHUTDOWN_TIMEOUT", 15*time.Second, "drain time on SIGTERM")
 	return c, func() error {
 		if len(errs) > 0 {
@@ -265,6 +269,12 @@ func (c *Config) validate() error {
 	}
 	if c.FlushLinger < 0 || c.QueueLease <= 0 || c.ShutdownTimeout <= 0 {
 		return errors.New("PULSE_FLUSH_LINGER, PULSE_QUEUE_LEASE and PULSE_SHUTDOWN_TIMEOUT must be positive durations")
+	}
+	if c.UIDevURL != "" {
+		u, err := url.Parse(c.UIDevURL)
+		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || (u.Path != "" && u.Path != "/") || u.RawQuery != "" {
+			return fmt.Errorf("PULSE_UI_DEV_URL=%q: want the Vite dev server's origin, e.g. http://localhost:5173", c.UIDevURL)
+		}
 	}
 	if c.DataDir == "" {
 		return errors.New("PULSE_DATA_DIR must not be empty")

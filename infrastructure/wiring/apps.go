@@ -54,9 +54,10 @@ func checks(st *sqlstore.Store, q Queue, extra ExtraChecks) map[string]httpapi.C
 	return m
 }
 
-// ProvideAPIHandler is the full HTTP API.
+// ProvideAPIHandler is the full HTTP API, with the dashboard (WebUI) for
+// every other path.
 func ProvideAPIHandler(cfg *config.Config, ten *tenancy.Service, in *ingest.Service, qs *query.Service,
-	st *sqlstore.Store, q Queue, reg *telemetry.Registry, log *slog.Logger, clock Clock, extra ExtraChecks) http.Handler {
+	st *sqlstore.Store, q Queue, reg *telemetry.Registry, log *slog.Logger, clock Clock, extra ExtraChecks, ui WebUI) http.Handler {
 	return httpapi.NewRouter(httpapi.Deps{
 		Auth: ten, Ingest: in, Query: qs, Admin: ten, TrustProxy: cfg.TrustProxy,
 		Catalogue:    catalogue.NewService(st),
@@ -64,6 +65,7 @@ func ProvideAPIHandler(cfg *config.Config, ten *tenancy.Service, in *ingest.Serv
 		Limits:       httpapi.Limits{MaxBodyBytes: cfg.MaxBodyBytes, MaxDecodedBytes: cfg.MaxDecodedBytes, MaxSamples: cfg.MaxSamples},
 		SampleLimits: metric.DefaultLimits(),
 		Logger:       log, Registerer: reg, Gatherer: reg, Now: clock,
+		WebUI: ui,
 	})
 }
 

@@ -2,8 +2,8 @@ package wiring
 
 import (
 	"context"
-	"fmt"
 	"crypto/rand"
+	"fmt"
 	"log/slog"
 	"net/http"
 	"os"

@@ -10,13 +10,17 @@ var CoreNoClockSet = wire.NewSet(ProvideLogger, ProvideBrokerAccounts, ProvideSt
 	ProvideTenancy, ProvideRateLimiter, ProvideIdempotency, ProvideIngest, ProvideQuery)
 
 // ServeSet assembles `pulse serve` (every role in one process).
-var ServeSet = wire.NewSet(CoreSet, ProvideAPIHandler, ProvideWorkers, SchedulerJobsSet, ProvideMQTTDoor, MQTTChecks, NewServeApp)
+var ServeSet = wire.NewSet(CoreSet, WebUISet, ProvideAPIHandler, ProvideWorkers, SchedulerJobsSet, ProvideMQTTDoor, MQTTChecks, NewServeApp)
+
+// WebUISet is the dashboard served beside the API: accounts, dashboards
+// and the web UI handler.
+var WebUISet = wire.NewSet(ProvideAccounts, ProvideDashboards, ProvideWebUI)
 
 // SchedulerJobsSet is the scheduler's periodic jobs.
 var SchedulerJobsSet = wire.NewSet(ProvideRollupJob, ProvideRetention, ProvideSchedulerLoops)
 
 // APISet assembles `pulse-api`.
-var APISet = wire.NewSet(CoreSet, ProvideAPIHandler, NoExtraChecks, NewAPIApp)
+var APISet = wire.NewSet(CoreSet, WebUISet, ProvideAPIHandler, NoExtraChecks, NewAPIApp)
 
 // WorkerSet assembles `pulse-worker`.
 var WorkerSet = wire.NewSet(CoreSet, ProvideOpsHandler, NoExtraChecks, ProvideWorkers, NewOpsApp)

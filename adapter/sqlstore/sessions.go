@@ -1,0 +1,87 @@
+package sqlstore
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"time"
+
+	sq "github.com/Masterminds/squirrel"
+
+	"github.com/pulsemetrics/pulse/domain/account"
+)
+
+// CreateSession stores a login session (its id's hash only) and deletes
+// the sessions that have ended by s.CreatedAt, so the table holds only
+// live sessions without a separate job.
+func (s *Store) CreateSession(ctx context.Context, sess account.Session) error {
+	now := millis(sess.CreatedAt)
+	_, err := s.sb.Delete("user_sessions").
+		Where(sq.Or{sq.LtOrEq{"expires_at": now}, sq.LtOrEq{"last_seen_at": now - account.IdleTimeout.Milliseconds()}}).
+		RunWith(s.write).ExecContext(ctx)
+	if err != nil {
+		return fmt.Errorf("create session user=%d: purge ended sessions: %w", sess.UserID, err)
+	}
+	_, err = s.sb.Insert("user_sessions").
+		Columns("id_hash", "user_id", "created_at", "last_seen_at", "expires_at", "client_addr").
+		Values(sess.Hash[:], sess.UserID, now, millis(sess.LastSeenAt), millis(sess.ExpiresAt), sess.ClientAddr).
+		RunWith(s.write).ExecContext(ctx)
+	if err != nil {
+		return fmt.Errorf("create session user=%d: %w", sess.UserID, err)
+	}
+	return nil
+}
+
+// SessionByHash returns the session with the id hash, expired or not, or
+// account.ErrNoSession.
+func (s *Store) SessionByHash(ctx context.Context, h account.SessionHash) (account.Session, error) {
+	var (
+		sess                         account.Session
+		hash                         []byte
+		created, lastSeen, expiresAt int64
+	)
+	err := s.sb.Select("id_hash", "user_id", "created_at", "last_seen_at", "expires_at", "client_addr").
+		From("user_sessions").Where(sq.Eq{"id_hash": h[:]}).
+		RunWith(s.read).QueryRowContext(ctx).
+		Scan(&hash, &sess.UserID, &created, &lastSeen, &expiresAt, &sess.ClientAddr)
+	if errors.Is(err, sql.ErrNoRows) {
+		return account.Session{}, fmt.Errorf("session: %w", account.ErrNoSession)
+	}
+	if err != nil {
+		return account.Session{}, fmt.Errorf("session: %w", err)
+	}
+	if len(hash) != len(sess.Hash) {
+		return account.Session{}, fmt.Errorf("session: id hash has %d bytes", len(hash))
+	}
+	copy(sess.Hash[:], hash)
+	sess.CreatedAt, sess.LastSeenAt, sess.ExpiresAt = fromMillis(created), fromMillis(lastSeen), fromMillis(expiresAt)
+	return sess, nil
+}
+
+// TouchSession records a request of the session at at; an unknown session
+// is account.ErrNoSession.
+func (s *Store) TouchSession(ctx context.Context, h account.SessionHash, at time.Time) error {
+	res, err := s.sb.Update("user_sessions").Set("last_seen_at", millis(at)).
+		Where(sq.Eq{"id_hash": h[:]}).RunWith(s.write).ExecContext(ctx)
+	if err != nil {
+		return fmt.Errorf("touch session: %w", err)
+	}
+	if n, err := res.RowsAffected(); err != nil {
+		return fmt.Errorf("touch session: %w", err)
+	} else if n == 0 {
+		// MariaDB counts changed rows only: an unchanged time also reads 0.
+		if _, err := s.SessionByHash(ctx, h); err != nil {
+			return fmt.Errorf("touch %w", err)
+		}
+	}
+	return nil
+}
+
+// DeleteSession ends a session (logout); an unknown one is not an error.
+func (s *Store) DeleteSession(ctx context.Context, h account.SessionHash) error {
+	if _, err := s.sb.Delete("user_sessions").Where(sq.Eq{"id_hash": h[:]}).RunWith(s.write).ExecContext(ctx); err != nil {
+		return fmt.Errorf("delete session: %w", err)
+	}
+	return nil
+}

@@ -1,0 +1,47 @@
+package wiring
+
+import (
+	"log/slog"
+	"net/http"
+
+	"github.com/pulsemetrics/pulse/adapter/httpapi"
+	"github.com/pulsemetrics/pulse/adapter/sqlstore"
+	"github.com/pulsemetrics/pulse/adapter/webui"
+	"github.com/pulsemetrics/pulse/frontend"
+	"github.com/pulsemetrics/pulse/infrastructure/config"
+	"github.com/pulsemetrics/pulse/usecase/accounts"
+	"github.com/pulsemetrics/pulse/usecase/catalogue"
+	"github.com/pulsemetrics/pulse/usecase/dashboards"
+	"github.com/pulsemetrics/pulse/usecase/query"
+	"github.com/pulsemetrics/pulse/usecase/tenancy"
+)
+
+// WebUI is the dashboard's handler, served by the API's router for every
+// path outside /api/ that no API route matches.
+type WebUI http.Handler
+
+// ProvideAccounts builds the accounts use case (users, logins, sessions)
+// on the store; login throttling counts live in the database, so API
+// replicas share them. The audit trail is the tenancy one.
+func ProvideAccounts(st *sqlstore.Store, clock Clock) *accounts.Service {
+	return accounts.NewService(st, st, st, st, tenancy.AuditFunc(st.RecordAudit), nil, nil, clock)
+}
+
+// ProvideDashboards builds the dashboards use case.
+func ProvideDashboards(st *sqlstore.Store, clock Clock) *dashboards.Service {
+	return dashboards.NewService(st, st, clock)
+}
+
+// ProvideWebUI builds the dashboard: Inertia pages over the embedded Vite
+// build (or PULSE_UI_DEV_URL), and the REST API's query and names handlers
+// behind the login session.
+func ProvideWebUI(cfg *config.Config, acc *accounts.Service, dash *dashboards.Service, qs *query.Service,
+	st *sqlstore.Store, log *slog.Logger, clock Clock) WebUI {
+	read := httpapi.NewReadHandlers(httpapi.ReadDeps{
+		Query: qs, Catalogue: catalogue.NewService(st), Principal: webui.PrincipalFrom, Logger: log, Now: clock,
+	})
+	return webui.New(webui.Deps{
+		Accounts: acc, Dashboards: dash, Dist: frontend.Dist, DevURL: cfg.UIDevURL,
+		MetricsQuery: read.Query, MetricsNames: read.Names, TrustProxy: cfg.TrustProxy, Logger: log.With("component", "webui"),
+	})
+}
