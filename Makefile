@@ -56,7 +56,7 @@ services:
 vet:
 	$(GO) vet ./...
 
-test: services vet fuzz-smoke frontend-test ## everything CI runs (the fuzz pass first, so go test's summary closes the log)
+test: services vet fuzz-smoke frontend-test e2e ## everything CI runs (the fuzz pass first, so go test's summary closes the log)
 	$(GO) test -count=1 -timeout $(TEST_TIMEOUT) ./...
 
 fuzz-smoke:

@@ -5,3 +5,11 @@ Feature: Ingest to chart
     Given a tenant with a token and a user
     When 10 metrics are posted
     Then the chart shows 10 datapoints
+
+  Scenario: A dashboard widget charts the posted metric, and a reload keeps the selection
+    Given a tenant with a token and a user
+    When 10 metrics are posted
+    And the user logs in and creates a dashboard with a widget of the metric
+    Then the widget's chart shows 10 datapoints
+    When the user picks the metric and the 6h range on Explore and reloads the page
+    Then Explore still shows the metric over 6h with 10 datapoints

@@ -62,3 +62,43 @@ Then('the chart shows {int} datapoints', async ({ page, world, $testInfo: testIn
   await expect(page.getByTestId('chart-table').locator('tbody tr')).toHaveCount(count)
   await testInfo.attach('explore', { body: await page.screenshot({ fullPage: true }), contentType: 'image/png' })
 })
+
+async function logIn(page: import('@playwright/test').Page, world: { email: string; password: string }) {
+  await page.goto('/login')
+  await page.getByLabel('Email').fill(world.email)
+  await page.getByLabel('Password').fill(world.password)
+  await page.getByRole('button', { name: 'Log in' }).click()
+  await page.waitForURL('**/dashboards**')
+}
+
+When('the user logs in and creates a dashboard with a widget of the metric', async ({ page, world }) => {
+  await logIn(page, world)
+  await page.getByLabel('New dashboard name').fill('E2E board')
+  await page.getByRole('button', { name: 'Create dashboard' }).click()
+  await page.waitForURL(/\/dashboards\/\d+$/)
+  await page.getByRole('button', { name: 'Add widget' }).click()
+  const form = page.getByRole('form', { name: 'Add widget' })
+  await form.getByLabel('Title').fill('E2E load')
+  await form.getByRole('list', { name: 'Metrics' }).getByRole('button', { name: world.metric }).click()
+  await form.getByRole('button', { name: 'Add widget' }).click()
+  await expect(page.getByTestId('widget')).toHaveCount(1)
+})
+
+Then("the widget's chart shows {int} datapoints", async ({ page, $testInfo: testInfo }, count: number) => {
+  await expect(page.getByTestId('widget').getByTestId('metric-chart')).toHaveAttribute('data-points', String(count))
+  await testInfo.attach('dashboard', { body: await page.screenshot({ fullPage: true }), contentType: 'image/png' })
+})
+
+When('the user picks the metric and the 6h range on Explore and reloads the page', async ({ page, world }) => {
+  await page.goto('/explore')
+  await page.getByRole('list', { name: 'Metrics' }).getByRole('button', { name: world.metric }).click()
+  await page.getByRole('group', { name: 'Presets' }).getByRole('button', { name: '6h', exact: true }).click()
+  await expect(page.getByTestId('metric-chart')).toHaveAttribute('data-state', 'ready')
+  await page.reload()
+})
+
+Then('Explore still shows the metric over 6h with {int} datapoints', async ({ page, world }, count: number) => {
+  await expect(page.getByRole('list', { name: 'Metrics' }).getByRole('button', { name: world.metric })).toHaveAttribute('aria-pressed', 'true')
+  await expect(page.getByRole('group', { name: 'Presets' }).getByRole('button', { name: '6h', exact: true })).toHaveAttribute('aria-pressed', 'true')
+  await expect(page.getByTestId('metric-chart')).toHaveAttribute('data-points', String(count))
+})
