@@ -3,7 +3,7 @@ SHELL := /bin/bash
 export PATH := /usr/local/go/bin:$(HOME)/go/bin:$(PATH)
 GO ?= go
 BIN := bin
-BINARIES := pulse pulse-api pulse-worker pulse-scheduler pulse-ingestor
+BINARIES := pulse pulse-api pulse-worker pulse-scheduler pulse-ingestor pulse-agent
 # The tests talk to real services; scripts/services.sh starts (or installs) them.
 SERVICES := mariadb redis mosquitto
 TEST_TIMEOUT ?= 14m
@@ -27,6 +27,7 @@ build: frontend ## static binaries in ./bin (the dashboard embedded)
 	CGO_ENABLED=0 $(GO) build -trimpath -o $(BIN)/pulse-worker ./cmd/worker
 	CGO_ENABLED=0 $(GO) build -trimpath -o $(BIN)/pulse-scheduler ./cmd/scheduler
 	CGO_ENABLED=0 $(GO) build -trimpath -o $(BIN)/pulse-ingestor ./cmd/ingestor
+	CGO_ENABLED=0 $(GO) build -trimpath -o $(BIN)/pulse-agent ./cmd/agent
 
 run: build ## every role in one process on embedded defaults (SQLite, embedded queue)
 	./$(BIN)/pulse serve

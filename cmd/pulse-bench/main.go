@@ -55,6 +55,8 @@ func main() {
 			err = runEmbedded(ctx, w)
 		case "mqtt":
 			err = runMQTT(ctx, mw)
+		case "agent":
+			err = runAgent()
 		case "rollups":
 			err = runRollups(ctx, rollupWorkload{days: 30, series: 20, every: 10, runs: *queryRuns})
 		default:

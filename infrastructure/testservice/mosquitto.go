@@ -27,8 +27,12 @@ const (
 // with dynamic security set up by the shipped init-dynsec.sh: what the
 // tests and the bench exercise is what ships.
 type Mosquitto struct {
-	URL                       string // tcp://127.0.0.1:<Port>
-	Port                      int
+	URL  string // tcp://127.0.0.1:<Port>
+	Port int
+	// TLSURL is ssl://127.0.0.1:<TLSPort> when the broker was started with
+	// MosquittoOptions.TLS ("" and 0 otherwise).
+	TLSURL                    string
+	TLSPort                   int
 	AdminUser, AdminPass      string // the dynamic-security admin
 	IngestorUser, IngestorPwd string // the ingestor's service account
 	env                       []string
@@ -43,6 +47,17 @@ type MosquittoOptions struct {
 	Overrides map[string]string
 	// Quiet drops connection and information log lines (benchmarks).
 	Quiet bool
+	// TLS adds a second listener on 127.0.0.1 that speaks TLS (1.2 or
+	// later) with these PEM files; the plain listener stays.
+	TLS *TLSFiles
+}
+
+// TLSFiles are the PEM files of a TLS listener.
+type TLSFiles struct {
+	CA, Cert, Key string // CA: the CA that signed client certificates (and Cert)
+	// RequireClientCert makes the listener refuse clients without a
+	// certificate signed by CA (mutual TLS); the token still authenticates.
+	RequireClientCert bool
 }
 
 // StartMosquitto runs init-dynsec.sh file, starts the broker on a free
@@ -71,6 +86,13 @@ func StartMosquitto(opts MosquittoOptions) (*Mosquitto, error) {
 		os.RemoveAll(dir)
 		return nil, err
 	}
+	var tlsPort int
+	if opts.TLS != nil {
+		if tlsPort, err = freePort(); err != nil {
+			os.RemoveAll(dir)
+			return nil, err
+		}
+	}
 	m := &Mosquitto{
 		URL: fmt.Sprintf("tcp://127.0.0.1:%d", port), Port: port,
 		AdminUser: "pulse-dynsec-admin", AdminPass: UniqueName("admin-"),
@@ -89,7 +111,13 @@ func StartMosquitto(opts MosquittoOptions) (*Mosquitto, error) {
 		os.RemoveAll(dir)
 		return nil, err
 	}
+	if tlsPort != 0 {
+		m.TLSURL, m.TLSPort = fmt.Sprintf("ssl://127.0.0.1:%d", tlsPort), tlsPort
+	}
 	conf, err := privateConf(shipped, port, dynsecFile, dir, opts)
+	if err == nil && opts.TLS != nil {
+		conf += tlsListenerConf(tlsPort, *opts.TLS)
+	}
 	if err == nil {
 		err = os.WriteFile(filepath.Join(dir, "mosquitto.conf"), []byte(conf), 0o600)
 	}
@@ -117,11 +145,30 @@ func StartMosquitto(opts MosquittoOptions) (*Mosquitto, error) {
 		m.stop()
 		return nil, fmt.Errorf("%w:\n%s", err, m.log.String())
 	}
+	if tlsPort != 0 {
+		if err := waitListening(fmt.Sprintf("127.0.0.1:%d", tlsPort), exited); err != nil {
+			m.stop()
+			return nil, fmt.Errorf("TLS listener: %w:\n%s", err, m.log.String())
+		}
+	}
 	if err := m.InitDynsec("accounts"); err != nil {
 		m.stop()
 		return nil, err
 	}
 	return m, nil
+}
+
+// tlsListenerConf is the extra TLS listener (with per_listener_settings
+// false, certificate options belong to the listener above them).
+func tlsListenerConf(port int, f TLSFiles) string {
+	conf := fmt.Sprintf("\n# TLS listener added by testservice\nlistener %d 127.0.0.1\ncertfile %s\nkeyfile %s\ntls_version tlsv1.2\n", port, f.Cert, f.Key)
+	if f.CA != "" {
+		conf += "cafile " + f.CA + "\n"
+	}
+	if f.RequireClientCert {
+		conf += "require_certificate true\n"
+	}
+	return conf
 }
 
 // PrivateMosquitto is StartMosquitto for a test: it fails the test when the
