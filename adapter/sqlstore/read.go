@@ -32,6 +32,11 @@ func (s *Store) ReadRaw(ctx context.Context, q metric.Query) (metric.Page, error
 	if len(series) == 0 {
 		return page, nil
 	}
+	if len(series) == 1 {
+		for id, tags := range series {
+			return s.readOneSeries(ctx, q, id, tags, max)
+		}
+	}
 	ids := make([]any, 0, len(series))
 	for id := range series {
 		ids = append(ids, id)

@@ -140,6 +140,9 @@ func cmpKey(a, b bucketKey) int {
 
 // readRollupRows reads up to limit stored buckets after q.Cursor, in order.
 func (s *Store) readRollupRows(ctx context.Context, tx *sql.Tx, q metric.Query, ids []int64, step int64, limit int) ([]bucketRow, error) {
+	if len(ids) == 1 {
+		return s.readOneSeriesRollups(ctx, tx, q, ids[0], step, limit)
+	}
 	b := []byte("SELECT series_id, start_ts, count, sum, min, max FROM rollups WHERE step_ms = ")
 	b = strconv.AppendInt(b, step, 10)
 	b = append(b, " AND series_id IN ("...)

@@ -51,6 +51,7 @@ type Store struct {
 	dedupeWindow time.Duration
 	idemOwned    sync.Map // idemKey -> request id of a reservation this Store holds
 	seriesCounts tenantCounts
+	prepared     preparedReads
 }
 
 // dialect holds what differs between SQLite and MariaDB.
@@ -221,9 +222,9 @@ func (s *Store) Ping(ctx context.Context) error {
 	return nil
 }
 
-// Close closes the connection pools.
+// Close closes the prepared statements and the connection pools.
 func (s *Store) Close() error {
-	err := s.write.Close()
+	err := errors.Join(s.closePrepared(), s.write.Close())
 	if s.read != s.write {
 		err = errors.Join(err, s.read.Close())
 	}

@@ -330,9 +330,14 @@ func testRollupPagination(t *testing.T, tg Target) {
 		sameBuckets(t, fmt.Sprintf("max_points=%d", max), readRollupsAll(t, s, q, 60_000), data.buckets(60_000, q.Start, q.End))
 	}
 	q.Tags = map[string]string{"host": "2"}
-	got := readRollupsAll(t, s, q, 60_000)
-	if len(got) != 1 || len(got["host=2"]) != 50 {
-		t.Fatalf("tag filter: got %d series, host=2 has %d buckets", len(got), len(got["host=2"]))
+	want := data.buckets(60_000, q.Start, q.End)
+	for _, max := range []int{1, 7, 49, 50, 51, 1000} { // one series: the prepared read
+		q.MaxPoints = max
+		got := readRollupsAll(t, s, q, 60_000)
+		if len(got) != 1 || len(got["host=2"]) != 50 {
+			t.Fatalf("tag filter, max_points=%d: got %d series, host=2 has %d buckets", max, len(got), len(got["host=2"]))
+		}
+		sameBuckets(t, fmt.Sprintf("one series, max_points=%d", max), got, map[string]map[int64]rollup.Aggregate{"host=2": want["host=2"]})
 	}
 }
 

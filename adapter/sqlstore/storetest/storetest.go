@@ -469,6 +469,18 @@ func testPagination(t *testing.T, tg Target) {
 		if wantPages := (150 + max - 1) / max; pages < wantPages || pages > wantPages+1 {
 			t.Fatalf("max=%d: %d pages, want %d", max, pages, wantPages)
 		}
+		// One series (the prepared single-series read) pages the same way.
+		q.Tags = map[string]string{"host": "h1"}
+		one, _ := readAll(t, s, q)
+		pts := one["host=h1"]
+		if len(one) != 1 || len(pts) != 50 {
+			t.Fatalf("max=%d, one series: %d series, %d points", max, len(one), len(pts))
+		}
+		for i, p := range pts {
+			if p.TS != ms+int64(i)*10 || p.Value != float64(1000+i) || p.Count != 1 || p.Min != p.Value || p.Max != p.Value || p.Sum != p.Value {
+				t.Fatalf("max=%d, one series: point %d = %+v", max, i, p)
+			}
+		}
 	}
 }
 
