@@ -21,7 +21,9 @@ func writeQueryAnswer(w http.ResponseWriter, name, interval, agg string, page me
 	for _, sp := range page.Series {
 		n += len(sp.Points)
 	}
-	b := make([]byte, 0, 128+n*72)
+	// A point renders to about 100 bytes with full-precision values: size
+	// the buffer once instead of growing (and copying) it repeatedly.
+	b := make([]byte, 0, 256+n*112)
 	b = append(b, `{"name":`...)
 	b, err := appendMarshal(b, name)
 	if err != nil {

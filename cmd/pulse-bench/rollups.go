@@ -184,12 +184,21 @@ func queryAllPages(h http.Handler, tok string, v url.Values) (int, string, error
 		body := rec.Body.Bytes()
 		n += bytes.Count(body, []byte(`"ts":`))
 		interval := jsonField(body, `"interval":"`)
-		next := jsonField(body, `"next_cursor":"`)
+		next := lastJSONField(body, `"next_cursor":"`) // the answer's last field
 		if next == "" || q.Get("max_points") == "" {
 			return n, interval, nil
 		}
 		q.Set("cursor", next)
 	}
+}
+
+// lastJSONField is jsonField searching from the end of the body.
+func lastJSONField(body []byte, key string) string {
+	i := bytes.LastIndex(body, []byte(key))
+	if i < 0 {
+		return ""
+	}
+	return jsonField(body[i:], key)
 }
 
 // jsonField returns the string value after key (which ends with its opening quote).
