@@ -4,6 +4,7 @@ import (
 	"math"
 	"net/http"
 	"strconv"
+	"sync"
 
 	"github.com/goccy/go-json"
 
@@ -22,8 +23,20 @@ func writeQueryAnswer(w http.ResponseWriter, name, interval, agg string, page me
 		n += len(sp.Points)
 	}
 	// A point renders to about 100 bytes with full-precision values: size
-	// the buffer once instead of growing (and copying) it repeatedly.
-	b := make([]byte, 0, 256+n*112)
+	// the buffer once instead of growing (and copying) it repeatedly, and
+	// reuse buffers across answers (a chart's answer is most of a MB).
+	need := 256 + n*112
+	bp := answerBuffers.Get().(*[]byte)
+	defer func() {
+		if cap(*bp) <= maxPooledAnswer {
+			answerBuffers.Put(bp)
+		}
+	}()
+	if cap(*bp) < need {
+		*bp = make([]byte, 0, need)
+	}
+	b := (*bp)[:0]
+	defer func() { *bp = b[:0] }()
 	b = append(b, `{"name":`...)
 	b, err := appendMarshal(b, name)
 	if err != nil {
@@ -71,6 +84,11 @@ func writeQueryAnswer(w http.ResponseWriter, name, interval, agg string, page me
 	_, _ = w.Write(b)
 	return nil
 }
+
+// answerBuffers recycles answer buffers up to maxPooledAnswer bytes.
+var answerBuffers = sync.Pool{New: func() any { b := make([]byte, 0, 64<<10); return &b }}
+
+const maxPooledAnswer = 16 << 20
 
 func appendMarshal(b []byte, v any) ([]byte, error) {
 	m, err := json.Marshal(v)
