@@ -18,6 +18,7 @@ const (
 	distDir      = "dist/app"
 	manifestPath = ".vite/manifest.json"
 	entry        = "src/main.ts"
+	devBase      = "/build/" // Vite's base, also in dev mode
 	assetPrefix  = "/build/"
 	// NotBuilt is what pages say when there is no build.
 	NotBuilt = "the UI is not built: run make frontend"
@@ -42,7 +43,8 @@ type assetSet struct {
 
 func loadAssets(dist fs.FS, devURL string, log *slog.Logger) *assetSet {
 	if devURL != "" {
-		return &assetSet{ver: "dev", devMode: true, assets: inertia.Assets{Scripts: []string{devURL + "/@vite/client", devURL + "/" + entry}}}
+		// Vite serves everything under its base (vite.config.ts: base '/build/').
+		return &assetSet{ver: "dev", devMode: true, assets: inertia.Assets{Scripts: []string{devURL + devBase + "@vite/client", devURL + devBase + entry}}}
 	}
 	notBuilt := &assetSet{assets: inertia.Assets{Unavailable: NotBuilt}}
 	if dist == nil {

@@ -125,7 +125,7 @@ func TestAssetsNotBuiltAndDevMode(t *testing.T) {
 	}
 	dev := webui.New(webui.Deps{Dist: testDist, DevURL: "http://localhost:5173"})
 	rec := serve(dev, http.MethodGet, "/login")
-	if !strings.Contains(rec.body, `src="http://localhost:5173/@vite/client"`) || !strings.Contains(rec.body, `src="http://localhost:5173/src/main.ts"`) {
+	if !strings.Contains(rec.body, `src="http://localhost:5173/build/@vite/client"`) || !strings.Contains(rec.body, `src="http://localhost:5173/build/src/main.ts"`) {
 		t.Errorf("dev mode page:\n%s", rec.body)
 	}
 	csp := rec.header.Get("Content-Security-Policy")
