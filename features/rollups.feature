@@ -1,10 +1,11 @@
 Feature: Rollups and the query API on them
-  A scheduled job folds raw samples into 1-minute and 5-minute buckets
+  A scheduled job folds raw samples into 1-minute, 5-minute and hourly buckets
   (count, sum, min and max; a point's value is the average unless agg asks
   for another aggregate). Long ranges are answered from the buckets; samples
   the job has not folded yet are read from the raw data, so every bucket is
   answered exactly once whatever the job's progress. interval=auto picks the
-  finest resolution whose points fit max_points.
+  finest resolution whose points fit max_points; when even the hourly buckets
+  are too many, it merges them into a round coarser step (2h, 6h, 1d, …).
 
   The anchor is a whole hour two hours before the scenario starts; "minute k"
   is k minutes after it. The background's samples are valued
@@ -26,6 +27,7 @@ Feature: Rollups and the query API on them
     Then the query of "roll.cpu" with "interval=auto&max_points=1000" answers interval "raw" with 360 points
     And the query of "roll.cpu" with "interval=auto&max_points=100" answers interval "1m" with 60 points
     And the query of "roll.cpu" with "max_points=20" answers interval "5m" with 12 points
+    And the query of "roll.cpu" with "max_points=5" answers interval "1h" with 1 points
     And the query of "roll.cpu" with "interval=raw&max_points=20" answers interval "raw" with 20 points
 
   Scenario: a late sample lands in a rolled-up minute and is counted once, before and after the job

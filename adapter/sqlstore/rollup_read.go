@@ -22,11 +22,21 @@ import (
 // counted exactly once and none is missing. A query without a tenant is
 // ErrTenantRequired.
 func (s *Store) ReadRollups(ctx context.Context, q metric.Query, step int64) (metric.Page, error) {
+	return s.ReadRollupsAs(ctx, q, step, step)
+}
+
+// ReadRollupsAs is ReadRollups for a step that is a whole multiple of a
+// stored one (base): each step-long bucket merges the base buckets inside
+// it exactly (counts and sums add, min of mins, max of maxes). It answers
+// charts whose range holds too many buckets of every stored step. Only
+// buckets wholly inside the range's step-aligned span are read, so the
+// first one starts at or after q.Start.
+func (s *Store) ReadRollupsAs(ctx context.Context, q metric.Query, base, step int64) (metric.Page, error) {
 	if err := requireTenant("read rollups", q.TenantID); err != nil {
 		return metric.Page{}, err
 	}
-	if step <= 0 {
-		return metric.Page{}, fmt.Errorf("read rollups %s: step %d", q.Name, step)
+	if base <= 0 || step <= 0 || step%base != 0 {
+		return metric.Page{}, fmt.Errorf("read rollups %s: step %d is not a multiple of the stored step %d", q.Name, step, base)
 	}
 	max := q.MaxPoints
 	if max <= 0 {
@@ -51,11 +61,31 @@ func (s *Store) ReadRollups(ctx context.Context, q metric.Query, step int64) (me
 	}
 	defer func() { _ = tx.Rollback() }()
 
-	stored, err := s.readRollupRows(ctx, tx, q, ids, step, max+1)
+	// rowsQ selects the base rows of whole step-long groups after the cursor.
+	k := step / base
+	rowsQ, limit := q, max+1
+	if k > 1 {
+		rowsQ.Start = rollup.BucketStart(q.Start+step-1, step)
+		rowsQ.End = rollup.BucketStart(q.End-1, step) + step
+		if q.Cursor.Set {
+			rowsQ.Cursor.TS = q.Cursor.TS + step - 1 // past the cursor's whole group
+		}
+		limit = min((max+2)*int(k), maxGroupedRows)
+	}
+	stored, err := s.readRollupRows(ctx, tx, rowsQ, ids, base, limit)
 	if err != nil {
 		return metric.Page{}, err
 	}
-	stale, err := s.staleRanges(ctx, tx, q, ids, step)
+	var boundary *bucketKey // first key this page may not answer (a group cut by the limit)
+	if k > 1 {
+		cut := len(stored) == limit
+		stored = groupRows(stored, step)
+		if cut && len(stored) > 0 {
+			boundary = &stored[len(stored)-1].key
+			stored = stored[:len(stored)-1]
+		}
+	}
+	stale, err := s.staleRanges(ctx, tx, rowsQ, ids, step)
 	if err != nil {
 		return metric.Page{}, err
 	}
@@ -68,6 +98,13 @@ func (s *Store) ReadRollups(ctx context.Context, q metric.Query, step int64) (me
 			}
 		}
 		points = mergeFresh(stored, fresh, q)
+	}
+	if boundary != nil {
+		keep := len(points)
+		for keep > 0 && cmpKey(points[keep-1].key, *boundary) >= 0 {
+			keep--
+		}
+		points = points[:keep]
 	}
 	if len(points) > max {
 		last := points[max-1].key
@@ -93,6 +130,24 @@ func (s *Store) ReadRollups(ctx context.Context, q metric.Query, step int64) (me
 // after reports whether k comes after the cursor (always, without one).
 func after(k bucketKey, c metric.Cursor) bool {
 	return !c.Set || k.series > c.SeriesID || (k.series == c.SeriesID && k.start > c.TS)
+}
+
+// maxGroupedRows bounds the base rows one page of a derived step reads.
+const maxGroupedRows = 2_000_000
+
+// groupRows merges ordered base buckets into step-long groups, keyed by
+// the group's start.
+func groupRows(rows []bucketRow, step int64) []bucketRow {
+	out := rows[:0]
+	for _, r := range rows {
+		g := bucketKey{series: r.key.series, start: rollup.BucketStart(r.key.start, step)}
+		if n := len(out); n > 0 && out[n-1].key == g {
+			out[n-1].agg = out[n-1].agg.Merge(r.agg)
+			continue
+		}
+		out = append(out, bucketRow{key: g, agg: r.agg})
+	}
+	return out
 }
 
 // bucketRow is one bucket of a query answer.

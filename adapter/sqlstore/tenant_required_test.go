@@ -81,6 +81,10 @@ func tenantCalls() []tenantCall {
 			_, err := s.ReadRollups(ctx, metric.Query{TenantID: id, Name: "req.write", Start: 0, End: reqTime.UnixMilli() + 1}, 60_000)
 			return err
 		}},
+		{"ReadRollupsAs", func(ctx context.Context, s *sqlstore.Store, _ fixture, id int64) error {
+			_, err := s.ReadRollupsAs(ctx, metric.Query{TenantID: id, Name: "req.write", Start: 0, End: reqTime.UnixMilli() + 1}, 300_000, 3_600_000)
+			return err
+		}},
 		{"RollupCoverage", func(ctx context.Context, s *sqlstore.Store, _ fixture, id int64) error {
 			_, _, err := s.RollupCoverage(ctx, metric.Query{TenantID: id, Name: "req.write", Start: 0, End: reqTime.UnixMilli() + 1}, 60_000)
 			return err

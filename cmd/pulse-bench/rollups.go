@@ -70,7 +70,7 @@ func runRollups(ctx context.Context, w rollupWorkload) error {
 		return fmt.Errorf("rollup folded %d raw rows, %d were written", rep.RawRows, rows)
 	}
 	fmt.Printf("%d raw samples: one series every %d s for %d days among %d sharing its name (the others: the last day)\n", rows, w.every, w.days, w.series)
-	fmt.Printf("(r) rollup job, raw rows folded into 1m and 5m:  %10.0f rows/s (%d rows, %d buckets, %d passes, %s)\n",
+	fmt.Printf("(r) rollup job, raw rows folded into 1m, 5m, 1h:%10.0f rows/s (%d rows, %d buckets, %d passes, %s)\n",
 		float64(rep.RawRows)/rep.Duration.Seconds(), rep.RawRows, rep.Buckets, rep.Passes, rep.Duration.Round(time.Millisecond))
 
 	long := url.Values{"name": {"bench.cpu"}, "tag.host": {"h-00"},
@@ -82,8 +82,8 @@ func runRollups(ctx context.Context, w rollupWorkload) error {
 		params url.Values
 		extra  map[string]string
 	}{
-		{"(s) 30 days, interval=auto, max_points=10000", long, map[string]string{"interval": "auto", "max_points": "10000"}},
-		{"    30 days, interval=auto, max_points=1000 (1st page)", long, map[string]string{"interval": "auto"}},
+		{"(s) 30 days, interval=auto (max_points=1000)", long, map[string]string{"interval": "auto", "max_points": "1000"}},
+		{"    30 days, interval=auto, max_points=10000", long, map[string]string{"interval": "auto", "max_points": "10000"}},
 		{"    30 days, interval=raw, every page of 100,000", long, map[string]string{"interval": "raw", "max_points": "100000"}},
 		{"(t) 1 day raw of one series among 20", day, nil},
 	}

@@ -63,8 +63,9 @@ func BucketStart(ts, step int64) int64 {
 // exactly from the previous one.
 type Steps []int64
 
-// DefaultSteps are 1m and 5m.
-var DefaultSteps = Steps{60_000, 300_000}
+// DefaultSteps are 1m, 5m and 1h: the two, plus an hourly level so
+// that a chart of a month or more reads hundreds of rows, not thousands.
+var DefaultSteps = Steps{60_000, 300_000, 3_600_000}
 
 // ParseSteps reads a comma-separated list such as "1m,5m" or "30s,1m,1h".
 func ParseSteps(s string) (Steps, error) {
@@ -176,4 +177,25 @@ type Pass struct {
 	Series  int   // distinct series recomputed
 	RawRows int64 // raw samples folded into the finest step
 	Buckets int   // rollup rows written, every step together
+}
+
+// niceSteps are the steps a derived resolution is chosen from, so that a
+// chart's buckets fall on round times.
+var niceSteps = []int64{
+	60_000, 120_000, 300_000, 600_000, 900_000, 1_800_000, // 1m 2m 5m 10m 15m 30m
+	3_600_000, 7_200_000, 10_800_000, 21_600_000, 43_200_000, // 1h 2h 3h 6h 12h
+	86_400_000, 172_800_000, 604_800_000, 2_592_000_000, // 1d 2d 7d 30d
+}
+
+// CoarserStep is the smallest round step that is a whole multiple of base
+// and at least atLeast (ms): the resolution to derive from base's buckets
+// when even they are too many for a chart. Past 30 days it is the next
+// multiple of base.
+func CoarserStep(base, atLeast int64) int64 {
+	for _, n := range niceSteps {
+		if n >= atLeast && n%base == 0 {
+			return n
+		}
+	}
+	return (atLeast + base - 1) / base * base
 }

@@ -110,3 +110,23 @@ func TestPickAndParseAgg(t *testing.T) {
 		t.Fatal("median accepted")
 	}
 }
+
+func TestCoarserStepIsRoundAndAMultipleOfTheBase(t *testing.T) {
+	cases := []struct{ base, atLeast, want int64 }{
+		{300_000, 1, 300_000},
+		{300_000, 300_000, 300_000},
+		{300_000, 300_001, 600_000},
+		{300_000, 2_592_000, 3_600_000},         // 8,640 5m buckets into ≤ 1,000 → 1h
+		{300_000, 1_000_000, 1_800_000},         // 15m is not ≥ 16m40s → 30m
+		{60_000, 130_000, 300_000},              // 2m < 130 s, next round multiple of 1m
+		{90_000, 100_000, 900_000},              // 90 s base: 15m is the first round multiple
+		{300_000, 3_000_000_000, 3_000_000_000}, // past 30 d: the next multiple of the base
+		{300_000, 3_000_000_001, 3_000_300_000},
+	}
+	for _, c := range cases {
+		got := rollup.CoarserStep(c.base, c.atLeast)
+		if got != c.want || got%c.base != 0 || got < c.atLeast {
+			t.Errorf("CoarserStep(%d, %d) = %d, want %d", c.base, c.atLeast, got, c.want)
+		}
+	}
+}

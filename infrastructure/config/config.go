@@ -64,11 +64,11 @@ type Config struct {
 	DedupeWindow       time.Duration
 	IdempotencyTTL     time.Duration
 
-	// RollupIntervals are the rollup steps kept ("1m,5m"), parsed into RollupSteps.
+	// RollupIntervals are the rollup steps kept ("1m,5m,1h"), parsed into RollupSteps.
 	RollupIntervals string
 	RollupSteps     rollup.Steps
 	RollupEvery     time.Duration // how often the scheduler runs the rollup job
-	// RollupRetention ("1m=90,5m=400") keeps each step's buckets this many
+	// RollupRetention ("1m=90,5m=400,1h=800") keeps each step's buckets this many
 	// days (at least as long as the tenant's raw retention); parsed into RollupRetentionDays.
 	RollupRetention     string
 	RollupRetentionDays map[int64]int
@@ -172,9 +172,9 @@ func Register(fs *flag.FlagSet, getenv func(string) string) (*Config, func() err
 	num(&c.MaxSeriesPerTenant, "max-series-per-tenant", "PULSE_MAX_SERIES_PER_TENANT", 150000, "distinct series per tenant")
 	dur(&c.DedupeWindow, "dedupe-window", "PULSE_DEDUPE_WINDOW", 24*time.Hour, "a repeated dedupe_id within this window stores nothing")
 	dur(&c.IdempotencyTTL, "idempotency-ttl", "PULSE_IDEMPOTENCY_TTL", 24*time.Hour, "how long an Idempotency-Key is remembered")
-	str(&c.RollupIntervals, "rollup-intervals", "PULSE_ROLLUP_INTERVALS", "1m,5m", "rollup steps kept, finest first, each a multiple of the one before")
+	str(&c.RollupIntervals, "rollup-intervals", "PULSE_ROLLUP_INTERVALS", "1m,5m,1h", "rollup steps kept, finest first, each a multiple of the one before")
 	dur(&c.RollupEvery, "rollup-every", "PULSE_ROLLUP_EVERY", 10*time.Second, "how often the scheduler folds new samples into rollups")
-	str(&c.RollupRetention, "rollup-retention", "PULSE_ROLLUP_RETENTION", "1m=90,5m=400", "days each rollup step is kept (never less than a tenant's raw retention)")
+	str(&c.RollupRetention, "rollup-retention", "PULSE_ROLLUP_RETENTION", "1m=90,5m=400,1h=800", "days each rollup step is kept (never less than a tenant's raw retention)")
 	dur(&c.RetentionEvery, "retention-every", "PULSE_RETENTION_EVERY", time.Hour, "how often the scheduler applies retention")
 	num(&c.PartitionsAhead, "partitions-ahead", "PULSE_PARTITIONS_AHEAD", 3, "MariaDB: daily samples partitions created ahead of time")
 	trust := getenv("PULSE_TRUST_PROXY") == "true"

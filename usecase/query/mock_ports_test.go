@@ -56,19 +56,19 @@ func (mr *MockReaderMockRecorder) ReadRaw(ctx, q any) *gomock.Call {
 	return mr.mock.ctrl.RecordCallWithMethodType(mr.mock, "ReadRaw", reflect.TypeOf((*MockReader)(nil).ReadRaw), ctx, q)
 }
 
-// ReadRollups mocks base method.
-func (m *MockReader) ReadRollups(ctx context.Context, q metric.Query, step int64) (metric.Page, error) {
+// ReadRollupsAs mocks base method.
+func (m *MockReader) ReadRollupsAs(ctx context.Context, q metric.Query, base, step int64) (metric.Page, error) {
 	m.ctrl.T.Helper()
-	ret := m.ctrl.Call(m, "ReadRollups", ctx, q, step)
+	ret := m.ctrl.Call(m, "ReadRollupsAs", ctx, q, base, step)
 	ret0, _ := ret[0].(metric.Page)
 	ret1, _ := ret[1].(error)
 	return ret0, ret1
 }
 
-// ReadRollups indicates an expected call of ReadRollups.
-func (mr *MockReaderMockRecorder) ReadRollups(ctx, q, step any) *gomock.Call {
+// ReadRollupsAs indicates an expected call of ReadRollupsAs.
+func (mr *MockReaderMockRecorder) ReadRollupsAs(ctx, q, base, step any) *gomock.Call {
 	mr.mock.ctrl.T.Helper()
-	return mr.mock.ctrl.RecordCallWithMethodType(mr.mock, "ReadRollups", reflect.TypeOf((*MockReader)(nil).ReadRollups), ctx, q, step)
+	return mr.mock.ctrl.RecordCallWithMethodType(mr.mock, "ReadRollupsAs", reflect.TypeOf((*MockReader)(nil).ReadRollupsAs), ctx, q, base, step)
 }
 
 // RollupCoverage mocks base method.

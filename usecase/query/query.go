@@ -16,12 +16,13 @@ import (
 //go:generate go tool mockgen -destination=mock_ports_test.go -package=query_test . Reader
 
 // Reader reads points. The tenant is part of q and is always applied.
-// ReadRollups answers step-long buckets, fresh ones stitched from raw
+// ReadRollupsAs answers step-long buckets merged from the stored buckets of
+// base (step = base for a stored step), fresh ones stitched from raw
 // samples; RollupCoverage counts the stored buckets of a step in q's range
 // and the samples they summarise.
 type Reader interface {
 	ReadRaw(ctx context.Context, q metric.Query) (metric.Page, error)
-	ReadRollups(ctx context.Context, q metric.Query, step int64) (metric.Page, error)
+	ReadRollupsAs(ctx context.Context, q metric.Query, base, step int64) (metric.Page, error)
 	RollupCoverage(ctx context.Context, q metric.Query, step int64) (buckets, samples int64, err error)
 }
 
@@ -57,9 +58,11 @@ func NewService(r Reader, steps rollup.Steps) *Service {
 
 // Run validates q, picks its resolution and reads one page. With interval
 // auto (the default) the resolution is the finest whose point count fits
-// q.MaxPoints: raw, else each rollup step from the finest, else the
-// coarsest. The page's Interval names what was read; each point's Value is
-// the aggregate q.Agg names (avg by default).
+// q.MaxPoints: raw, else each rollup step from the finest, else a round
+// multiple of the coarsest (e.g. 1h from 5m) merged on the fly, so a chart
+// of any range gets its points in one answer. The page's Interval names
+// what was read; each point's Value is the aggregate q.Agg names (avg by
+// default).
 func (s *Service) Run(ctx context.Context, q metric.Query) (metric.Page, error) {
 	if q.Name == "" {
 		return metric.Page{}, fmt.Errorf("%w: name is required", ErrInvalid)
@@ -82,8 +85,9 @@ func (s *Service) Run(ctx context.Context, q metric.Query) (metric.Page, error) 
 	if err != nil {
 		return metric.Page{}, err
 	}
+	base := step
 	if q.Interval == "" || q.Interval == IntervalAuto {
-		if step, err = s.pick(ctx, q); err != nil {
+		if base, step, err = s.pick(ctx, q); err != nil {
 			return metric.Page{}, fmt.Errorf("pick resolution of %s tenant=%d: %w", q.Name, q.TenantID, err)
 		}
 	}
@@ -93,7 +97,7 @@ func (s *Service) Run(ctx context.Context, q metric.Query) (metric.Page, error) 
 		page, err = s.reader.ReadRaw(ctx, q)
 	} else {
 		q.Interval = rollup.Name(step)
-		page, err = s.reader.ReadRollups(ctx, q, step)
+		page, err = s.reader.ReadRollupsAs(ctx, q, base, step)
 	}
 	if err != nil {
 		return metric.Page{}, fmt.Errorf("read %s %s tenant=%d: %w", q.Interval, q.Name, q.TenantID, err)
@@ -129,21 +133,29 @@ func (s *Service) requested(interval string) (int64, error) {
 // pick estimates each resolution's point count from the coarsest step's
 // stored buckets in the range (one cheap aggregate query): raw holds as
 // many points as those buckets summarise; a finer step holds at most that,
-// and at most step-ratio points per coarse bucket.
-func (s *Service) pick(ctx context.Context, q metric.Query) (int64, error) {
+// and at most step-ratio points per coarse bucket. When even the coarsest
+// has too many, a round multiple of it is derived (base = coarsest). Step
+// 0 is raw.
+func (s *Service) pick(ctx context.Context, q metric.Query) (base, step int64, err error) {
 	coarsest := s.steps.Coarsest()
 	buckets, samples, err := s.reader.RollupCoverage(ctx, q, coarsest)
 	if err != nil {
-		return 0, err
+		return 0, 0, err
 	}
 	max := int64(q.MaxPoints)
 	if samples <= max {
-		return 0, nil
+		return 0, 0, nil
 	}
 	for _, step := range s.steps[:len(s.steps)-1] {
 		if min(samples, buckets*(coarsest/step)) <= max {
-			return step, nil
+			return step, step, nil
 		}
 	}
-	return coarsest, nil
+	if buckets <= max {
+		return coarsest, coarsest, nil
+	}
+	// k coarse buckets per point brings the count under max (the series'
+	// buckets spread over the range, so this is an upper bound).
+	k := (buckets + max - 1) / max
+	return coarsest, rollup.CoarserStep(coarsest, k*coarsest), nil
 }

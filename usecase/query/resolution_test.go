@@ -12,6 +12,9 @@ import (
 	"github.com/pulsemetrics/pulse/usecase/query"
 )
 
+// issueSteps are the issue's two kept steps (the default adds 1h).
+var issueSteps = rollup.Steps{60_000, 300_000}
+
 func onePoint() metric.Page {
 	return metric.Page{Series: []metric.SeriesPoints{{Points: []metric.Point{{TS: 1000, Value: 2.5, Min: 1, Max: 4, Count: 4, Sum: 10}}}}}
 }
@@ -34,7 +37,8 @@ func TestAutoPicksTheFinestResolutionThatFits(t *testing.T) {
 		{"1m capped by samples", "auto", 400, 1000 + 1, 1001, "raw"},
 		{"sparse data: 1m has no more points than samples", "auto", 600, 1001, 1000, "5m"},
 		{"only 5m fits", "auto", 8640, 259200, 10000, "5m"},
-		{"nothing fits: the coarsest, paginated", "", 8640, 259200, 1000, "5m"},
+		{"nothing stored fits: 5m merged into 1h", "", 8640, 259200, 1000, "1h"},
+		{"just over: 5m merged into 10m", "", 1500, 45000, 1000, "10m"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -52,9 +56,13 @@ func TestAutoPicksTheFinestResolutionThatFits(t *testing.T) {
 				})
 			} else {
 				step, _ := rollup.ParseName(tt.want)
-				r.EXPECT().ReadRollups(gomock.Any(), gomock.Any(), step).Return(onePoint(), nil)
+				base := step
+				if step > 300_000 {
+					base = 300_000 // derived from the coarsest stored step
+				}
+				r.EXPECT().ReadRollupsAs(gomock.Any(), gomock.Any(), base, step).Return(onePoint(), nil)
 			}
-			page, err := query.NewService(r, nil).Run(context.Background(), q)
+			page, err := query.NewService(r, issueSteps).Run(context.Background(), q)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -70,7 +78,7 @@ func TestExplicitStepsAreHonoured(t *testing.T) {
 		ctrl := gomock.NewController(t)
 		r := NewMockReader(ctrl)
 		step, _ := rollup.ParseName(iv)
-		r.EXPECT().ReadRollups(gomock.Any(), gomock.Any(), step).DoAndReturn(func(_ context.Context, q metric.Query, _ int64) (metric.Page, error) {
+		r.EXPECT().ReadRollupsAs(gomock.Any(), gomock.Any(), step, step).DoAndReturn(func(_ context.Context, q metric.Query, _, _ int64) (metric.Page, error) {
 			if q.Interval != iv {
 				t.Errorf("query interval %q", q.Interval)
 			}
@@ -98,7 +106,7 @@ func TestConfiguredStepsAreTheOnlyOnes(t *testing.T) {
 	if _, err := svc.Run(context.Background(), q); !errors.Is(err, query.ErrInvalid) {
 		t.Fatalf("5m with steps 30s,10m: err = %v", err)
 	}
-	r.EXPECT().ReadRollups(gomock.Any(), gomock.Any(), int64(30_000)).Return(onePoint(), nil)
+	r.EXPECT().ReadRollupsAs(gomock.Any(), gomock.Any(), int64(30_000), int64(30_000)).Return(onePoint(), nil)
 	q.Interval = "30s"
 	if page, err := svc.Run(context.Background(), q); err != nil || page.Interval != "30s" {
 		t.Fatalf("30s: %+v, %v", page, err)
@@ -110,7 +118,7 @@ func TestAggregateSetsEachPointsValue(t *testing.T) {
 	for agg, v := range want {
 		ctrl := gomock.NewController(t)
 		r := NewMockReader(ctrl)
-		r.EXPECT().ReadRollups(gomock.Any(), gomock.Any(), int64(60_000)).Return(onePoint(), nil)
+		r.EXPECT().ReadRollupsAs(gomock.Any(), gomock.Any(), int64(60_000), int64(60_000)).Return(onePoint(), nil)
 		q := base()
 		q.Interval, q.Agg = "1m", agg
 		page, err := query.NewService(r, nil).Run(context.Background(), q)
@@ -132,5 +140,20 @@ func TestCoverageFailureIsNotAnInvalidQuery(t *testing.T) {
 	_, err := query.NewService(r, nil).Run(context.Background(), base())
 	if !errors.Is(err, boom) || errors.Is(err, query.ErrInvalid) {
 		t.Fatalf("err = %v", err)
+	}
+}
+
+// With the default 1h level kept, a month is read from it directly rather
+// than derived from 5m.
+func TestAutoReadsTheStoredHourlyLevel(t *testing.T) {
+	ctrl := gomock.NewController(t)
+	r := NewMockReader(ctrl)
+	q := base()
+	q.Interval = "auto"
+	r.EXPECT().RollupCoverage(gomock.Any(), gomock.Any(), int64(3_600_000)).Return(int64(720), int64(259200), nil)
+	r.EXPECT().ReadRollupsAs(gomock.Any(), gomock.Any(), int64(3_600_000), int64(3_600_000)).Return(onePoint(), nil)
+	page, err := query.NewService(r, nil).Run(context.Background(), q)
+	if err != nil || page.Interval != "1h" {
+		t.Fatalf("page %+v, %v; want 1h", page, err)
 	}
 }

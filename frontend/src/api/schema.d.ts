@@ -219,7 +219,7 @@ export interface components {
         };
         QueryAnswer: {
             name: string;
-            /** @description what the points are: raw samples, or rollup buckets of the named step (1m, 5m by default; PULSE_ROLLUP_INTERVALS) */
+            /** @description what the points are: raw samples, or rollup buckets of the named step (1m, 5m by default; PULSE_ROLLUP_INTERVALS), or with interval=auto a round multiple of the coarsest (15m, 1h, 1d…) merged from its buckets when they are too many for max_points */
             interval: string;
             /**
              * @description the aggregate each point's value carries
@@ -345,7 +345,7 @@ export interface operations {
                 start?: string;
                 /** @description RFC 3339 or Unix s/ms; default now */
                 end?: string;
-                /** @description auto (the finest resolution whose points fit max_points), raw, or a rollup step kept by the server (1m, 5m by default) */
+                /** @description auto (the finest resolution whose points fit max_points: raw, a kept step, else a round multiple of the coarsest), raw, or a rollup step kept by the server (1m, 5m by default) */
                 interval?: string;
                 /** @description the aggregate each point's value carries (min */
                 agg?: "avg" | "min" | "max" | "sum" | "count";
