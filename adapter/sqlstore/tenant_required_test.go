@@ -166,6 +166,7 @@ var notTenantScoped = map[string]string{
 	"SetDedupeWindow":        "configuration",
 	"SetSampleRowsPerInsert": "configuration",
 	"PurgeExpired":           "maintenance over every tenant's expired keys; returns a count only",
+	"PurgeAccounts":          "maintenance: ended sessions and old login failures of every user; returns a count only",
 	"RollupPending":          "maintenance: recomputes the buckets the pending list names, for every tenant; returns counts only",
 	"PendingRollups":         "maintenance: the size of the rollup backlog over every tenant; returns a count only",
 	"AcquireLease":           "job coordination between scheduler replicas, not tenant data",

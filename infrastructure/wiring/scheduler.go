@@ -3,6 +3,7 @@ package wiring
 import (
 	"context"
 	"crypto/rand"
+	"errors"
 	"fmt"
 	"log/slog"
 	"net/http"
@@ -13,6 +14,7 @@ import (
 	"github.com/pulsemetrics/pulse/infrastructure/app"
 	"github.com/pulsemetrics/pulse/infrastructure/config"
 	"github.com/pulsemetrics/pulse/infrastructure/telemetry"
+	"github.com/pulsemetrics/pulse/usecase/accounts"
 	"github.com/pulsemetrics/pulse/usecase/retention"
 	"github.com/pulsemetrics/pulse/usecase/rollupjob"
 )
@@ -75,8 +77,8 @@ func RunRetentionOnce(ctx context.Context, st *sqlstore.Store, ret *retention.Se
 }
 
 // ProvideSchedulerLoops runs the rollup job every PULSE_ROLLUP_EVERY,
-// retention every PULSE_RETENTION_EVERY and the purge of expired dedupe ids
-// and idempotency keys hourly.
+// retention every PULSE_RETENTION_EVERY, and hourly the purge of expired
+// dedupe ids, idempotency keys, ended login sessions and old login failures.
 func ProvideSchedulerLoops(cfg *config.Config, st *sqlstore.Store, job *rollupjob.Service, ret *retention.Service, reg *telemetry.Registry, log *slog.Logger, role Role) SchedulerLoops {
 	return SchedulerLoops{
 		&periodic{name: "retention", every: cfg.RetentionEvery, log: log, reg: reg, run: func(ctx context.Context) error {
@@ -90,12 +92,17 @@ func ProvideSchedulerLoops(cfg *config.Config, st *sqlstore.Store, job *rollupjo
 			}
 			return err
 		}},
-		&periodic{name: "purge-expired-keys", every: time.Hour, log: log, reg: reg, run: func(ctx context.Context) error {
-			n, err := st.PurgeExpired(ctx, time.Now())
+		&periodic{name: "purge-expired", every: time.Hour, log: log, reg: reg, run: func(ctx context.Context) error {
+			now := time.Now()
+			n, err := st.PurgeExpired(ctx, now)
 			if n > 0 {
 				log.Info("purged expired dedupe ids and idempotency keys", "rows", n)
 			}
-			return err
+			m, aerr := st.PurgeAccounts(ctx, now, now.Add(-accounts.FailureWindow))
+			if m > 0 {
+				log.Info("purged ended sessions and old login failures", "rows", m)
+			}
+			return errors.Join(err, aerr)
 		}},
 	}
 }

@@ -32,6 +32,7 @@ func RunAccounts(t *testing.T, open func(t *testing.T) Target) {
 		{"Users", testUsers},
 		{"Sessions", testSessions},
 		{"LoginFailures", testLoginFailures},
+		{"Purge", testPurgeAccounts},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) { c.fn(t, open(t)) })
@@ -180,5 +181,48 @@ func testLoginFailures(t *testing.T, tg Target) {
 	}
 	if n, _, _ := s.LoginFailures(c, k2, time.Time{}); n != 0 {
 		t.Errorf("old failures of k2 kept: %d", n)
+	}
+}
+
+// PurgeAccounts deletes ended sessions (idle or past their lifetime) and
+// old login failures, and nothing live.
+func testPurgeAccounts(t *testing.T, tg Target) {
+	s, c := tg.Store, ctx(t)
+	live := account.HashSessionID("live")
+	idle := account.HashSessionID("idle")
+	old := account.HashSessionID("old")
+	for _, sess := range []account.Session{
+		account.NewSession(live, 1, "", base.Add(-time.Hour)),
+		account.NewSession(idle, 1, "", base.Add(-13*time.Hour)),
+		account.NewSession(old, 1, "", base.Add(-8*24*time.Hour)),
+	} {
+		if _, err := tg.DB.ExecContext(c, "INSERT INTO user_sessions (id_hash, user_id, created_at, last_seen_at, expires_at, client_addr) VALUES (?, ?, ?, ?, ?, '')",
+			sess.Hash[:], sess.UserID, sess.CreatedAt.UnixMilli(), sess.LastSeenAt.UnixMilli(), sess.ExpiresAt.UnixMilli()); err != nil {
+			t.Fatal(err)
+		}
+	}
+	k := sha256.Sum256([]byte("k"))
+	for _, at := range []time.Time{base.Add(-time.Hour), base.Add(-time.Minute)} {
+		if _, err := tg.DB.ExecContext(c, "INSERT INTO login_failures (key_hash, at) VALUES (?, ?)", k[:], at.UnixMilli()); err != nil {
+			t.Fatal(err)
+		}
+	}
+	n, err := s.PurgeAccounts(c, base, base.Add(-15*time.Minute))
+	if err != nil || n != 3 {
+		t.Fatalf("PurgeAccounts = %d, %v; want 3 rows (2 sessions, 1 failure)", n, err)
+	}
+	if _, err := s.SessionByHash(c, live); err != nil {
+		t.Errorf("the live session was purged: %v", err)
+	}
+	for _, h := range []account.SessionHash{idle, old} {
+		if _, err := s.SessionByHash(c, h); !errors.Is(err, account.ErrNoSession) {
+			t.Errorf("an ended session is still stored: %v", err)
+		}
+	}
+	if n, _, _ := s.LoginFailures(c, k, base.Add(-time.Hour)); n != 1 {
+		t.Errorf("%d login failures left, want the recent one", n)
+	}
+	if n, err := s.PurgeAccounts(c, base, base.Add(-15*time.Minute)); err != nil || n != 0 {
+		t.Errorf("second purge = %d, %v", n, err)
 	}
 }
