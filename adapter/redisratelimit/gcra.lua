@@ -53,13 +53,16 @@ local function check(key, limit, cost)
   return {1, remaining(nd, interval), 0, nd}, nd
 end
 
--- store writes now+d as Unix ns and lets the key expire when it passes.
+-- store writes now+d as Unix ns and lets the key expire a second after it
+-- passes. A TAT in the past reads as an empty bucket, so the slack changes
+-- no decision; it keeps a key from vanishing early when the callers' clock
+-- is behind Redis's (a replica's skew, a test's stopped clock), which would
+-- hand out a fresh quota.
 local function store(key, d)
   local total = now_ns + d
   local carry = math.floor(total / E9)
   local v = string.format('%d%09d', now_s + carry, total - carry * E9)
-  local ttl = math.ceil(d / 1000000)
-  if ttl < 1 then ttl = 1 end
+  local ttl = math.ceil(d / 1000000) + 1000
   redis.call('SET', key, v, 'PX', ttl)
 end
 

@@ -15,7 +15,7 @@
 // Unix ns (as Go would write it), split by the script into seconds and
 // nanoseconds, and all arithmetic is done on the offset from now, which
 // stays within a few minutes: the script reproduces quota.Take to the
-// nanosecond. Each key expires when its TAT passes, so idle keys vanish.
+// nanosecond. Each key expires a second after its TAT passes, so idle keys vanish.
 package redisratelimit
 
 import (
