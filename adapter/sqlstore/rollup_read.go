@@ -50,11 +50,7 @@ func (s *Store) ReadRollupsAs(ctx context.Context, q metric.Query, base, step in
 	if len(series) == 0 {
 		return page, nil
 	}
-	ids := make([]int64, 0, len(series))
-	for id := range series {
-		ids = append(ids, id)
-	}
-	slices.Sort(ids)
+	ids := seriesIDs(series)
 	tx, err := s.read.BeginTx(ctx, &sql.TxOptions{ReadOnly: true})
 	if err != nil {
 		return metric.Page{}, fmt.Errorf("read rollups %s: begin: %w", q.Name, err)
@@ -198,14 +194,7 @@ func (s *Store) readRollupRows(ctx context.Context, tx *sql.Tx, q metric.Query, 
 	if len(ids) == 1 {
 		return s.readOneSeriesRollups(ctx, tx, q, ids[0], step, limit)
 	}
-	b := []byte("SELECT series_id, start_ts, count, sum, min, max FROM rollups WHERE step_ms = ")
-	b = strconv.AppendInt(b, step, 10)
-	b = append(b, " AND series_id IN ("...)
-	b = appendIDs(b, ids)
-	b = append(b, ") AND start_ts >= "...)
-	b = strconv.AppendInt(b, q.Start, 10)
-	b = append(b, " AND start_ts < "...)
-	b = strconv.AppendInt(b, q.End, 10)
+	b := appendRollupsWhere([]byte("SELECT series_id, start_ts, count, sum, min, max FROM rollups WHERE "), step, ids, q)
 	if q.Cursor.Set {
 		b = append(b, " AND (series_id > "...)
 		b = strconv.AppendInt(b, q.Cursor.SeriesID, 10)
@@ -282,22 +271,34 @@ func (s *Store) RollupCoverage(ctx context.Context, q metric.Query, step int64) 
 	if err != nil || len(series) == 0 {
 		return 0, 0, err
 	}
-	ids := make([]int64, 0, len(series))
-	for id := range series {
-		ids = append(ids, id)
+	b := appendRollupsWhere([]byte("SELECT COUNT(*), COALESCE(SUM(count), 0) FROM rollups WHERE "), step, seriesIDs(series), q)
+	if err := s.read.QueryRowContext(ctx, string(b)).Scan(&buckets, &samples); err != nil {
+		return 0, 0, fmt.Errorf("rollup coverage %s tenant=%d: %w", q.Name, q.TenantID, err)
 	}
-	b := []byte("SELECT COUNT(*), COALESCE(SUM(count), 0) FROM rollups WHERE step_ms = ")
+	return buckets, samples, nil
+}
+
+// appendRollupsWhere renders the filter on one step's buckets of the series
+// in [q.Start, q.End).
+func appendRollupsWhere(b []byte, step int64, ids []int64, q metric.Query) []byte {
+	b = append(b, "step_ms = "...)
 	b = strconv.AppendInt(b, step, 10)
 	b = append(b, " AND series_id IN ("...)
 	b = appendIDs(b, ids)
 	b = append(b, ") AND start_ts >= "...)
 	b = strconv.AppendInt(b, q.Start, 10)
 	b = append(b, " AND start_ts < "...)
-	b = strconv.AppendInt(b, q.End, 10)
-	if err := s.read.QueryRowContext(ctx, string(b)).Scan(&buckets, &samples); err != nil {
-		return 0, 0, fmt.Errorf("rollup coverage %s tenant=%d: %w", q.Name, q.TenantID, err)
+	return strconv.AppendInt(b, q.End, 10)
+}
+
+// seriesIDs are the ids of the series found, in order.
+func seriesIDs(series map[int64]metric.Tags) []int64 {
+	ids := make([]int64, 0, len(series))
+	for id := range series {
+		ids = append(ids, id)
 	}
-	return buckets, samples, nil
+	slices.Sort(ids)
+	return ids
 }
 
 func appendIDs(b []byte, ids []int64) []byte {

@@ -6,21 +6,23 @@ import (
 	"time"
 
 	"github.com/pulsemetrics/pulse/domain/metric"
+	"github.com/pulsemetrics/pulse/domain/rollup"
 )
 
-// Agg is how a widget aggregates points within a bucket.
-type Agg string
+// Agg is how a widget aggregates points within a bucket: the query API's
+// aggregate (the widget's chart asks for it).
+type Agg = rollup.Agg
 
 // Chart is how a widget is drawn.
 type Chart string
 
 // The aggregations and chart types.
 const (
-	AggAvg   Agg = "avg"
-	AggMin   Agg = "min"
-	AggMax   Agg = "max"
-	AggSum   Agg = "sum"
-	AggCount Agg = "count"
+	AggAvg   = rollup.AggAvg
+	AggMin   = rollup.AggMin
+	AggMax   = rollup.AggMax
+	AggSum   = rollup.AggSum
+	AggCount = rollup.AggCount
 
 	ChartLine Chart = "line"
 	ChartArea Chart = "area"
@@ -73,12 +75,8 @@ func NewWidget(spec WidgetSpec) (Widget, error) {
 			}
 		}
 	}
-	agg := Agg(spec.Agg)
-	switch agg {
-	case "":
-		agg = AggAvg
-	case AggAvg, AggMin, AggMax, AggSum, AggCount:
-	default:
+	agg, err := rollup.ParseAgg(spec.Agg) // "" is avg
+	if err != nil {
 		fields["agg"] = "agg must be one of avg, min, max, sum, count"
 	}
 	chart := Chart(spec.Chart)

@@ -68,18 +68,26 @@ func (n naive) buckets(step, from, to int64) map[string]map[int64]rollup.Aggrega
 	return out
 }
 
-// readRollupsAll follows the cursor and returns every bucket by series; it
-// fails when a bucket appears twice.
+// readRollupsAll follows the cursor of ReadRollups and returns every
+// bucket by series; it fails when a bucket appears twice.
 func readRollupsAll(t *testing.T, s *sqlstore.Store, q metric.Query, step int64) map[string]map[int64]rollup.Aggregate {
+	t.Helper()
+	return readPages(t, q, step, func(q metric.Query) (metric.Page, error) { return s.ReadRollups(ctx(t), q, step) })
+}
+
+// readPages follows the cursor of read and returns every bucket by series;
+// it fails when a bucket appears twice, a page is over MaxPoints, a page
+// names another interval than step, or a point's value is not its average.
+func readPages(t *testing.T, q metric.Query, step int64, read func(metric.Query) (metric.Page, error)) map[string]map[int64]rollup.Aggregate {
 	t.Helper()
 	out := map[string]map[int64]rollup.Aggregate{}
 	for pages := 0; ; pages++ {
 		if pages > 10000 {
 			t.Fatal("pagination does not end")
 		}
-		page, err := s.ReadRollups(ctx(t), q, step)
+		page, err := read(q)
 		if err != nil {
-			t.Fatalf("ReadRollups: %v", err)
+			t.Fatalf("read rollups: %v", err)
 		}
 		if page.Interval != rollup.Name(step) {
 			t.Fatalf("page interval %q, want %q", page.Interval, rollup.Name(step))
@@ -453,44 +461,10 @@ func testPassNeedsTheLease(t *testing.T, tg Target) {
 	}
 }
 
-// readDerivedAll follows the cursor of ReadRollupsAs and returns every
-// bucket by series; a bucket answered twice fails.
+// readDerivedAll is readRollupsAll for ReadRollupsAs.
 func readDerivedAll(t *testing.T, s *sqlstore.Store, q metric.Query, base, step int64) map[string]map[int64]rollup.Aggregate {
 	t.Helper()
-	out := map[string]map[int64]rollup.Aggregate{}
-	for pages := 0; ; pages++ {
-		if pages > 10000 {
-			t.Fatal("pagination does not end")
-		}
-		page, err := s.ReadRollupsAs(ctx(t), q, base, step)
-		if err != nil {
-			t.Fatalf("ReadRollupsAs: %v", err)
-		}
-		if page.Interval != rollup.Name(step) {
-			t.Fatalf("interval %q, want %q", page.Interval, rollup.Name(step))
-		}
-		n := 0
-		for _, sp := range page.Series {
-			k := tagKey(sp.Tags)
-			if out[k] == nil {
-				out[k] = map[int64]rollup.Aggregate{}
-			}
-			for _, p := range sp.Points {
-				if _, dup := out[k][p.TS]; dup {
-					t.Fatalf("series %s bucket %d returned twice", k, p.TS)
-				}
-				out[k][p.TS] = rollup.Aggregate{Count: p.Count, Sum: p.Sum, Min: p.Min, Max: p.Max}
-				n++
-			}
-		}
-		if n > q.MaxPoints {
-			t.Fatalf("page holds %d points, max %d", n, q.MaxPoints)
-		}
-		if !page.Next.Set {
-			return out
-		}
-		q.Cursor = page.Next
-	}
+	return readPages(t, q, step, func(q metric.Query) (metric.Page, error) { return s.ReadRollupsAs(ctx(t), q, base, step) })
 }
 
 // A step derived from the stored 5m buckets (15m, 1h) equals a naive
