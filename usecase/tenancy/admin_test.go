@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"math/rand"
+	"reflect"
 	"slices"
 	"testing"
 	"time"
@@ -220,7 +221,7 @@ func TestAuthenticatePlatformRoutes(t *testing.T) {
 		f := newFixture(t)
 		f.tokens.EXPECT().TokenByID(gomock.Any(), pl.Token.ID).Return(pl.Token, nil)
 		p, err := f.svc.Authenticate(ctx, pl.Plain, token.ScopePlatform)
-		if err != nil || p != (tenancy.Principal{TokenID: pl.Token.ID}) {
+		if err != nil || !reflect.DeepEqual(p, tenancy.Principal{TokenID: pl.Token.ID, Scopes: pl.Token.Scopes}) {
 			t.Fatalf("Authenticate = %+v, %v", p, err)
 		}
 	})

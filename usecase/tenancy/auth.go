@@ -80,7 +80,7 @@ func (s *Service) Authenticate(ctx context.Context, raw string, need token.Scope
 		// Best effort: a failed touch must not fail the request.
 		_ = s.tokens.TouchToken(ctx, t.ID, now)
 	}
-	return Principal{TokenID: t.ID, TenantID: t.TenantID, TenantSlug: slug, SamplesPerMinute: t.RateLimit}, nil
+	return Principal{TokenID: t.ID, TenantID: t.TenantID, TenantSlug: slug, SamplesPerMinute: t.RateLimit, Scopes: t.Scopes}, nil
 }
 
 // tenantTTL bounds how long a tenant read from the store is reused (its

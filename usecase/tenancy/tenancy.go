@@ -69,6 +69,19 @@ type Principal struct {
 	TenantSlug string
 	// SamplesPerMinute is the token's own quota (0 = the server default).
 	SamplesPerMinute int64
+	// Scopes are the token's scopes, for doors that check more than one
+	// operation per connection (MQTT: publish needs ingest, subscribe read).
+	Scopes []token.Scope
+}
+
+// Can reports whether the principal's token carries the scope.
+func (p Principal) Can(s token.Scope) bool {
+	for _, have := range p.Scopes {
+		if have == s {
+			return true
+		}
+	}
+	return false
 }
 
 // Service is the tenancy use case. It is safe for concurrent use.

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"math/rand"
+	"reflect"
 	"slices"
 	"strings"
 	"sync"
@@ -208,7 +209,7 @@ func TestAuthenticateMalformedNeedsNoStore(t *testing.T) {
 	for _, raw := range []string{"", "garbage", "pulse_", good[:len(good)-1], good[:20] + "X" + good[21:], "Bearer " + good} {
 		f := newFixture(t) // no expectations: no store call allowed
 		p, err := f.svc.Authenticate(ctx, raw, token.ScopeIngest)
-		if !errors.Is(err, token.ErrUnauthenticated) || p != (tenancy.Principal{}) {
+		if !errors.Is(err, token.ErrUnauthenticated) || !reflect.DeepEqual(p, tenancy.Principal{}) {
 			t.Errorf("Authenticate(%q) = %+v, %v; want ErrUnauthenticated", raw, p, err)
 		}
 	}
@@ -257,7 +258,7 @@ func TestAuthenticate(t *testing.T) {
 				if tt.wantErr == storeDown && errors.Is(err, token.ErrUnauthenticated) {
 					t.Error("a storage failure was reported as 401")
 				}
-				if p != (tenancy.Principal{}) {
+				if !reflect.DeepEqual(p, tenancy.Principal{}) {
 					t.Errorf("principal %+v on error", p)
 				}
 				return
@@ -265,7 +266,7 @@ func TestAuthenticate(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if want := (tenancy.Principal{TokenID: iss.Token.ID, TenantID: 9, TenantSlug: "acme"}); p != want {
+			if want := (tenancy.Principal{TokenID: iss.Token.ID, TenantID: 9, TenantSlug: "acme", Scopes: iss.Token.Scopes}); !reflect.DeepEqual(p, want) {
 				t.Errorf("principal = %+v, want %+v", p, want)
 			}
 		})
