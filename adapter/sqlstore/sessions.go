@@ -87,7 +87,8 @@ func (s *Store) DeleteSession(ctx context.Context, h account.SessionHash) error 
 }
 
 // PurgeAccounts deletes the sessions that have ended by now and the login
-// failures older than failuresBefore, and returns how many rows went. New
+// failures older than failuresBefore (with the throttle's lock rows of the
+// keys idle since then), and returns how many rows went. New
 // logins and failures already purge as they write; this catches the rows
 // left when nobody logs in for a while. Maintenance over every user.
 func (s *Store) PurgeAccounts(ctx context.Context, now, failuresBefore time.Time) (int64, error) {
@@ -99,10 +100,9 @@ func (s *Store) PurgeAccounts(ctx context.Context, now, failuresBefore time.Time
 		return 0, fmt.Errorf("purge ended sessions: %w", err)
 	}
 	sessions, _ := res.RowsAffected()
-	res, err = s.sb.Delete("login_failures").Where(sq.Lt{"at": millis(failuresBefore)}).RunWith(s.write).ExecContext(ctx)
+	failures, err := s.purgeLoginThrottle(ctx, failuresBefore)
 	if err != nil {
-		return sessions, fmt.Errorf("purge old login failures: %w", err)
+		return sessions + failures, fmt.Errorf("purge old login failures: %w", err)
 	}
-	failures, _ := res.RowsAffected()
 	return sessions + failures, nil
 }

@@ -22,8 +22,9 @@ func (u *ui) showLogin(w http.ResponseWriter, r *http.Request) {
 }
 
 // login serves POST /login: 303 /dashboards with the session cookie, or
-// 303 back to /login with errors.email; throttled attempts are 429 with
-// the Login page and errors.email.
+// 303 back to /login with errors.email; throttled attempts are 429 and
+// attempts refused because every password-hashing slot is taken are 503,
+// both with Retry-After and the Login page with errors.email.
 func (u *ui) login(w http.ResponseWriter, r *http.Request) {
 	f, err := decodeForm(r, "email", "password")
 	if err != nil {
@@ -32,12 +33,19 @@ func (u *ui) login(w http.ResponseWriter, r *http.Request) {
 	}
 	res, err := u.accounts.Login(r.Context(), accounts.LoginRequest{
 		Email: f.Values["email"], Password: f.Values["password"], ClientAddr: u.clientAddr(r)})
-	var terr *accounts.ThrottledError
+	var (
+		terr *accounts.ThrottledError
+		berr *accounts.BusyError
+	)
 	switch {
 	case errors.As(err, &terr):
 		msg := fmt.Sprintf("Too many attempts; try again in %d minutes", terr.Minutes())
 		w.Header().Set("Retry-After", strconv.Itoa(int(terr.RetryAfter.Seconds()+0.999)))
 		u.renderStatus(w, r, http.StatusTooManyRequests, "Login", inertia.Props{"errors": map[string]string{"email": msg}})
+		return
+	case errors.As(err, &berr):
+		w.Header().Set("Retry-After", strconv.Itoa(berr.Seconds()))
+		u.renderStatus(w, r, http.StatusServiceUnavailable, "Login", inertia.Props{"errors": map[string]string{"email": loginBusyMessage}})
 		return
 	case errors.Is(err, account.ErrBadCredentials):
 		if err := u.inertia.WithErrors(w, r, map[string]string{"email": account.ErrBadCredentials.Error()}); err != nil {
@@ -55,6 +63,10 @@ func (u *ui) login(w http.ResponseWriter, r *http.Request) {
 	clearCookie(w, r, preSessionCookie, true)
 	u.inertia.Redirect(w, r, "/dashboards")
 }
+
+// loginBusyMessage is errors.email of a login refused with 503 (every
+// password-hashing slot taken): nothing was checked, retrying is fine.
+const loginBusyMessage = "Too many logins at once; try again in a moment"
 
 // logout serves POST /logout: 303 /login with a fresh pre-session.
 func (u *ui) logout(w http.ResponseWriter, r *http.Request) {

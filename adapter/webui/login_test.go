@@ -1,12 +1,24 @@
 package webui_test
 
 import (
+	"context"
 	"net/http"
+	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
+	"github.com/alexedwards/argon2id"
+
+	"github.com/pulsemetrics/pulse/adapter/sqlstore"
+	"github.com/pulsemetrics/pulse/adapter/webui"
+	"github.com/pulsemetrics/pulse/domain/audit"
 	"github.com/pulsemetrics/pulse/domain/dashboard"
+	"github.com/pulsemetrics/pulse/domain/tenant"
+	"github.com/pulsemetrics/pulse/usecase/accounts"
+	"github.com/pulsemetrics/pulse/usecase/dashboards"
+	"github.com/pulsemetrics/pulse/usecase/tenancy"
 )
 
 func widgetOf(metric string) dashboard.Widget {
@@ -107,6 +119,124 @@ func TestLoginThrottling(t *testing.T) {
 	other.login("admin@alpha.test")
 	// Once the window has passed, the right password works again.
 	w.clock.add(15 * time.Minute)
+	b.login("admin@alpha.test")
+}
+
+// gatedHasher is argon2id (cheap parameters) whose Verify waits for gate
+// to close, announcing itself on entered first.
+type gatedHasher struct {
+	accounts.Argon2id
+	gate    chan struct{}
+	entered chan struct{}
+}
+
+func (h *gatedHasher) Verify(password, hash string) (bool, error) {
+	h.entered <- struct{}{}
+	<-h.gate
+	return h.Argon2id.Verify(password, hash)
+}
+
+// newSlotWorld is a web UI over a real SQLite store whose accounts service
+// has one hashing slot, waited for 20 ms, and the gated hasher; one user,
+// admin@alpha.test.
+func newSlotWorld(t *testing.T, h *gatedHasher) *world {
+	t.Helper()
+	ctx := context.Background()
+	st, err := sqlstore.OpenSQLite(filepath.Join(t.TempDir(), "pulse.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = st.Close() })
+	if err := st.Migrate(ctx); err != nil {
+		t.Fatal(err)
+	}
+	c := &clock{t: time.Date(2026, 11, 25, 10, 0, 0, 0, time.UTC)}
+	acc := accounts.NewService(st, st, st, st, tenancy.AuditFunc(st.RecordAudit), h, nil, c.now,
+		accounts.WithHashSlots(1), accounts.WithHashWait(20*time.Millisecond))
+	tn, _ := tenant.New("alpha", "ALPHA", 0, c.now())
+	if _, err := st.CreateTenant(ctx, tn); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := acc.CreateUser(ctx, audit.CLI(), accounts.NewUserSpec{Email: "admin@alpha.test", Password: password, TenantSlug: "alpha"}); err != nil {
+		t.Fatal(err)
+	}
+	w := &world{t: t, store: st, clock: c}
+	w.h = webui.New(webui.Deps{Accounts: acc, Dashboards: dashboards.NewService(st, st, c.now), Dist: testDist,
+		MetricsQuery: http.NotFoundHandler(), MetricsNames: http.NotFoundHandler()})
+	return w
+}
+
+// While every hashing slot is taken, a burst of logins is answered 503
+// with Retry-After and the Login page's error (Inertia or not), never 500;
+// the refused attempts do not count against the throttle.
+func TestLoginBurstBeyondTheHashSlotsIs503(t *testing.T) {
+	h := &gatedHasher{Argon2id: accounts.Argon2id{Params: &argon2id.Params{Memory: 64, Iterations: 1, Parallelism: 1, SaltLength: 16, KeyLength: 32}},
+		gate: make(chan struct{}), entered: make(chan struct{}, 64)}
+	w := newSlotWorld(t, h)
+	holder := w.browser()
+	holder.do(http.MethodGet, "/login", nil)
+	held := make(chan answer, 1)
+	go func() {
+		held <- holder.do(http.MethodPost, "/login", map[string]string{"email": "admin@alpha.test", "password": "wrong password"})
+	}()
+	<-h.entered // the only slot is taken
+
+	// A parallel burst from other clients, known and unknown emails,
+	// Inertia visits and plain posts.
+	const burst = 8
+	answers := make(chan answer, burst)
+	var wg sync.WaitGroup
+	for i := range burst {
+		b := w.browser()
+		b.addr = path("198.51.100.%d:4000", i+1)
+		b.do(http.MethodGet, "/login", nil)
+		email := "admin@alpha.test"
+		if i%2 == 1 {
+			email = "nobody@alpha.test"
+		}
+		creds := map[string]string{"email": email, "password": password}
+		wg.Go(func() {
+			if i%4 < 2 {
+				answers <- b.inertia(http.MethodPost, "/login", creds)
+			} else {
+				answers <- b.do(http.MethodPost, "/login", creds)
+			}
+		})
+	}
+	wg.Wait()
+	close(answers)
+	inertiaPages := 0
+	for a := range answers {
+		if a.status != http.StatusServiceUnavailable || a.header.Get("Retry-After") != "1" {
+			t.Errorf("login beyond the slots: %d, Retry-After %q\n%s", a.status, a.header.Get("Retry-After"), a.body)
+			continue
+		}
+		if a.header.Get("X-Inertia") == "true" {
+			inertiaPages++
+			if msg, _ := errorsOf(t, a)["email"].(string); !strings.Contains(msg, "try again in a moment") {
+				t.Errorf("errors.email %q", msg)
+			}
+		} else if !strings.Contains(a.body, `"component":"Login"`) {
+			t.Errorf("plain 503 is not the Login page:\n%s", a.body)
+		}
+	}
+	if inertiaPages != burst/2 {
+		t.Errorf("%d Inertia pages among the 503s, want %d", inertiaPages, burst/2)
+	}
+
+	// More refusals than the throttle allows failures, from one client:
+	// none counts, so the right password still works once a slot is free.
+	b := w.browser()
+	b.do(http.MethodGet, "/login", nil)
+	for i := range accounts.MaxFailures + 2 {
+		if a := b.do(http.MethodPost, "/login", map[string]string{"email": "admin@alpha.test", "password": "wrong password"}); a.status != http.StatusServiceUnavailable {
+			t.Fatalf("refusal %d: %d, want 503", i+1, a.status)
+		}
+	}
+	close(h.gate)
+	if a := <-held; a.status != http.StatusSeeOther || a.location() != "/login" {
+		t.Errorf("the login holding the slot: %d %q, want 303 /login (wrong password)", a.status, a.location())
+	}
 	b.login("admin@alpha.test")
 }
 

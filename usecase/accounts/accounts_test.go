@@ -32,15 +32,26 @@ type fakes struct {
 	clock    *time.Time
 }
 
-func newFakes(t *testing.T) *fakes {
+func newFakes(t *testing.T, opts ...accounts.Option) *fakes {
+	return newFakesWith(t, cheap, opts...)
+}
+
+func newFakesWith(t *testing.T, hasher accounts.PasswordHasher, opts ...accounts.Option) *fakes {
 	ctrl := gomock.NewController(t)
 	f := &fakes{users: NewMockUsers(ctrl), sessions: NewMockSessions(ctrl), throttle: NewMockLoginThrottle(ctrl),
 		tenants: NewMockTenants(ctrl), audit: NewMockAudit(ctrl)}
 	clock := now
 	f.clock = &clock
-	f.svc = accounts.NewService(f.users, f.sessions, f.throttle, f.tenants, f.audit, cheap,
-		bytes.NewReader(bytes.Repeat([]byte{7}, 1024)), func() time.Time { return *f.clock })
+	f.svc = accounts.NewService(f.users, f.sessions, f.throttle, f.tenants, f.audit, hasher,
+		bytes.NewReader(bytes.Repeat([]byte{7}, 1024)), func() time.Time { return *f.clock }, opts...)
 	return f
+}
+
+// The arguments of ReserveLoginAttempt the use case passes: now, the
+// window before it and the limit.
+func expectReserve(f *fakes, ctx context.Context, id int64, oldest time.Time) *gomock.Call {
+	return f.throttle.EXPECT().ReserveLoginAttempt(ctx, gomock.Any(), now, now.Add(-accounts.FailureWindow), accounts.MaxFailures).
+		Return(id, oldest, nil)
 }
 
 func auditAction(a audit.Action) gomock.Matcher {
@@ -125,9 +136,11 @@ func TestLoginSuccess(t *testing.T) {
 	ctx := context.Background()
 	f := newFakes(t)
 	u := userWithPassword(t, "correct horse battery")
-	f.throttle.EXPECT().LoginFailures(ctx, gomock.Any(), now.Add(-accounts.FailureWindow)).Return(2, now.Add(-time.Minute), nil)
-	f.users.EXPECT().UserByEmail(ctx, "ann@example.com").Return(u, nil)
-	f.throttle.EXPECT().ClearLoginFailures(ctx, gomock.Any())
+	gomock.InOrder(
+		expectReserve(f, ctx, 41, now.Add(-time.Minute)),
+		f.users.EXPECT().UserByEmail(ctx, "ann@example.com").Return(u, nil),
+		f.throttle.EXPECT().ClearLoginFailures(ctx, gomock.Any()),
+	)
 	var sess account.Session
 	f.sessions.EXPECT().CreateSession(ctx, gomock.Any()).DoAndReturn(func(_ context.Context, s account.Session) error {
 		sess = s
@@ -159,9 +172,10 @@ func TestLoginFailures(t *testing.T) {
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			f := newFakes(t)
-			f.throttle.EXPECT().LoginFailures(ctx, gomock.Any(), gomock.Any()).Return(4, now.Add(-time.Minute), nil)
+			// The attempt was reserved before the check and stays as the
+			// failure: no release, no clear, no other throttle call.
+			expectReserve(f, ctx, 41, now.Add(-time.Minute))
 			c.lookup(f, userWithPassword(t, "correct horse battery"))
-			f.throttle.EXPECT().RecordLoginFailure(ctx, gomock.Any(), now, now.Add(-accounts.FailureWindow))
 			f.audit.EXPECT().Record(ctx, auditAction(accounts.ActionLoginFailure))
 			_, err := f.svc.Login(ctx, accounts.LoginRequest{Email: "ann@example.com", Password: "wrong password!", ClientAddr: "10.0.0.1"})
 			if !errors.Is(err, account.ErrBadCredentials) {
@@ -175,11 +189,12 @@ func TestLoginThrottled(t *testing.T) {
 	ctx := context.Background()
 	f := newFakes(t)
 	var keys [][32]byte
-	f.throttle.EXPECT().LoginFailures(ctx, gomock.Any(), gomock.Any()).DoAndReturn(func(_ context.Context, k [32]byte, _ time.Time) (int, time.Time, error) {
-		keys = append(keys, k)
-		return accounts.MaxFailures, now.Add(-4 * time.Minute), nil
-	}).Times(2)
-	// No user lookup, no password check, no new failure: refused up front.
+	f.throttle.EXPECT().ReserveLoginAttempt(ctx, gomock.Any(), now, now.Add(-accounts.FailureWindow), accounts.MaxFailures).
+		DoAndReturn(func(_ context.Context, k [32]byte, _, _ time.Time, _ int) (int64, time.Time, error) {
+			keys = append(keys, k)
+			return 0, now.Add(-4 * time.Minute), nil
+		}).Times(2)
+	// Refused by the reservation: no user lookup, no password check.
 	_, err := f.svc.Login(ctx, accounts.LoginRequest{Email: "ann@example.com", Password: "correct horse battery", ClientAddr: "10.0.0.1"})
 	var te *accounts.ThrottledError
 	if !errors.As(err, &te) || te.RetryAfter != 11*time.Minute || te.Minutes() != 11 {

@@ -39,14 +39,18 @@ type Login struct {
 	User account.User
 }
 
-// dummyHash is verified when the email is unknown, so an attempt takes as
-// long for a missing user as for a wrong password.
-const dummyHash = "$argon2id$v=19$m=65536,t=1,p=2$AAAAAAAAAAAAAAAAAAAAAA$AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"
-
 // Login checks the credentials and starts a session. Errors:
 // *ThrottledError (5 failures per email and client within 15 minutes),
 // account.ErrBadCredentials (unknown email or wrong password, the same
-// answer), anything else is internal. Success and failure are audited.
+// answer), *BusyError (no hashing slot came free in time; the attempt does
+// not count), anything else is internal. Success and failure are audited.
+//
+// The attempt is reserved in the throttle before the password is checked,
+// so that parallel guesses cannot all pass the count: a wrong password
+// keeps the reservation as the failure, a right one clears the key's
+// failures, and an error before the check releases it. An unknown email
+// costs what a wrong password costs: the same throttle calls, user lookup,
+// hashing slot and a hash of the same parameters (the hasher's DummyHash).
 func (s *Service) Login(ctx context.Context, req LoginRequest) (Login, error) {
 	now := s.now()
 	email, _ := account.NormalizeEmail(req.Email)
@@ -54,22 +58,25 @@ func (s *Service) Login(ctx context.Context, req LoginRequest) (Login, error) {
 		email = req.Email // a malformed email still counts against its key
 	}
 	key := throttleKey(email, req.ClientAddr)
-	n, oldest, err := s.throttle.LoginFailures(ctx, key, now.Add(-FailureWindow))
+	attempt, oldest, err := s.throttle.ReserveLoginAttempt(ctx, key, now, now.Add(-FailureWindow), MaxFailures)
 	if err != nil {
 		return Login{}, fmt.Errorf("login throttle: %w", err)
 	}
-	if n >= MaxFailures {
+	if attempt == 0 {
 		return Login{}, &ThrottledError{RetryAfter: max(oldest.Add(FailureWindow).Sub(now), time.Second)}
 	}
 	u, ok, err := s.check(ctx, email, req.Password)
 	if err != nil {
+		// The password was not checked: the attempt does not count. The
+		// release runs even when ctx has ended (a client gone).
+		if rerr := s.throttle.ReleaseLoginAttempt(context.WithoutCancel(ctx), key, attempt); rerr != nil {
+			err = errors.Join(err, fmt.Errorf("login throttle: release attempt: %w", rerr))
+		}
 		return Login{}, err
 	}
 	actor := audit.Actor{ID: "user:" + email, RemoteAddr: req.ClientAddr}
 	if !ok {
-		if err := s.throttle.RecordLoginFailure(ctx, key, now, now.Add(-FailureWindow)); err != nil {
-			return Login{}, fmt.Errorf("login throttle: %w", err)
-		}
+		// The reservation stays: it is the failure.
 		if err := s.audit.Record(ctx, audit.NewEntry(now, actor, tenantOf(u), ActionLoginFailure, "user:"+email, "wrong email or password")); err != nil {
 			return Login{}, fmt.Errorf("audit failed login: %w", err)
 		}
@@ -92,17 +99,26 @@ func (s *Service) Login(ctx context.Context, req LoginRequest) (Login, error) {
 }
 
 // check verifies the password of the user with email; ok is false for an
-// unknown email or a wrong password (u is set in the latter case).
+// unknown email or a wrong password (u is set in the latter case). An
+// unknown email verifies the dummy hash in a hashing slot like a known one,
+// and a *BusyError is answered alike for both.
 func (s *Service) check(ctx context.Context, email, password string) (account.User, bool, error) {
 	u, err := s.users.UserByEmail(ctx, email)
-	if errors.Is(err, account.ErrNotFound) {
-		_, _ = s.hasher.Verify(password, dummyHash)
-		return account.User{}, false, nil
-	}
-	if err != nil {
+	known := err == nil
+	if err != nil && !errors.Is(err, account.ErrNotFound) {
 		return account.User{}, false, fmt.Errorf("look up user: %w", err)
 	}
-	ok, err := s.hasher.Verify(password, u.PasswordHash)
+	hash := s.dummy
+	if known {
+		hash = u.PasswordHash
+	}
+	var ok bool
+	if herr := s.hashing(ctx, func() { ok, err = s.hasher.Verify(password, hash) }); herr != nil {
+		return account.User{}, false, herr
+	}
+	if !known {
+		return account.User{}, false, nil
+	}
 	if err != nil {
 		return account.User{}, false, fmt.Errorf("verify password of user %d: %w", u.ID, err)
 	}

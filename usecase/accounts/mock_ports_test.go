@@ -208,34 +208,34 @@ func (mr *MockLoginThrottleMockRecorder) ClearLoginFailures(ctx, key any) *gomoc
 	return mr.mock.ctrl.RecordCallWithMethodType(mr.mock, "ClearLoginFailures", reflect.TypeOf((*MockLoginThrottle)(nil).ClearLoginFailures), ctx, key)
 }
 
-// LoginFailures mocks base method.
-func (m *MockLoginThrottle) LoginFailures(ctx context.Context, key [32]byte, since time.Time) (int, time.Time, error) {
+// ReleaseLoginAttempt mocks base method.
+func (m *MockLoginThrottle) ReleaseLoginAttempt(ctx context.Context, key [32]byte, id int64) error {
 	m.ctrl.T.Helper()
-	ret := m.ctrl.Call(m, "LoginFailures", ctx, key, since)
-	ret0, _ := ret[0].(int)
+	ret := m.ctrl.Call(m, "ReleaseLoginAttempt", ctx, key, id)
+	ret0, _ := ret[0].(error)
+	return ret0
+}
+
+// ReleaseLoginAttempt indicates an expected call of ReleaseLoginAttempt.
+func (mr *MockLoginThrottleMockRecorder) ReleaseLoginAttempt(ctx, key, id any) *gomock.Call {
+	mr.mock.ctrl.T.Helper()
+	return mr.mock.ctrl.RecordCallWithMethodType(mr.mock, "ReleaseLoginAttempt", reflect.TypeOf((*MockLoginThrottle)(nil).ReleaseLoginAttempt), ctx, key, id)
+}
+
+// ReserveLoginAttempt mocks base method.
+func (m *MockLoginThrottle) ReserveLoginAttempt(ctx context.Context, key [32]byte, at, since time.Time, max int) (int64, time.Time, error) {
+	m.ctrl.T.Helper()
+	ret := m.ctrl.Call(m, "ReserveLoginAttempt", ctx, key, at, since, max)
+	ret0, _ := ret[0].(int64)
 	ret1, _ := ret[1].(time.Time)
 	ret2, _ := ret[2].(error)
 	return ret0, ret1, ret2
 }
 
-// LoginFailures indicates an expected call of LoginFailures.
-func (mr *MockLoginThrottleMockRecorder) LoginFailures(ctx, key, since any) *gomock.Call {
+// ReserveLoginAttempt indicates an expected call of ReserveLoginAttempt.
+func (mr *MockLoginThrottleMockRecorder) ReserveLoginAttempt(ctx, key, at, since, max any) *gomock.Call {
 	mr.mock.ctrl.T.Helper()
-	return mr.mock.ctrl.RecordCallWithMethodType(mr.mock, "LoginFailures", reflect.TypeOf((*MockLoginThrottle)(nil).LoginFailures), ctx, key, since)
-}
-
-// RecordLoginFailure mocks base method.
-func (m *MockLoginThrottle) RecordLoginFailure(ctx context.Context, key [32]byte, at, forgetBefore time.Time) error {
-	m.ctrl.T.Helper()
-	ret := m.ctrl.Call(m, "RecordLoginFailure", ctx, key, at, forgetBefore)
-	ret0, _ := ret[0].(error)
-	return ret0
-}
-
-// RecordLoginFailure indicates an expected call of RecordLoginFailure.
-func (mr *MockLoginThrottleMockRecorder) RecordLoginFailure(ctx, key, at, forgetBefore any) *gomock.Call {
-	mr.mock.ctrl.T.Helper()
-	return mr.mock.ctrl.RecordCallWithMethodType(mr.mock, "RecordLoginFailure", reflect.TypeOf((*MockLoginThrottle)(nil).RecordLoginFailure), ctx, key, at, forgetBefore)
+	return mr.mock.ctrl.RecordCallWithMethodType(mr.mock, "ReserveLoginAttempt", reflect.TypeOf((*MockLoginThrottle)(nil).ReserveLoginAttempt), ctx, key, at, since, max)
 }
 
 // MockTenants is a mock of Tenants interface.

@@ -2,7 +2,9 @@ package storetest
 
 import (
 	"crypto/sha256"
+	"database/sql"
 	"errors"
+	"sync"
 	"testing"
 	"time"
 
@@ -31,7 +33,8 @@ func RunAccounts(t *testing.T, open func(t *testing.T) Target) {
 	}{
 		{"Users", testUsers},
 		{"Sessions", testSessions},
-		{"LoginFailures", testLoginFailures},
+		{"LoginAttempts", testLoginAttempts},
+		{"LoginAttemptsConcurrent", testLoginAttemptsConcurrent},
 		{"Purge", testPurgeAccounts},
 	}
 	for _, c := range cases {
@@ -145,42 +148,168 @@ func testSessions(t *testing.T, tg Target) {
 	}
 }
 
-func testLoginFailures(t *testing.T, tg Target) {
-	s, c := tg.Store, ctx(t)
-	k1, k2 := sha256.Sum256([]byte("a")), sha256.Sum256([]byte("b"))
-	for i := range 3 {
-		if err := s.RecordLoginFailure(c, k1, base.Add(time.Duration(i)*time.Minute), base.Add(-time.Hour)); err != nil {
-			t.Fatal(err)
-		}
+// The throttle's window as the accounts use case uses it: 5 attempts per
+// key within 15 minutes.
+const (
+	attemptLimit  = 5
+	attemptWindow = 15 * time.Minute
+)
+
+func reserve(t *testing.T, s *sqlstore.Store, key [32]byte, at time.Time) (int64, time.Time) {
+	t.Helper()
+	id, oldest, err := s.ReserveLoginAttempt(ctx(t), key, at, at.Add(-attemptWindow), attemptLimit)
+	if err != nil {
+		t.Fatalf("ReserveLoginAttempt at %v: %v", at, err)
 	}
-	if err := s.RecordLoginFailure(c, k2, base, base.Add(-time.Hour)); err != nil {
+	return id, oldest
+}
+
+func attemptRows(t *testing.T, db *sql.DB, key [32]byte) int {
+	t.Helper()
+	var n int
+	if err := db.QueryRowContext(ctx(t), "SELECT COUNT(*) FROM login_failures WHERE key_hash = ?", key[:]).Scan(&n); err != nil {
 		t.Fatal(err)
 	}
-	n, oldest, err := s.LoginFailures(c, k1, base.Add(-15*time.Minute))
-	if err != nil || n != 3 || !oldest.Equal(base) {
-		t.Errorf("k1 failures: %d, oldest %v, %v; want 3, %v", n, oldest, err, base)
+	return n
+}
+
+// testLoginAttempts: the sequential cases of ReserveLoginAttempt, Release
+// and Clear.
+func testLoginAttempts(t *testing.T, tg Target) {
+	s, c := tg.Store, ctx(t)
+	k1, k2 := sha256.Sum256([]byte("a")), sha256.Sum256([]byte("b"))
+	ids := map[int64]bool{}
+	for i := range attemptLimit {
+		at := base.Add(time.Duration(i) * time.Minute)
+		id, oldest := reserve(t, s, k1, at)
+		if id <= 0 || ids[id] || !oldest.Equal(base) {
+			t.Fatalf("attempt %d: id %d (seen: %v), oldest %v; want a new id, oldest %v", i+1, id, ids[id], oldest, base)
+		}
+		ids[id] = true
 	}
-	if n, oldest, _ := s.LoginFailures(c, k1, base.Add(time.Minute)); n != 2 || !oldest.Equal(base.Add(time.Minute)) {
-		t.Errorf("k1 failures since +1m: %d, %v", n, oldest)
+	// The 6th within the window is refused and records nothing; the oldest
+	// says when the window frees a place.
+	id, oldest := reserve(t, s, k1, base.Add(10*time.Minute))
+	if id != 0 || !oldest.Equal(base) {
+		t.Errorf("6th attempt: id %d, oldest %v; want refused, oldest %v", id, oldest, base)
 	}
-	if n, oldest, _ := s.LoginFailures(c, sha256.Sum256([]byte("none")), base.Add(-time.Hour)); n != 0 || !oldest.IsZero() {
-		t.Errorf("unknown key: %d, %v", n, oldest)
+	if n := attemptRows(t, tg.DB, k1); n != attemptLimit {
+		t.Errorf("%d attempts stored after a refusal, want %d", n, attemptLimit)
 	}
+	// Another key is not affected.
+	if id, oldest := reserve(t, s, k2, base.Add(10*time.Minute)); id == 0 || !oldest.Equal(base.Add(10*time.Minute)) {
+		t.Errorf("other key: id %d, oldest %v", id, oldest)
+	}
+	// Refused until the oldest leaves the window (attempts at or after
+	// since count: at base+15m the one at base still does).
+	if id, _ := reserve(t, s, k1, base.Add(attemptWindow)); id != 0 {
+		t.Errorf("as the oldest reaches the end of the window: id %d, want refused", id)
+	}
+	id, oldest = reserve(t, s, k1, base.Add(attemptWindow+time.Millisecond))
+	if id == 0 || !oldest.Equal(base.Add(time.Minute)) {
+		t.Errorf("once the oldest left the window: id %d, oldest %v; want allowed, oldest %v", id, oldest, base.Add(time.Minute))
+	}
+	if n := attemptRows(t, tg.DB, k1); n != attemptLimit {
+		t.Errorf("%d rows of k1: the attempt that left the window is not forgotten (want %d)", n, attemptLimit)
+	}
+	// Releasing a reservation frees its place; releasing twice, or another
+	// key's id, changes nothing.
+	if err := s.ReleaseLoginAttempt(c, k1, id); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.ReleaseLoginAttempt(c, k1, id); err != nil {
+		t.Errorf("release twice: %v", err)
+	}
+	k2id, _ := reserve(t, s, k2, base.Add(attemptWindow))
+	if err := s.ReleaseLoginAttempt(c, k1, k2id); err != nil {
+		t.Fatal(err)
+	}
+	if n := attemptRows(t, tg.DB, k2); n != 2 {
+		t.Errorf("releasing k2's id as k1's deleted it: %d rows of k2, want 2", n)
+	}
+	at := base.Add(attemptWindow + time.Second)
+	if id, _ := reserve(t, s, k1, at); id == 0 {
+		t.Error("the released place was not freed")
+	}
+	if id, _ := reserve(t, s, k1, at); id != 0 {
+		t.Error("a 6th attempt after the release was allowed")
+	}
+	// Clearing forgets every attempt of the key, and only of that key.
 	if err := s.ClearLoginFailures(c, k1); err != nil {
 		t.Fatal(err)
 	}
-	if n, _, _ := s.LoginFailures(c, k1, base.Add(-time.Hour)); n != 0 {
-		t.Errorf("after clear: %d", n)
+	if n := attemptRows(t, tg.DB, k1); n != 0 {
+		t.Errorf("after clear: %d rows of k1", n)
 	}
-	if n, _, _ := s.LoginFailures(c, k2, base.Add(-time.Hour)); n != 1 {
-		t.Errorf("clearing k1 touched k2: %d", n)
+	if n := attemptRows(t, tg.DB, k2); n != 2 {
+		t.Errorf("clearing k1 touched k2: %d rows", n)
 	}
-	// Recording forgets every key's failures older than forgetBefore.
-	if err := s.RecordLoginFailure(c, k1, base.Add(time.Hour), base.Add(time.Minute)); err != nil {
-		t.Fatal(err)
+	if id, oldest := reserve(t, s, k1, at); id == 0 || !oldest.Equal(at) {
+		t.Errorf("after clear: id %d, oldest %v", id, oldest)
 	}
-	if n, _, _ := s.LoginFailures(c, k2, time.Time{}); n != 0 {
-		t.Errorf("old failures of k2 kept: %d", n)
+	if err := s.ClearLoginFailures(c, sha256.Sum256([]byte("never seen"))); err != nil {
+		t.Errorf("clear an unknown key: %v", err)
+	}
+}
+
+// testLoginAttemptsConcurrent: a burst of parallel reservations for one
+// key allows exactly the limit, whatever the interleaving, while another
+// key's burst runs at the same time and gets its own limit.
+func testLoginAttemptsConcurrent(t *testing.T, tg Target) {
+	s, c := tg.Store, ctx(t)
+	const burst = 50
+	k1, k2 := sha256.Sum256([]byte("burst one")), sha256.Sum256([]byte("burst two"))
+	// One earlier attempt in the window leaves 4 places for k1.
+	if id, _ := reserve(t, s, k1, base.Add(-time.Minute)); id == 0 {
+		t.Fatal("first attempt refused")
+	}
+	type result struct {
+		key [32]byte
+		id  int64
+		err error
+	}
+	results := make(chan result, 2*burst)
+	start := make(chan struct{})
+	var wg sync.WaitGroup
+	for i := range 2 * burst {
+		key := k1
+		if i%2 == 1 {
+			key = k2
+		}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			<-start
+			id, _, err := s.ReserveLoginAttempt(c, key, base, base.Add(-attemptWindow), attemptLimit)
+			results <- result{key, id, err}
+		}()
+	}
+	close(start)
+	wg.Wait()
+	close(results)
+	allowed := map[[32]byte]int{}
+	ids := map[int64]bool{}
+	for r := range results {
+		if r.err != nil {
+			t.Errorf("ReserveLoginAttempt: %v", r.err)
+			continue
+		}
+		if r.id != 0 {
+			if ids[r.id] {
+				t.Errorf("id %d handed out twice", r.id)
+			}
+			ids[r.id] = true
+			allowed[r.key]++
+		}
+	}
+	if allowed[k1] != attemptLimit-1 || allowed[k2] != attemptLimit {
+		t.Errorf("of %d parallel reservations per key, %d and %d were allowed; want %d and %d",
+			burst, allowed[k1], allowed[k2], attemptLimit-1, attemptLimit)
+	}
+	for _, k := range [][32]byte{k1, k2} {
+		if n := attemptRows(t, tg.DB, k); n != attemptLimit {
+			t.Errorf("%d attempts stored for a key, want %d", n, attemptLimit)
+		}
 	}
 }
 
@@ -207,9 +336,38 @@ func testPurgeAccounts(t *testing.T, tg Target) {
 			t.Fatal(err)
 		}
 	}
+	// The throttle's lock rows: one of a key idle since before the window,
+	// one of a key reserved within it.
+	idleKey, liveKey := sha256.Sum256([]byte("idle")), sha256.Sum256([]byte("live"))
+	for _, row := range []struct {
+		key [32]byte
+		at  time.Time
+	}{{idleKey, base.Add(-time.Hour)}, {liveKey, base.Add(-time.Minute)}} {
+		if _, err := tg.DB.ExecContext(c, "INSERT INTO login_throttle_locks (key_hash, at) VALUES (?, ?)", row.key[:], row.at.UnixMilli()); err != nil {
+			t.Fatal(err)
+		}
+	}
 	n, err := s.PurgeAccounts(c, base, base.Add(-15*time.Minute))
-	if err != nil || n != 3 {
-		t.Fatalf("PurgeAccounts = %d, %v; want 3 rows (2 sessions, 1 failure)", n, err)
+	if err != nil || n != 4 {
+		t.Fatalf("PurgeAccounts = %d, %v; want 4 rows (2 sessions, 1 failure, 1 lock row)", n, err)
+	}
+	var locks []string
+	rows, err := tg.DB.QueryContext(c, "SELECT key_hash FROM login_throttle_locks")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for rows.Next() {
+		var k []byte
+		if err := rows.Scan(&k); err != nil {
+			t.Fatal(err)
+		}
+		locks = append(locks, string(k))
+	}
+	if err := rows.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if len(locks) != 1 || locks[0] != string(liveKey[:]) {
+		t.Errorf("lock rows left: %q, want only the live key's", locks)
 	}
 	if _, err := s.SessionByHash(c, live); err != nil {
 		t.Errorf("the live session was purged: %v", err)
@@ -219,7 +377,7 @@ func testPurgeAccounts(t *testing.T, tg Target) {
 			t.Errorf("an ended session is still stored: %v", err)
 		}
 	}
-	if n, _, _ := s.LoginFailures(c, k, base.Add(-time.Hour)); n != 1 {
+	if n := attemptRows(t, tg.DB, k); n != 1 {
 		t.Errorf("%d login failures left, want the recent one", n)
 	}
 	if n, err := s.PurgeAccounts(c, base, base.Add(-15*time.Minute)); err != nil || n != 0 {
