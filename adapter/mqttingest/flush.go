@@ -17,7 +17,7 @@ import (
 // the others.
 func (i *Ingestor) flush(b *batch) {
 	b.assemble()
-	err := i.accept(b.tenantID, b.slug, b.inputs)
+	err := i.accept(b.tenantID, b.slug, b.inputs, b.msgs)
 	var verr *metric.ValidationError
 	switch {
 	case err == nil:
@@ -73,7 +73,8 @@ func split(b *batch, verr *metric.ValidationError) (map[int][]metric.FieldError,
 
 func (i *Ingestor) flushOne(b *batch, m message) {
 	inputs := b.inputs[m.from:m.to]
-	if err := i.accept(b.tenantID, b.slug, inputs); err != nil {
+	one := message{from: 0, to: len(inputs), arrived: m.arrived}
+	if err := i.accept(b.tenantID, b.slug, inputs, []message{one}); err != nil {
 		i.refused(b.slug, m, err)
 		return
 	}
@@ -108,10 +109,16 @@ func (i *Ingestor) accepted(msgs []message, samples int) {
 
 // accept calls Accept, retrying with backoff while the failure is transient
 // (back-pressure, quota, a broken queue), until the ingestor gives up.
-func (i *Ingestor) accept(tenantID int64, slug string, inputs []metric.Input) error {
+// Each message is one part of the request, at its own arrival time.
+func (i *Ingestor) accept(tenantID int64, slug string, inputs []metric.Input, msgs []message) error {
+	parts := make([]ingest.Part, len(msgs))
+	for k, m := range msgs {
+		parts[k] = ingest.Part{End: m.to, ArrivedAt: m.arrived}
+	}
 	req := ingest.Request{
 		Caller: ingest.Caller{TenantID: tenantID, Key: i.opts.QuotaKey(slug)},
 		Inputs: inputs,
+		Parts:  parts,
 	}
 	wait := i.opts.RetryMin
 	for {

@@ -68,6 +68,9 @@ type Options struct {
 	// "mqtt:<slug>" (the default quota). Leave it off when the broker
 	// enforces per-token quotas itself (the embedded broker does).
 	TenantQuota bool
+	// Now is the clock that stamps each message's arrival (default
+	// time.Now): samples without ts take their own message's arrival time.
+	Now func() time.Time
 }
 
 // QuotaKey is the ingest quota key of a tenant's batches ("" = none).
@@ -97,6 +100,9 @@ func (o Options) withDefaults() Options {
 	defD(&o.TenantCacheTTL, 5*time.Minute)
 	defD(&o.RetryMin, 50*time.Millisecond)
 	defD(&o.RetryMax, 5*time.Second)
+	if o.Now == nil {
+		o.Now = time.Now
+	}
 	return o
 }
 
@@ -173,10 +179,11 @@ func (b *batch) assemble() {
 
 // message is one payload's share of a batch.
 type message struct {
-	topic string
-	from  int // inputs[from:to] of the batch
-	to    int
-	ack   func()
+	topic   string
+	from    int // inputs[from:to] of the batch
+	to      int
+	arrived time.Time // the time its samples without ts take
+	ack     func()
 }
 
 // NewIngestor returns an Ingestor feeding ing. Its metrics are registered
@@ -196,6 +203,8 @@ func NewIngestor(ing Ingester, res TenantResolver, reg prometheus.Registerer, lo
 		pending: map[int64]*batch{},
 	}
 }
+
+func (i *Ingestor) now() time.Time { return i.opts.Now() }
 
 // HandleInline takes a message from an in-process broker hook, which has no
 // acknowledgement to give back: the message is as durable as the hook's own
@@ -245,12 +254,12 @@ func (i *Ingestor) Handle(topic string, payload []byte, ack func()) {
 		i.reject(topic, slug, ReasonEmpty, "no samples in the payload", ack)
 		return
 	}
-	i.add(tenantID, slug, topic, inputs, ack)
+	i.add(tenantID, slug, message{topic: topic, arrived: i.now(), ack: ack}, inputs)
 }
 
 // add appends a decoded message to its tenant's batch and flushes the batch
 // when it is full.
-func (i *Ingestor) add(tenantID int64, slug, topic string, inputs []metric.Input, ack func()) {
+func (i *Ingestor) add(tenantID int64, slug string, m message, inputs []metric.Input) {
 	i.mu.Lock()
 	if i.closed {
 		i.mu.Unlock()
@@ -262,10 +271,11 @@ func (i *Ingestor) add(tenantID int64, slug, topic string, inputs []metric.Input
 		i.pending[tenantID] = b
 		b.timer = time.AfterFunc(max(i.opts.Linger, lingerJitterFloor), func() { i.flushIfPending(b) })
 	}
-	from := b.samples
+	m.from = b.samples
 	b.parts = append(b.parts, inputs)
 	b.samples += len(inputs)
-	b.msgs = append(b.msgs, message{topic: topic, from: from, to: b.samples, ack: ack})
+	m.to = b.samples
+	b.msgs = append(b.msgs, m)
 	full := b.samples >= i.opts.MaxBatchSamples || len(b.msgs) >= i.opts.MaxBatchMessages
 	if full {
 		i.detach(b)

@@ -381,3 +381,32 @@ func TestTenantQuotaKey(t *testing.T) {
 		t.Fatalf("key %q without TenantQuota", k)
 	}
 }
+
+// TestEachMessageArrivesAtItsOwnTime: messages batched together are parts of
+// one request, each stamped with its own arrival time, so that samples
+// without ts from quick successive messages do not collapse onto one
+// timestamp (five acknowledged mosquitto_pub messages once stored two).
+func TestEachMessageArrivesAtItsOwnTime(t *testing.T) {
+	base := time.Date(2026, 11, 25, 10, 0, 0, 0, time.UTC)
+	var tick atomic.Int64
+	f := newFixture(t, mqttingest.Options{Linger: time.Hour, MaxBatchMessages: 5,
+		Now: func() time.Time { return base.Add(time.Duration(tick.Add(1)) * 3 * time.Millisecond) }})
+	var a acks
+	for k := range 5 {
+		f.ing.Handle("metrics/acme/dev-1", []byte(fmt.Sprintf(`{"name":"d","value":%d}`, k)), a.fn())
+	}
+	f.drain(t)
+	reqs, samples, _ := f.fk.snapshot()
+	if len(reqs) != 1 || samples != 5 || a.n.Load() != 5 {
+		t.Fatalf("%d requests, %d samples, %d acks; want 1, 5, 5", len(reqs), samples, a.n.Load())
+	}
+	parts := reqs[0].Parts
+	if len(parts) != 5 {
+		t.Fatalf("%d parts, want one per message", len(parts))
+	}
+	for k, p := range parts {
+		if want := base.Add(time.Duration(k+1) * 3 * time.Millisecond); p.End != k+1 || !p.ArrivedAt.Equal(want) {
+			t.Errorf("part %d = %+v, want end %d at %v", k, p, k+1, want)
+		}
+	}
+}

@@ -8,6 +8,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"sort"
 	"sync/atomic"
 	"time"
 
@@ -82,10 +83,21 @@ type Caller struct {
 type Request struct {
 	Caller Caller
 	Inputs []metric.Input
+	// Parts splits Inputs into deliveries that arrived separately (the
+	// messages of one MQTT batch), in order; nil means one part that
+	// arrived now (an HTTP request).
+	Parts []Part
 	// IdempotencyKey, when set, makes the request idempotent for the tenant;
 	// Fingerprint identifies its body so that reuse with another body is refused.
 	IdempotencyKey string
 	Fingerprint    [32]byte
+}
+
+// Part is one delivery within a Request: Inputs[previous part's End:End],
+// which arrived at ArrivedAt. Its samples without a ts take ArrivedAt.
+type Part struct {
+	End       int
+	ArrivedAt time.Time
 }
 
 // Result is what the door answers with 202.
@@ -117,7 +129,7 @@ func (s *Service) Accept(ctx context.Context, req Request) (Result, error) {
 		return Result{}, fmt.Errorf("limits for tenant %d: %w", tenantID, err)
 	}
 	now := s.now()
-	samples, bad := validate(req.Inputs, lim, now)
+	samples, bad := validate(req.Inputs, req.Parts, lim, now)
 	if len(bad) > 0 {
 		return Result{}, &metric.ValidationError{Errors: bad}
 	}
@@ -151,18 +163,95 @@ func (s *Service) Accept(ctx context.Context, req Request) (Result, error) {
 	return res, nil
 }
 
-func validate(inputs []metric.Input, lim metric.Limits, now time.Time) ([]metric.Sample, []metric.FieldError) {
+// validate checks every input, each part at its arrival time, and refuses
+// two samples of one series at one ts within a part, naming both: the
+// store would keep only the first, and a 202 must not count a sample that
+// is then dropped.
+func validate(inputs []metric.Input, parts []Part, lim metric.Limits, now time.Time) ([]metric.Sample, []metric.FieldError) {
+	if parts == nil {
+		parts = []Part{{End: len(inputs), ArrivedAt: now}}
+	}
 	samples := make([]metric.Sample, len(inputs))
 	var bad []metric.FieldError
-	for i, in := range inputs {
-		smp, errs := metric.New(in, lim, now)
-		for _, e := range errs {
-			e.Index = i
-			bad = append(bad, e)
+	start := 0
+	for _, p := range parts {
+		at := p.ArrivedAt
+		if at.IsZero() {
+			at = now
 		}
-		samples[i] = smp
+		for i := start; i < p.End; i++ {
+			smp, errs := metric.New(inputs[i], lim, at)
+			for _, e := range errs {
+				e.Index = i
+				bad = append(bad, e)
+			}
+			samples[i] = smp
+		}
+		start = p.End
 	}
-	return samples, bad
+	if len(bad) > 0 {
+		return nil, bad
+	}
+	return samples, resolveRepeats(samples, inputs, parts)
+}
+
+// resolveRepeats refuses repeats within one part. Across parts (messages
+// that arrived separately), a later sample without ts that lands on an
+// earlier one's millisecond takes the next free millisecond of its series,
+// so that messages sent in quick succession all count; a later one with
+// its own ts is a resend, left to the store's first-write-wins (and
+// counted there as a repeat).
+func resolveRepeats(samples []metric.Sample, inputs []metric.Input, parts []Part) []metric.FieldError {
+	partOf := func(i int) int { return sort.Search(len(parts), func(k int) bool { return parts[k].End > i }) }
+	var shifted map[int]bool // samples moved to a later millisecond
+	for round := 0; ; round++ {
+		repeats := metric.FindRepeats(samples)
+		if len(repeats) == 0 {
+			return nil
+		}
+		var bad []metric.FieldError
+		moved := false
+		for _, r := range repeats {
+			switch {
+			case (shifted[r.First] || shifted[r.Again]) && round < maxShiftRounds:
+				// moved by us onto another sample: move on
+				k := r.Again
+				if !shifted[k] {
+					k = r.First
+				}
+				samples[k] = samples[k].At(samples[k].TimestampMillis() + 1)
+				moved = true
+			case len(parts) < 2 || partOf(r.First) == partOf(r.Again):
+				bad = append(bad,
+					metric.FieldError{Index: r.First, Field: "ts", Message: repeatMessage(r.Again, inputs[r.First].HasTS)},
+					metric.FieldError{Index: r.Again, Field: "ts", Message: repeatMessage(r.First, inputs[r.Again].HasTS)})
+			case !inputs[r.Again].HasTS && round < maxShiftRounds:
+				samples[r.Again] = samples[r.Again].At(samples[r.Again].TimestampMillis() + 1)
+				if shifted == nil {
+					shifted = map[int]bool{}
+				}
+				shifted[r.Again] = true
+				moved = true
+			}
+		}
+		if len(bad) > 0 {
+			sort.SliceStable(bad, func(a, b int) bool { return bad[a].Index < bad[b].Index })
+			return bad
+		}
+		if !moved {
+			return nil
+		}
+	}
+}
+
+// maxShiftRounds bounds how far a server-timed sample is moved (in ms).
+const maxShiftRounds = 1000
+
+func repeatMessage(other int, hasTS bool) string {
+	if hasTS {
+		return fmt.Sprintf("sample %d has the same series and ts: a series holds one value per millisecond", other)
+	}
+	return fmt.Sprintf("sample %d has the same series and, without ts, the same arrival time: give each sample its own ts", other)
 }
 
 func (s *Service) takeQuota(ctx context.Context, c Caller, samples int) (RateDecision, error) {
