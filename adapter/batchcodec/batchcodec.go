@@ -22,8 +22,9 @@
 //
 // Batches from one request usually repeat the name and tag set of the previous
 // sample, so flags 1 and 2 keep a 1,000-sample batch small without a string
-// table. AcceptedAt is decoded in UTC: its location and monotonic reading are
-// not kept.
+// table: a sample of the same series less than 64 ms after the previous one
+// takes 10 bytes (flags, value, ts delta). AcceptedAt is decoded in UTC: its
+// location and monotonic reading are not kept.
 //
 // Decode never panics on bad input: truncated, oversized or trailing data is
 // reported as an error wrapping ErrCorrupt.
@@ -49,8 +50,28 @@ const (
 	flagsKnown = flagSameName | flagSameTags | flagDedupe
 )
 
-// minSampleBytes is the smallest encoding of a sample: flags, value, ts, tag count.
-const minSampleBytes = 1 + 8 + 1 + 1
+// The parts of a sample's encoding at their smallest. A varint takes at
+// least one byte; a one-byte ts delta is any |delta| < 64 ms.
+const (
+	flagsBytes     = 1 // the flags byte
+	valueBytes     = 8 // the IEEE 754 bits
+	minVarintBytes = 1 // the shortest varint or uvarint
+)
+
+// minSampleBytes is the smallest encoding of a sample: one that repeats the
+// previous sample's name and tags (flags 1 and 2, so neither is written),
+// has no dedupe id and a ts delta of less than 64 ms takes only its flags,
+// value and a one-byte ts delta. A 100 Hz series is made of such samples.
+//
+// Decode bounds the sample count by the payload size with it, so it must
+// never exceed the smallest real encoding: were it larger, Decode would
+// refuse valid payloads (as it did while it also counted a tag count that
+// flag 2 leaves out). TestMinSampleBytesIsTheSmallestEncoding checks it.
+const minSampleBytes = flagsBytes + valueBytes + minVarintBytes
+
+// minTagBytes is the smallest encoding of a tag: two empty strings, each a
+// one-byte length.
+const minTagBytes = 2 * minVarintBytes
 
 // ErrCorrupt is wrapped by every error Decode returns for malformed input.
 var ErrCorrupt = errors.New("batchcodec: corrupt payload")
@@ -120,7 +141,7 @@ func sizeHint(b metric.Batch) int {
 	n := 32 + len(b.ID)
 	if len(b.Samples) > 0 {
 		s := b.Samples[0]
-		per := minSampleBytes + 4 + len(s.Name()) + len(s.DedupeID())
+		per := minSampleBytes + 5 + len(s.Name()) + len(s.DedupeID()) // ts delta, tag count, lengths
 		for _, t := range s.Tags() {
 			per += 2 + len(t.Key) + len(t.Value)
 		}
@@ -246,7 +267,7 @@ func (d *decoder) batch() (metric.Batch, error) {
 		}
 		ts += delta
 		if flags&flagSameTags == 0 {
-			nt, err := d.count("tag count", 2)
+			nt, err := d.count("tag count", minTagBytes)
 			if err != nil {
 				return b, err
 			}

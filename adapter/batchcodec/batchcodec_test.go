@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/pulsemetrics/pulse/adapter/batchcodec"
+	"github.com/pulsemetrics/pulse/adapter/queuetest"
 	"github.com/pulsemetrics/pulse/domain/metric"
 )
 
@@ -34,7 +35,7 @@ func TestRoundTrip(t *testing.T) {
 		"one sample":   {ID: "b2", TenantID: 1, Samples: []metric.Sample{metric.Rehydrate("up", 1, nil, 1700000000000, "")}},
 		"1000 samples": sampleBatch(1000),
 		"negative tenant and pre-1970": {ID: "x", TenantID: -3, AcceptedAt: time.Date(1900, 1, 1, 0, 0, 0, 1, time.UTC),
-			Samples: []metric.Sample{metric.Rehydrate("a", -0.0, nil, -5000, "d")}},
+			Samples: []metric.Sample{metric.Rehydrate("a", math.Copysign(0, -1), nil, -5000, "d")}}, // -0.0 would be +0
 		"special values and unicode": {ID: "ü", Samples: []metric.Sample{
 			metric.Rehydrate("m", math.MaxFloat64, metric.Tags{{Key: "k", Value: "välue ✓"}}, math.MaxInt64, "x"),
 			metric.Rehydrate("m", math.SmallestNonzeroFloat64, metric.Tags{{Key: "k", Value: "välue ✓"}}, math.MinInt64, ""),
@@ -155,27 +156,9 @@ func FuzzDecode(f *testing.F) {
 	})
 }
 
-// Diff describes the first difference between two batches ("" if equal).
-// Values compare bit for bit (so NaN equals NaN); empty and nil tags are equal.
-func Diff(want, got metric.Batch) string {
-	if want.ID != got.ID || want.TenantID != got.TenantID || !want.AcceptedAt.Equal(got.AcceptedAt) {
-		return fmt.Sprintf("header: want %q/%d/%v, got %q/%d/%v", want.ID, want.TenantID, want.AcceptedAt, got.ID, got.TenantID, got.AcceptedAt)
-	}
-	if len(want.Samples) != len(got.Samples) {
-		return fmt.Sprintf("want %d samples, got %d", len(want.Samples), len(got.Samples))
-	}
-	for i, w := range want.Samples {
-		g := got.Samples[i]
-		if w.Name() != g.Name() || math.Float64bits(w.Value()) != math.Float64bits(g.Value()) ||
-			w.TimestampMillis() != g.TimestampMillis() || w.DedupeID() != g.DedupeID() ||
-			fmt.Sprint(w.Tags()) != fmt.Sprint(g.Tags()) && len(w.Tags())+len(g.Tags()) > 0 {
-			return fmt.Sprintf("sample %d: want %s %v %v %d %q, got %s %v %v %d %q", i,
-				w.Name(), w.Value(), w.Tags(), w.TimestampMillis(), w.DedupeID(),
-				g.Name(), g.Value(), g.Tags(), g.TimestampMillis(), g.DedupeID())
-		}
-	}
-	return ""
-}
+// Diff describes the first difference between two batches ("" if equal),
+// values bit for bit.
+var Diff = queuetest.Diff
 
 func BenchmarkEncode1000(b *testing.B) {
 	batch := sampleBatch(1000)

@@ -104,13 +104,13 @@ func appendPoint(b []byte, p metric.Point) []byte {
 	b = appendFloat(b, p.Value)
 	value := b[start:]
 	b = append(b, `,"min":`...)
-	if p.Min == p.Value {
+	if sameFloat(p.Min, p.Value) {
 		b = append(b, value...)
 	} else {
 		b = appendFloat(b, p.Min)
 	}
 	b = append(b, `,"max":`...)
-	if p.Max == p.Value {
+	if sameFloat(p.Max, p.Value) {
 		b = append(b, value...)
 	} else {
 		b = appendFloat(b, p.Max)
@@ -118,6 +118,12 @@ func appendPoint(b []byte, p metric.Point) []byte {
 	b = append(b, `,"count":`...)
 	b = strconv.AppendInt(b, p.Count, 10)
 	return append(b, '}')
+}
+
+// sameFloat reports whether a and b format alike: equal and of one sign
+// (0 == -0, but they are written "0" and "-0").
+func sameFloat(a, b float64) bool {
+	return a == b && math.Signbit(a) == math.Signbit(b)
 }
 
 // appendFloat formats f as encoding/json does: shortest representation,

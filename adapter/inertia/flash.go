@@ -1,10 +1,14 @@
 package inertia
 
 import (
+	"bytes"
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
+	"maps"
 	"net/http"
+	"slices"
+	"unicode/utf8"
 )
 
 // Flash is what one request leaves for the next page only: the
@@ -46,35 +50,63 @@ type CookieFlash struct {
 // maxFlashBytes keeps the cookie under the browsers' 4 KB limit.
 const maxFlashBytes = 3000
 
-// Put stores f in the cookie (messages are cut if the cookie would be too
-// large).
+// Put stores f in the cookie. A flash too large for a cookie loses
+// detail until it fits: messages are cut to 100 bytes, then error
+// entries are dropped (in key order, the last first), then the messages.
 func (c CookieFlash) Put(w http.ResponseWriter, r *http.Request, f Flash) error {
-	b, err := json.Marshal(f)
+	v, err := encodeFlash(f)
 	if err != nil {
-		return fmt.Errorf("flash: %w", err)
+		return err
 	}
-	v := base64.RawURLEncoding.EncodeToString(b)
 	if len(v) > maxFlashBytes {
 		short := Flash{Errors: map[string]string{}, Success: cut(f.Success), Error: cut(f.Error)}
-		for k, m := range f.Errors {
-			if len(short.Errors) < 20 {
-				short.Errors[cut(k)] = cut(m)
+		keys := slices.Sorted(maps.Keys(f.Errors))
+		for _, k := range keys[:min(len(keys), 20)] {
+			short.Errors[cut(k)] = cut(f.Errors[k])
+		}
+		kept := slices.Sorted(maps.Keys(short.Errors))
+		for v, err = encodeFlash(short); err == nil && len(v) > maxFlashBytes; v, err = encodeFlash(short) {
+			switch {
+			case len(kept) > 0:
+				delete(short.Errors, kept[len(kept)-1])
+				kept = kept[:len(kept)-1]
+			case short.Success != "":
+				short.Success = ""
+			default:
+				short.Error = ""
 			}
 		}
-		if b, err = json.Marshal(short); err != nil {
-			return fmt.Errorf("flash: %w", err)
+		if err != nil {
+			return err
 		}
-		v = base64.RawURLEncoding.EncodeToString(b)
 	}
 	http.SetCookie(w, &http.Cookie{Name: c.Name, Value: v, Path: "/", HttpOnly: true, SameSite: http.SameSiteLaxMode, Secure: r.TLS != nil})
 	return nil
 }
 
-func cut(s string) string {
-	if len(s) > 100 {
-		return s[:100]
+// encodeFlash is the cookie value of f. HTML is not escaped: the value is
+// read back by Take, never put in a page as it is, and \u003c would
+// triple the size of every '<'.
+func encodeFlash(f Flash) (string, error) {
+	var b bytes.Buffer
+	enc := json.NewEncoder(&b)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(f); err != nil {
+		return "", fmt.Errorf("flash: %w", err)
 	}
-	return s
+	return base64.RawURLEncoding.EncodeToString(bytes.TrimSuffix(b.Bytes(), []byte("\n"))), nil
+}
+
+// cut shortens s to at most 100 bytes, on a rune boundary.
+func cut(s string) string {
+	if len(s) <= 100 {
+		return s
+	}
+	n := 100
+	for n > 0 && !utf8.RuneStart(s[n]) {
+		n--
+	}
+	return s[:n]
 }
 
 // Take reads the flash and deletes the cookie.

@@ -26,8 +26,8 @@ const (
 )
 
 // Queue is the part of a queue adapter the suite exercises: the ingest side
-// (Enqueue), the worker side (Fetch, Ack) and the operator side (Backlog,
-// DeadLetters).
+// (Enqueue), the worker side (Fetch, Ack), the operator side (Backlog,
+// DeadLetters, Stats) and a test hook (EnqueuePayload).
 type Queue interface {
 	Enqueue(ctx context.Context, b metric.Batch) error
 	Fetch(ctx context.Context, max int, wait time.Duration) ([]flush.Delivery, error)
@@ -36,6 +36,15 @@ type Queue interface {
 	Backlog(ctx context.Context) (int64, error)
 	// DeadLetters counts dead-lettered entries.
 	DeadLetters(ctx context.Context) (int64, error)
+	// Stats is the snapshot behind the queue gauges.
+	Stats(ctx context.Context) (flush.QueueStats, error)
+	// EnqueuePayload stores payload as an entry as it is, bypassing the
+	// codec (a test hook, usually in the adapter's export_test.go): it is
+	// how the suite plants an entry no worker can decode.
+	EnqueuePayload(ctx context.Context, payload []byte) error
+	// DeadPayloads returns the payloads in the dead-letter store, oldest
+	// first (a test hook too).
+	DeadPayloads(ctx context.Context) ([][]byte, error)
 	Close() error
 }
 
@@ -61,6 +70,10 @@ func Run(t *testing.T, newQueue func(t *testing.T) Queue) {
 		{"EmptyFetchWaits", testEmptyFetchWaits},
 		{"FetchHonoursCancellation", testFetchCancel},
 		{"EnqueueAfterCloseFails", testEnqueueAfterClose},
+		{"DenseBatchRoundTrips", testDenseBatch},
+		{"GeneratedBatchesRoundTrip", testGeneratedBatches},
+		{"StatsCountWaitingPendingAndAge", testStats},
+		{"UnreadableEntryIsAnAlarm", testUnreadable},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -89,26 +102,6 @@ func Batch(i int) metric.Batch {
 			metric.Rehydrate("mem.used", 1e12, nil, ts-1000, ""),
 		},
 	}
-}
-
-// diff describes the first difference between two batches ("" if equal).
-func diff(want, got metric.Batch) string {
-	if want.ID != got.ID || want.TenantID != got.TenantID || !want.AcceptedAt.Equal(got.AcceptedAt) {
-		return fmt.Sprintf("header: want %q/%d/%v, got %q/%d/%v", want.ID, want.TenantID, want.AcceptedAt, got.ID, got.TenantID, got.AcceptedAt)
-	}
-	if len(want.Samples) != len(got.Samples) {
-		return fmt.Sprintf("want %d samples, got %d", len(want.Samples), len(got.Samples))
-	}
-	for i, w := range want.Samples {
-		g := got.Samples[i]
-		if w.Name() != g.Name() || w.Value() != g.Value() || w.TimestampMillis() != g.TimestampMillis() ||
-			w.DedupeID() != g.DedupeID() || fmt.Sprint(w.Tags()) != fmt.Sprint(g.Tags()) {
-			return fmt.Sprintf("sample %d: want %s %v %v %d %q, got %s %v %v %d %q", i,
-				w.Name(), w.Value(), w.Tags(), w.TimestampMillis(), w.DedupeID(),
-				g.Name(), g.Value(), g.Tags(), g.TimestampMillis(), g.DedupeID())
-		}
-	}
-	return ""
 }
 
 func enqueue(t *testing.T, q Queue, batches ...metric.Batch) {
@@ -192,7 +185,7 @@ func testRoundTrip(t *testing.T, newQueue func(t *testing.T) Queue) {
 	if ds[0].ID == "" || ds[0].Attempts != 1 {
 		t.Fatalf("delivery id %q attempts %d, want an id and attempts 1", ds[0].ID, ds[0].Attempts)
 	}
-	if msg := diff(want, ds[0].Batch); msg != "" {
+	if msg := Diff(want, ds[0].Batch); msg != "" {
 		t.Fatal(msg)
 	}
 	ackAll(t, q, ds)
@@ -232,7 +225,7 @@ func testRedelivery(t *testing.T, newQueue func(t *testing.T) Queue) {
 	if again.Batch.ID != first.Batch.ID || again.Attempts != 2 {
 		t.Fatalf("redelivered %s attempts %d, want %s attempts 2", again.Batch.ID, again.Attempts, first.Batch.ID)
 	}
-	if msg := diff(Batch(7), again.Batch); msg != "" {
+	if msg := Diff(Batch(7), again.Batch); msg != "" {
 		t.Fatal(msg)
 	}
 	ackAll(t, q, []flush.Delivery{again})
@@ -366,6 +359,7 @@ func testDeadLetter(t *testing.T, newQueue func(t *testing.T) Queue) {
 	if dead != 1 {
 		t.Fatalf("dead letters = %d, want 1", dead)
 	}
+	expectStats(t, q, flush.QueueStats{DeadLetters: 1})
 }
 
 func testEmptyFetchWaits(t *testing.T, newQueue func(t *testing.T) Queue) {

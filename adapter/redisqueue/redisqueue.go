@@ -8,6 +8,15 @@
 // MaxDeliveries times whose lease expires again is copied to Stream+":dead"
 // and removed. Ack removes entries from the group and the stream, so XLEN is
 // the backlog.
+//
+// An entry whose payload this build cannot decode is an alarm, not routine:
+// Fetch logs it at ERROR ("queue entry unreadable"), counts it
+// (QueueStats.Unreadable) and moves it, payload and all, to the dead stream.
+//
+// Consumers: a worker that dies leaves its name in the group. Once others
+// have claimed its entries, Fetch removes such a consumer (nothing pending,
+// idle for DeadConsumerIdle), so the group does not collect one name per
+// restart.
 package redisqueue
 
 import (
@@ -16,6 +25,7 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
+	"strconv"
 	"strings"
 	"sync/atomic"
 	"time"
@@ -28,10 +38,11 @@ import (
 	"github.com/pulsemetrics/pulse/usecase/ingest"
 )
 
-// The queue serves both sides of the hand-off.
+// The queue serves both sides of the hand-off, and describes itself.
 var (
-	_ ingest.Queue = (*Queue)(nil)
-	_ flush.Source = (*Queue)(nil)
+	_ ingest.Queue      = (*Queue)(nil)
+	_ flush.Source      = (*Queue)(nil)
+	_ flush.StatsSource = (*Queue)(nil)
 )
 
 // ErrClosed is returned by calls on a closed Queue.
@@ -64,7 +75,13 @@ type Options struct {
 	// acknowledged fails with an error wrapping ingest.ErrBackpressure
 	// (0 = no cap). Entries are never trimmed away unread.
 	MaxLen int64
-	// Logger receives dead-letter reports (default slog.Default()).
+	// DeadConsumerIdle is how long a consumer of the group with nothing
+	// pending must have been idle before Fetch removes it from the group
+	// (default 3 × LeaseTimeout). Removing one with nothing pending loses
+	// nothing: a live consumer it was is recreated by its next read.
+	DeadConsumerIdle time.Duration
+	// Logger receives dead-letter and unreadable-entry reports (default
+	// slog.Default()).
 	Logger *slog.Logger
 }
 
@@ -87,6 +104,9 @@ func (o *Options) defaults() error {
 	if o.MaxDeliveries <= 0 {
 		o.MaxDeliveries = 10
 	}
+	if o.DeadConsumerIdle <= 0 {
+		o.DeadConsumerIdle = 3 * o.LeaseTimeout
+	}
 	if o.Logger == nil {
 		o.Logger = slog.Default()
 	}
@@ -100,6 +120,9 @@ type Queue struct {
 	opts   Options
 	dead   string
 	closed atomic.Bool
+
+	unreadable atomic.Int64 // entries found undecodable by this Queue
+	nextSweep  atomic.Int64 // Unix ns of the next dead-consumer sweep
 }
 
 // New creates the consumer group (and the stream) if they do not exist.
@@ -164,6 +187,7 @@ func (q *Queue) Fetch(ctx context.Context, max int, wait time.Duration) ([]flush
 	if max <= 0 {
 		return nil, nil
 	}
+	q.maybeSweep(ctx)
 	deadline := time.Now().Add(wait)
 	for {
 		ds, err := q.claim(ctx, max)
@@ -276,11 +300,17 @@ func (q *Queue) claim(ctx context.Context, max int) ([]flush.Delivery, error) {
 	}
 }
 
-// delivery decodes m; an unreadable entry is dead-lettered (ok false).
+// delivery decodes m; an unreadable entry is reported, counted and
+// dead-lettered (ok false).
 func (q *Queue) delivery(ctx context.Context, m redis.XMessage, attempts int) (flush.Delivery, bool) {
 	payload, _ := m.Values[payloadField].(string)
 	b, err := batchcodec.DecodeString(payload)
 	if err != nil {
+		// A payload this build cannot read never will: dead-letter it, and
+		// raise the alarm (it was accepted, it will not be stored).
+		q.unreadable.Add(1)
+		q.opts.Logger.Error("queue entry unreadable", "stream", q.opts.Stream, "id", m.ID, "err", err,
+			"payload_bytes", len(payload), "attempts", attempts)
 		if err := q.bury(ctx, m, attempts, "unreadable payload: "+err.Error()); err != nil {
 			q.opts.Logger.Error("dead-letter failed", "stream", q.opts.Stream, "id", m.ID, "err", err)
 		}
@@ -340,6 +370,106 @@ func (q *Queue) DeadLetters(ctx context.Context) (int64, error) {
 		return 0, fmt.Errorf("dead letters of %s: %w", q.opts.Stream, err)
 	}
 	return n, nil
+}
+
+// statsScript reads every figure of Stats in one atomic step, without
+// sending any payload back: KEYS[1] the stream, KEYS[2] the dead stream,
+// ARGV[1] the group. It returns the stream length, the group's pending
+// count, the first entry's id (false when empty), the dead stream's length
+// and Redis' clock (seconds, microseconds).
+var statsScript = redis.NewScript(`
+local pending = 0
+local summary = redis.pcall('XPENDING', KEYS[1], ARGV[1])
+if type(summary) == 'table' and not summary.err then pending = summary[1] end
+local first = redis.call('XRANGE', KEYS[1], '-', '+', 'COUNT', 1)
+local id = false
+if #first > 0 then id = first[1][1] end
+local now = redis.call('TIME')
+return {redis.call('XLEN', KEYS[1]), pending, id, redis.call('XLEN', KEYS[2]), now[1], now[2]}`)
+
+// Stats describes the stream (as every worker sees it; Unreadable is this
+// Queue's own count): Pending is the group's pending entries list (an
+// expired lease included), Waiting the rest of the stream (acknowledged
+// entries are deleted, so the stream holds only unacknowledged ones), and
+// OldestAge the age of the stream's first entry by its id, on Redis' clock.
+// One script, whose work does not grow with the backlog.
+func (q *Queue) Stats(ctx context.Context) (flush.QueueStats, error) {
+	res, err := statsScript.Run(ctx, q.rdb, []string{q.opts.Stream, q.dead}, q.opts.Group).Slice()
+	if err != nil {
+		return flush.QueueStats{}, fmt.Errorf("stats of %s: %w", q.opts.Stream, err)
+	}
+	if len(res) != 6 {
+		return flush.QueueStats{}, fmt.Errorf("stats of %s: %d values from the script", q.opts.Stream, len(res))
+	}
+	length, _ := res[0].(int64)
+	pending, _ := res[1].(int64)
+	dead, _ := res[3].(int64)
+	s := flush.QueueStats{
+		Waiting:     max(length-pending, 0),
+		Pending:     pending,
+		DeadLetters: dead,
+		Unreadable:  q.unreadable.Load(),
+	}
+	if id, ok := res[2].(string); ok {
+		ms, err1 := strconv.ParseInt(strings.SplitN(id, "-", 2)[0], 10, 64)
+		sec, err2 := strconv.ParseInt(fmt.Sprint(res[4]), 10, 64)
+		usec, err3 := strconv.ParseInt(fmt.Sprint(res[5]), 10, 64)
+		if err := errors.Join(err1, err2, err3); err != nil {
+			return flush.QueueStats{}, fmt.Errorf("stats of %s: first entry %q at %v.%v: %w", q.opts.Stream, id, res[4], res[5], err)
+		}
+		s.OldestAge = max(time.Duration(sec*1e6+usec-ms*1e3)*time.Microsecond, 0)
+	}
+	return s, nil
+}
+
+// sweepScript removes from group ARGV[1] of stream KEYS[1] every consumer
+// but ARGV[2] that has nothing pending and has been idle for at least
+// ARGV[3] ms, and returns their names. Checking and removing in one script
+// is what makes it safe: XGROUP DELCONSUMER drops a consumer's pending
+// entries with it, and a consumer cannot fetch between the check and the
+// removal.
+var sweepScript = redis.NewScript(`
+local consumers = redis.pcall('XINFO', 'CONSUMERS', KEYS[1], ARGV[1])
+if type(consumers) ~= 'table' or consumers.err then return {} end
+local removed = {}
+for _, c in ipairs(consumers) do
+  local f = {}
+  for i = 1, #c, 2 do f[c[i]] = c[i + 1] end
+  if f.name ~= ARGV[2] and tonumber(f.pending) == 0 and tonumber(f.idle) >= tonumber(ARGV[3]) then
+    redis.call('XGROUP', 'DELCONSUMER', KEYS[1], ARGV[1], f.name)
+    removed[#removed + 1] = f.name
+  end
+end
+return removed`)
+
+// sweepConsumers removes dead consumers (see sweepScript) and returns
+// their names.
+func (q *Queue) sweepConsumers(ctx context.Context) ([]string, error) {
+	removed, err := sweepScript.Run(ctx, q.rdb, []string{q.opts.Stream},
+		q.opts.Group, q.opts.Consumer, q.opts.DeadConsumerIdle.Milliseconds()).StringSlice()
+	if err != nil {
+		return nil, fmt.Errorf("remove dead consumers of %s: %w", q.opts.Stream, err)
+	}
+	for _, name := range removed {
+		q.opts.Logger.Info("dead queue consumer removed", "stream", q.opts.Stream, "group", q.opts.Group,
+			"consumer", name, "idle_at_least", q.opts.DeadConsumerIdle)
+	}
+	return removed, nil
+}
+
+// maybeSweep runs sweepConsumers at most once per LeaseTimeout per Queue
+// (a consumer's entries are claimed a lease after it died, and it is
+// removed DeadConsumerIdle after its last read). A failure is only logged:
+// the sweep is housekeeping.
+func (q *Queue) maybeSweep(ctx context.Context) {
+	now := time.Now().UnixNano()
+	next := q.nextSweep.Load()
+	if now < next || !q.nextSweep.CompareAndSwap(next, now+q.opts.LeaseTimeout.Nanoseconds()) {
+		return
+	}
+	if _, err := q.sweepConsumers(ctx); err != nil && ctx.Err() == nil {
+		q.opts.Logger.Warn("dead consumer sweep failed", "stream", q.opts.Stream, "err", err)
+	}
 }
 
 // Ping checks Redis answers.

@@ -8,6 +8,10 @@
 // statements of one Queue go through a single connection; several Queue
 // values (processes) may share the file, SQLite's locks and busy timeout
 // serialise them.
+//
+// An entry whose payload this build cannot decode is an alarm, not routine:
+// Fetch logs it at ERROR ("queue entry unreadable"), counts it
+// (QueueStats.Unreadable) and moves it, payload and all, to dead_entries.
 package sqlitequeue
 
 import (
@@ -31,10 +35,11 @@ import (
 	_ "modernc.org/sqlite" // the "sqlite" driver
 )
 
-// The queue serves both sides of the hand-off.
+// The queue serves both sides of the hand-off, and describes itself.
 var (
-	_ ingest.Queue = (*Queue)(nil)
-	_ flush.Source = (*Queue)(nil)
+	_ ingest.Queue      = (*Queue)(nil)
+	_ flush.Source      = (*Queue)(nil)
+	_ flush.StatsSource = (*Queue)(nil)
 )
 
 // ErrClosed is returned by calls on a closed Queue.
@@ -51,7 +56,8 @@ type Options struct {
 	MaxAttempts int
 	// Clock stamps enqueue times and leases (default time.Now).
 	Clock func() time.Time
-	// Logger receives dead-letter reports (default slog.Default()).
+	// Logger receives dead-letter and unreadable-entry reports (default
+	// slog.Default()).
 	Logger *slog.Logger
 	// PollInterval bounds how long a waiting Fetch takes to notice entries
 	// enqueued by another process on the same file (default 50ms); entries
@@ -99,7 +105,8 @@ type Queue struct {
 	closeMu  sync.Mutex
 	closeErr error
 
-	commits atomic.Int64 // transactions committed by the writer
+	commits    atomic.Int64 // transactions committed by the writer
+	unreadable atomic.Int64 // entries found undecodable by this Queue
 }
 
 type enqueueReq struct {
@@ -122,7 +129,10 @@ CREATE TABLE IF NOT EXISTS dead_entries (
 	enqueued_at INTEGER NOT NULL,
 	attempts    INTEGER NOT NULL,
 	died_at     INTEGER NOT NULL
-);`
+);
+-- Stats and Backlog count from these instead of walking the payloads.
+CREATE INDEX IF NOT EXISTS queue_entries_by_attempts ON queue_entries (attempts, enqueued_at);
+CREATE INDEX IF NOT EXISTS dead_entries_by_died_at ON dead_entries (died_at);`
 
 // Open opens (creating if needed) the queue file at path.
 func Open(path string, opts Options) (*Queue, error) {
@@ -304,7 +314,10 @@ func (q *Queue) leaseOnce(ctx context.Context, max int) ([]flush.Delivery, int, 
 		return nil, 0, fmt.Errorf("fetch: lease: %w", err)
 	}
 	ds := make([]flush.Delivery, 0, max)
-	var dead []int64
+	var (
+		dead    []int64
+		reasons []string
+	)
 	for rows.Next() {
 		var (
 			id       int64
@@ -316,14 +329,17 @@ func (q *Queue) leaseOnce(ctx context.Context, max int) ([]flush.Delivery, int, 
 			return nil, 0, fmt.Errorf("fetch: scan: %w", err)
 		}
 		if attempts > q.opts.MaxAttempts {
-			dead = append(dead, id)
+			dead, reasons = append(dead, id), append(reasons, "max attempts reached")
 			continue
 		}
 		b, err := batchcodec.DecodeString(payload)
 		if err != nil {
-			// A payload this build cannot read never will: dead-letter it.
-			q.opts.Logger.Error("queue entry unreadable", "id", id, "err", err)
-			dead = append(dead, id)
+			// A payload this build cannot read never will: dead-letter it,
+			// and raise the alarm (it was accepted, it will not be stored).
+			q.unreadable.Add(1)
+			q.opts.Logger.Error("queue entry unreadable", "id", id, "err", err,
+				"payload_bytes", len(payload), "attempts", attempts)
+			dead, reasons = append(dead, id), append(reasons, "unreadable payload: "+err.Error())
 			continue
 		}
 		ds = append(ds, flush.Delivery{ID: strconv.FormatInt(id, 10), Batch: b, Attempts: attempts})
@@ -341,8 +357,8 @@ func (q *Queue) leaseOnce(ctx context.Context, max int) ([]flush.Delivery, int, 
 	if err := tx.Commit(); err != nil {
 		return nil, 0, fmt.Errorf("fetch: commit: %w", err)
 	}
-	for _, id := range dead {
-		q.opts.Logger.Warn("queue entry dead-lettered", "id", id, "max_attempts", q.opts.MaxAttempts)
+	for i, id := range dead {
+		q.opts.Logger.Warn("queue entry dead-lettered", "id", id, "reason", reasons[i], "max_attempts", q.opts.MaxAttempts)
 	}
 	// SQLite does not promise RETURNING order: restore FIFO explicitly.
 	sortByID(ds)
@@ -392,6 +408,32 @@ func (q *Queue) Backlog(ctx context.Context) (int64, error) {
 // DeadLetters counts the entries in dead_entries.
 func (q *Queue) DeadLetters(ctx context.Context) (int64, error) {
 	return q.count(ctx, "dead_entries")
+}
+
+// Stats describes the queue file (every process's entries; Unreadable is
+// this Queue's own count): Waiting are entries never leased, Pending those
+// leased at least once and not acknowledged (an expired lease included),
+// OldestAge is measured from the smallest enqueued_at by Options.Clock. One
+// statement, answered from the indexes, not the payloads.
+func (q *Queue) Stats(ctx context.Context) (flush.QueueStats, error) {
+	var (
+		s      flush.QueueStats
+		total  int64
+		oldest sql.NullInt64
+	)
+	err := q.db.QueryRowContext(ctx, `
+		SELECT COUNT(*), COALESCE(SUM(attempts = 0), 0), MIN(enqueued_at),
+		       (SELECT COUNT(*) FROM dead_entries)
+		FROM queue_entries`).Scan(&total, &s.Waiting, &oldest, &s.DeadLetters)
+	if err != nil {
+		return flush.QueueStats{}, fmt.Errorf("queue stats: %w", err)
+	}
+	s.Pending = total - s.Waiting
+	if oldest.Valid {
+		s.OldestAge = max(q.opts.Clock().Sub(time.UnixMilli(oldest.Int64)), 0)
+	}
+	s.Unreadable = q.unreadable.Load()
+	return s, nil
 }
 
 func (q *Queue) count(ctx context.Context, table string) (int64, error) {

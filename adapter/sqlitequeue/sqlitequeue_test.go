@@ -1,9 +1,13 @@
 package sqlitequeue_test
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
 	"fmt"
+	"log/slog"
 	"path/filepath"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -50,6 +54,72 @@ func TestCorruptPayloadIsDeadLettered(t *testing.T) {
 	}
 	if n, _ := q.DeadLetters(context.Background()); n != 1 {
 		t.Fatalf("dead letters = %d, want 1", n)
+	}
+}
+
+// An undecodable entry is an alarm: an ERROR naming the entry and the
+// decode error, the Unreadable count, and its payload kept in dead_entries.
+func TestUnreadableEntryIsLoggedAndCounted(t *testing.T) {
+	var logs bytes.Buffer
+	opts := testOptions()
+	opts.Logger = slog.New(slog.NewJSONHandler(&logs, nil))
+	q, err := sqlitequeue.Open(filepath.Join(t.TempDir(), "queue.db"), opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = q.Close() })
+	ctx := context.Background()
+	if err := q.EnqueuePayload(ctx, []byte{1, 0, 0, 0, 0, 100}); err != nil { // 100 samples in 0 bytes
+		t.Fatal(err)
+	}
+	if ds, err := q.Fetch(ctx, 10, 50*time.Millisecond); err != nil || len(ds) != 0 {
+		t.Fatalf("fetch: %d entries, %v; want none", len(ds), err)
+	}
+	found := false
+	for _, line := range strings.Split(strings.TrimSpace(logs.String()), "\n") {
+		var rec map[string]any
+		if err := json.Unmarshal([]byte(line), &rec); err != nil {
+			t.Fatalf("log line %q: %v", line, err)
+		}
+		if rec["msg"] == "queue entry unreadable" {
+			found = true
+			if rec["level"] != "ERROR" || rec["id"] != float64(1) || !strings.Contains(fmt.Sprint(rec["err"]), "sample count 100") {
+				t.Fatalf("unreadable entry logged as %v; want level ERROR, id 1 and the decode error", rec)
+			}
+		}
+		if rec["msg"] == "queue entry dead-lettered" && !strings.Contains(fmt.Sprint(rec["reason"]), "unreadable") {
+			t.Fatalf("dead-letter report %v does not say why", rec)
+		}
+	}
+	if !found {
+		t.Fatalf("no \"queue entry unreadable\" in the log:\n%s", logs.String())
+	}
+	st, err := q.Stats(ctx)
+	if err != nil || st.Unreadable != 1 || st.DeadLetters != 1 || st.Backlog() != 0 {
+		t.Fatalf("stats %+v, %v; want 1 unreadable, 1 dead letter, nothing queued", st, err)
+	}
+}
+
+// A queue file written before the stats indexes existed opens (they are
+// added) and its entries are served and counted.
+func TestOpensAFileWithoutTheIndexes(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "queue.db")
+	q := open(t, path)
+	ctx := context.Background()
+	if err := q.Enqueue(ctx, queuetest.Batch(1)); err != nil {
+		t.Fatal(err)
+	}
+	if err := q.DropIndexes(); err != nil {
+		t.Fatal(err)
+	}
+	_ = q.Close()
+	q = open(t, path)
+	st, err := q.Stats(ctx)
+	if err != nil || st.Waiting != 1 {
+		t.Fatalf("stats of the old file: %+v, %v; want 1 waiting", st, err)
+	}
+	if ds, err := q.Fetch(ctx, 10, time.Second); err != nil || len(ds) != 1 || ds[0].Batch.ID != queuetest.Batch(1).ID {
+		t.Fatalf("fetch from the old file: %d entries, %v", len(ds), err)
 	}
 }
 
