@@ -6,7 +6,11 @@ import (
 	"testing"
 	"time"
 
+	paho "github.com/eclipse/paho.mqtt.golang"
+
 	"github.com/pulsemetrics/pulse/adapter/mosquittodynsec"
+	"github.com/pulsemetrics/pulse/domain/audit"
+	"github.com/pulsemetrics/pulse/domain/token"
 )
 
 // TestMQTTThroughMosquittoDynsec is distributed mode's MQTT path end to
@@ -48,6 +52,29 @@ func TestMQTTThroughMosquittoDynsec(t *testing.T) {
 	}
 	defer pub.Disconnect(50)
 
+	// Subscribing needs the read scope: the token provisioned for ingest
+	// (ProvisionToken) may not listen to its own tenant's devices; a read
+	// token of the tenant (ProvisionTokenScopes) may.
+	if code := subackCode(t, pub, "metrics/"+a.slug+"/#", nil); code != 0x80 {
+		t.Errorf("the ingest token's client was granted metrics/%s/# (SUBACK %#x)", a.slug, code)
+	}
+	reader, err := srv.tenancy.CreateToken(ctx, audit.CLI(), a.slug, token.Spec{Name: "features-reader", Scopes: []token.Scope{token.ScopeRead}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := prov.ProvisionTokenScopes(ctx, reader.Token.ID, a.slug, reader.Plain, reader.Token.Scopes); err != nil {
+		t.Fatalf("ProvisionTokenScopes reader: %v", err)
+	}
+	readerConn, err := dialPaho(broker.URL, uniqueClientID("features-reader"), "pulse_"+reader.Token.ID, reader.Plain, nil)
+	if err != nil {
+		t.Fatalf("the read token cannot connect: %v", err)
+	}
+	defer readerConn.Disconnect(50)
+	readerGot := make(chan string, 100)
+	if code := subackCode(t, readerConn, "metrics/"+a.slug+"/#", func(_ paho.Client, m paho.Message) { readerGot <- m.Topic() }); code >= 0x80 {
+		t.Fatalf("the read token's client was refused metrics/%s/# (SUBACK %#x)", a.slug, code)
+	}
+
 	// The door's subscription is made right after it connects: publish
 	// probes until one is stored, so that later messages are not published
 	// before anyone subscribed (Mosquitto would not keep them).
@@ -81,6 +108,13 @@ func TestMQTTThroughMosquittoDynsec(t *testing.T) {
 	}
 	if err := s.waitPoints(ctx, "a", "mosq.cpu", 2, mqttSettle); err != nil {
 		t.Fatal(err)
+	}
+	for got := ""; got != "metrics/"+a.slug+"/system/agent-1"; {
+		select {
+		case got = <-readerGot:
+		case <-time.After(mqttSettle):
+			t.Fatal("the read token's subscriber did not receive the agent's message")
+		}
 	}
 
 	// A publish to another tenant's topic is not stored (Mosquitto's ACL
@@ -125,4 +159,18 @@ func TestMQTTThroughMosquittoDynsec(t *testing.T) {
 	if err := s.tenantSeesNoSeries(ctx, "b", "mosq.cross"); err != nil {
 		t.Error(err)
 	}
+}
+
+// subackCode subscribes at QoS 1 and returns the SUBACK return code.
+func subackCode(t *testing.T, c paho.Client, filter string, onMessage paho.MessageHandler) byte {
+	t.Helper()
+	tok := c.Subscribe(filter, 1, onMessage)
+	if !tok.WaitTimeout(mqttWait) {
+		t.Fatalf("subscribe %s: no SUBACK within %s", filter, mqttWait)
+	}
+	code, ok := tok.(*paho.SubscribeToken).Result()[filter]
+	if !ok {
+		t.Fatalf("subscribe %s: no SUBACK code (%v)", filter, tok.Error())
+	}
+	return code
 }

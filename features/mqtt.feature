@@ -2,8 +2,10 @@ Feature: Ingest over MQTT through the embedded broker
   A device publishes samples to metrics/<its tenant's slug>/<anything>, with
   the username pulse_<token id> and the whole token as the password; the
   payload is one sample or an array, the same JSON as POST /api/metrics.
-  The broker lets a token publish only under its own tenant and read nothing
-  but its tenant's topics; the ingestor rejects (and counts) what fails
+  The broker lets a token publish only under its own tenant and only with
+  the "ingest" scope, and subscribe only to its tenant's topics and only with
+  the "read" scope; revoking a token or disabling its tenant closes its open
+  connections within 5 seconds. The ingestor rejects (and counts) what fails
   validation; every publish is charged to its token's quota.
   In the steps, <my tenant> and <tenant b> stand for the slugs of the
   scenario's tenants.
@@ -43,10 +45,46 @@ Feature: Ingest over MQTT through the embedded broker
       | my token under another token's name  | no      |
       | my token                             | yes     |
 
-  Scenario: A token scoped "read" only cannot publish
+  Scenario: A token scoped "read" only may connect but cannot publish
     Given a tenant with a token scoped "read"
     When I connect with my token and publish a sample of "mqtt.readonly" at once
-    Then the connection is refused
+    Then the connection is accepted but the publish is not acknowledged
+    And once a later publish of mine has arrived, there is no point of "mqtt.readonly"
+
+  Scenario: A token scoped "ingest" only cannot read its own tenant's messages
+    Given a tenant with a token scoped "ingest"
+    And my tenant has a second token "other device" scoped "ingest,read"
+    When I subscribe to "metrics/<my tenant>/#"
+    Then the subscription is refused
+    When "other device" publishes to "metrics/<my tenant>/app":
+      """
+      {"name":"mqtt.device.secret","value":1}
+      """
+    Then within 5 seconds "other device" sees 1 point of "mqtt.device.secret"
+    And I have received no message
+
+  Scenario: A token scoped "read" subscribes to its tenant's topics and receives them
+    Given a tenant with a token scoped "ingest"
+    And my tenant has a second token "dashboard" scoped "read"
+    When "dashboard" subscribes to "metrics/<my tenant>/#"
+    Then the subscription is granted
+    When I publish to "metrics/<my tenant>/app":
+      """
+      {"name":"mqtt.watched","value":1}
+      """
+    Then within 5 seconds "dashboard" has received a message on "metrics/<my tenant>/app"
+
+  Scenario: Revoking a token closes its open connection within 5 seconds
+    Given a tenant with a token scoped "ingest,read"
+    And I am connected
+    When the token is revoked
+    Then within 5 seconds my connection is closed
+
+  Scenario: Disabling a tenant closes its tokens' open connections within 5 seconds
+    Given a tenant with a token scoped "ingest,read"
+    And I am connected
+    When my tenant is disabled
+    Then within 5 seconds my connection is closed
 
   Scenario: A token cannot publish to another tenant's topic
     Given tenants "a" and "b", each with a token scoped "ingest,read"

@@ -156,18 +156,22 @@ func (c *rawMQTT) connack() (byte, error) {
 	return body[1], nil
 }
 
-// closedByBroker reports whether the broker closed the connection (reading
-// ends without a packet) within mqttWait.
-func (c *rawMQTT) closedByBroker() error {
+// untilClosed reads packets until the broker closes the connection and
+// returns their types; the error is non-nil if the connection was still
+// open after mqttWait (or failed otherwise than by being closed).
+func (c *rawMQTT) untilClosed() ([]byte, error) {
 	_ = c.conn.SetReadDeadline(time.Now().Add(mqttWait))
-	fh, _, err := c.read()
-	var ne net.Error
-	switch {
-	case err == nil:
-		return fmt.Errorf("the broker sent packet type %d instead of closing the connection", fh.Type)
-	case errors.As(err, &ne) && ne.Timeout():
-		return fmt.Errorf("the broker kept the connection open for %s", mqttWait)
-	default:
-		return nil // EOF or reset
+	var types []byte
+	for {
+		fh, _, err := c.read()
+		var ne net.Error
+		switch {
+		case err == nil:
+			types = append(types, fh.Type)
+		case errors.As(err, &ne) && ne.Timeout():
+			return types, fmt.Errorf("the broker kept the connection open for %s", mqttWait)
+		default:
+			return types, nil // EOF or reset
+		}
 	}
 }

@@ -5,12 +5,14 @@ import (
 	"errors"
 	"fmt"
 	"regexp"
+	"slices"
 	"strings"
 	"sync"
 	"time"
 
 	"github.com/cucumber/godog"
 	paho "github.com/eclipse/paho.mqtt.golang"
+	"github.com/mochi-mqtt/server/v2/packets"
 
 	"github.com/pulsemetrics/pulse/domain/audit"
 	"github.com/pulsemetrics/pulse/domain/token"
@@ -28,8 +30,11 @@ type mqttState struct {
 	mu       sync.Mutex
 	clients  map[string]paho.Client
 	received map[string][]string // topics delivered to a tenant's client
-	// connack and closed are the outcome of the last raw CONNECT.
+	// connack, after and closed are the outcome of the last raw CONNECT:
+	// the CONNACK code, the types of the packets the broker sent after it,
+	// and nil if the broker then closed the connection.
 	connack byte
+	after   []byte
 	closed  error
 	// suback is the SUBACK return code of the last subscription.
 	suback  byte
@@ -45,6 +50,15 @@ func (s *scenario) registerMQTT(sc *godog.ScenarioContext) {
 	sc.Step(`^"([^"]*)" has a second token "([^"]*)" with its own quota of (\d+) samples per minute$`, s.aSecondToken)
 	sc.Step(`^I connect with (a wrong password|the password of another token|no password|my token under another token's name|my token) and publish a sample of "([^"]*)" at once$`, s.iConnectAndPublishAtOnce)
 	sc.Step(`^the connection is refused$`, s.theConnectionIsRefused)
+	sc.Step(`^the connection is accepted but the publish is not acknowledged$`, s.acceptedButPublishNotAcked)
+	sc.Step(`^my tenant has a second token "([^"]*)" scoped "([^"]*)"$`, s.aSecondTokenScoped)
+	sc.Step(`^I subscribe to "([^"]*)"$`, s.iSubscribe)
+	sc.Step(`^the subscription is granted$`, s.theSubscriptionIsGranted)
+	sc.Step(`^I have received no message$`, s.iReceivedNothing)
+	sc.Step(`^within (\d+) seconds "([^"]*)" has received a message on "([^"]*)"$`, s.withinSecondsReceived)
+	sc.Step(`^I am connected$`, s.iAmConnected)
+	sc.Step(`^my tenant is disabled$`, s.myTenantIsDisabled)
+	sc.Step(`^within (\d+) seconds my connection is closed$`, s.withinSecondsMyConnectionIsClosed)
 	sc.Step(`^"([^"]*)" subscribes to "([^"]*)"$`, s.tenantSubscribes)
 	sc.Step(`^the subscription is refused$`, s.theSubscriptionIsRefused)
 	sc.Step(`^"([^"]*)" has received no message$`, s.tenantReceivedNothing)
@@ -303,7 +317,7 @@ func (s *scenario) iConnectAndPublishAtOnce(ctx context.Context, which, metric s
 	if err != nil {
 		return err
 	}
-	m.closed = c.closedByBroker()
+	m.after, m.closed = c.untilClosed()
 	return nil
 }
 
@@ -312,9 +326,45 @@ func (s *scenario) theConnectionIsRefused() error {
 	if m.connack == 0 {
 		return errors.New("CONNACK 0: the connection was accepted")
 	}
+	if len(m.after) > 0 {
+		return fmt.Errorf("CONNACK %#x, but the broker sent packet type %d instead of closing the connection", m.connack, m.after[0])
+	}
 	if m.closed != nil {
 		return fmt.Errorf("CONNACK %#x, but %w", m.connack, m.closed)
 	}
+	return nil
+}
+
+// acceptedButPublishNotAcked: CONNACK 0, and no PUBACK for the publish
+// sent with the CONNECT (MQTT 3.1.1: the broker closes the connection of a
+// client whose QoS 1 publish it refuses).
+func (s *scenario) acceptedButPublishNotAcked() error {
+	m := s.mqtt()
+	if m.connack != 0 {
+		return fmt.Errorf("CONNACK %#x: the connection was refused", m.connack)
+	}
+	if slices.Contains(m.after, packets.Puback) {
+		return errors.New("the broker acknowledged the publish (PUBACK)")
+	}
+	return nil
+}
+
+// aSecondTokenScoped issues another token of the scenario's tenant with
+// the scopes, known to the scenario as tenant name second (same slug).
+func (s *scenario) aSecondTokenScoped(ctx context.Context, second, scopes string) error {
+	t, err := s.tenant("")
+	if err != nil {
+		return err
+	}
+	sc, err := token.ParseScopes(scopes)
+	if err != nil {
+		return err
+	}
+	issued, err := s.srv.tenancy.CreateToken(ctx, audit.CLI(), t.slug, token.Spec{Name: "features-" + second, Scopes: sc})
+	if err != nil {
+		return fmt.Errorf("create a second token for %s: %w", t.slug, err)
+	}
+	s.tenants[second] = &tenantRef{slug: t.slug, id: t.id, token: issued.Plain, tokenID: issued.Token.ID}
 	return nil
 }
 
@@ -346,6 +396,77 @@ func (s *scenario) tenantSubscribes(name, rawFilter string) error {
 		return fmt.Errorf("subscribe %s: no SUBACK code for the filter (error %v, result %v)", filter, tok.Error(), st.Result())
 	}
 	s.mqtt().suback = code
+	return nil
+}
+
+func (s *scenario) iSubscribe(filter string) error { return s.tenantSubscribes("", filter) }
+
+func (s *scenario) theSubscriptionIsGranted() error {
+	if code := s.mqtt().suback; code >= 0x80 {
+		return fmt.Errorf("SUBACK %#x, want a granted QoS", code)
+	}
+	return nil
+}
+
+func (s *scenario) iReceivedNothing() error { return s.tenantReceivedNothing("") }
+
+func (s *scenario) withinSecondsReceived(secs int, name, rawTopic string) error {
+	topic, err := s.topic(rawTopic)
+	if err != nil {
+		return err
+	}
+	deadline := time.Now().Add(time.Duration(secs) * time.Second)
+	for {
+		m := s.mqtt()
+		m.mu.Lock()
+		got := slices.Clone(m.received[name])
+		m.mu.Unlock()
+		if slices.Contains(got, topic) {
+			return nil
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("%q received %v within %d s, nothing on %s", name, got, secs, topic)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// ---- live sessions ----
+
+// iAmConnected opens the scenario tenant's connection (kept open).
+func (s *scenario) iAmConnected() error {
+	_, err := s.client("")
+	return err
+}
+
+func (s *scenario) myTenantIsDisabled(ctx context.Context) error {
+	t, err := s.tenant("")
+	if err != nil {
+		return err
+	}
+	yes := true
+	_, err = s.srv.tenancy.UpdateTenant(ctx, audit.CLI(), t.slug, nil, &yes)
+	return err
+}
+
+// withinSecondsMyConnectionIsClosed waits for the broker to close the
+// connection opened by "I am connected", without re-dialling it.
+func (s *scenario) withinSecondsMyConnectionIsClosed(secs int) error {
+	m := s.mqtt()
+	m.mu.Lock()
+	c := m.clients[""]
+	m.mu.Unlock()
+	if c == nil {
+		return errors.New(`no connection of mine ("I am connected" first)`)
+	}
+	start := time.Now()
+	deadline := start.Add(time.Duration(secs) * time.Second)
+	for c.IsConnectionOpen() {
+		if time.Now().After(deadline) {
+			return fmt.Errorf("my connection is still open %d s later", secs)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
 	return nil
 }
 

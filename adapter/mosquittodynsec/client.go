@@ -1,16 +1,22 @@
 // Package mosquittodynsec provisions Pulse tokens as Mosquitto clients through
 // the dynamic security plugin's control API ($CONTROL/dynamic-security/v1).
 //
-// Model: every tenant gets a role "tenant-<slug>" allowed to publish to,
-// subscribe to and receive from metrics/<slug>/# only (everything else is
-// denied explicitly, whatever the broker's default ACL access is). Every
-// token gets a client "pulse_<id>" whose password is the whole token and
-// whose only role is its tenant's role.
+// Model: every token gets a client "pulse_<id>" whose password is the whole
+// token and whose only role is its tenant's role for its scopes (RoleFor):
+// "tenant-<slug>" for an ingest-only token, allowed to publish to
+// metrics/<slug>/# only; "tenant-<slug>:read" for a read-only token, allowed
+// to subscribe to and receive from metrics/<slug>/# only; and
+// "tenant-<slug>:ingest-read" for a token with both. Every role denies
+// everything else explicitly, whatever the broker's default ACL access is:
+// subscribing to a tenant's topics, and so reading every device's payloads,
+// needs the read scope, as on the embedded broker.
 //
 // Pulse stores only hashes of tokens, so a broker password can be set only
-// when the token is created (ProvisionToken). Sync reconciles what it can
-// without the plain tokens: it deletes broker clients "pulse_*" that are not
-// active tokens in Pulse, repairs the role of the ones that are, and deletes
+// when the token is created (ProvisionToken, ProvisionTokenScopes). Sync
+// reconciles what it can without the plain tokens: it deletes broker clients
+// "pulse_*" that are not active tokens in Pulse, repairs the role of the ones
+// that are, gives the tenant roles exactly their ACLs (taking the subscribe
+// right away from roles provisioned before it required read), and deletes
 // "tenant-*" roles no active token uses. Clients and roles without those
 // prefixes (the dynsec admin, the ingestor service account) are never touched.
 // SetTenantEnabled disables a disabled tenant's clients (kept, so that

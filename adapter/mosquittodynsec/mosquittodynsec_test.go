@@ -32,20 +32,35 @@ func newProvisioner(t *testing.T, b *broker) *mosquittodynsec.Provisioner {
 	return p
 }
 
-func issue(t *testing.T) token.Issued {
+// issue issues a token with the scopes (ingest when none are given).
+func issue(t *testing.T, scopes ...token.Scope) token.Issued {
 	t.Helper()
-	is, err := token.Issue(rand.Reader, 1, "test", []token.Scope{token.ScopeIngest}, time.Now())
+	if len(scopes) == 0 {
+		scopes = []token.Scope{token.ScopeIngest}
+	}
+	is, err := token.Issue(rand.Reader, 1, "test", scopes, time.Now())
 	if err != nil {
 		t.Fatal(err)
 	}
 	return is
 }
 
+// provision provisions an ingest-only token (ProvisionToken).
 func provision(t *testing.T, p *mosquittodynsec.Provisioner, slug string) token.Issued {
 	t.Helper()
 	is := issue(t)
 	if err := p.ProvisionToken(context.Background(), is.Token.ID, slug, is.Plain); err != nil {
 		t.Fatalf("ProvisionToken(%s): %v", slug, err)
+	}
+	return is
+}
+
+// provisionScopes provisions a token with the scopes (ProvisionTokenScopes).
+func provisionScopes(t *testing.T, p *mosquittodynsec.Provisioner, slug string, scopes ...token.Scope) token.Issued {
+	t.Helper()
+	is := issue(t, scopes...)
+	if err := p.ProvisionTokenScopes(context.Background(), is.Token.ID, slug, is.Plain, scopes); err != nil {
+		t.Fatalf("ProvisionTokenScopes(%s, %v): %v", slug, scopes, err)
 	}
 	return is
 }
@@ -148,7 +163,7 @@ func (c *client) waitFor(t *testing.T, marker string) []string {
 func TestTenantTokenPublishesOnlyUnderItsTenant(t *testing.T) {
 	b := startBroker(t)
 	p := newProvisioner(t, b)
-	acme := provision(t, p, "acme")
+	acme := provisionScopes(t, p, "acme", token.ScopeIngest, token.ScopeRead) // it subscribes below
 	globex := provision(t, p, "globex")
 
 	ingestor := mustDial(t, b, b.IngestorUser, b.IngestorPwd)
@@ -384,6 +399,9 @@ func TestInvalidInputIsRefusedBeforeTheBroker(t *testing.T) {
 		"wildcard slug": p.ProvisionToken(ctx, is.Token.ID, "acme/#", is.Plain),
 		"empty slug":    p.ProvisionToken(ctx, is.Token.ID, "", is.Plain),
 		"empty token":   p.ProvisionToken(ctx, is.Token.ID, "acme", ""),
+		// ':' separates a tenant's role name from its scope suffix.
+		"colon slug":    p.ProvisionToken(ctx, is.Token.ID, "acme:read", is.Plain),
+		"admin scope":   p.ProvisionTokenScopes(ctx, is.Token.ID, "acme", is.Plain, []token.Scope{token.ScopeAdmin}),
 		"revoke bad id": p.RevokeToken(ctx, "a+b"),
 	} {
 		if err == nil {

@@ -1,8 +1,11 @@
 // Package mqttbroker is Pulse's embedded MQTT broker (mochi-mqtt) for
 // single-binary mode, with Pulse's own authentication and ACL: a client
-// connects with username "pulse_<id>" and its whole ingest token as the
-// password, may publish only under metrics/<its tenant slug>/... and may
-// subscribe only there. Everything else is refused.
+// connects with username "pulse_<id>" and its whole token as the password
+// (the token needs the ingest or the read scope), may publish only under
+// metrics/<its tenant slug>/... and only with ingest, and may subscribe
+// only there and only with read. Everything else is refused. Live sessions
+// are re-authenticated every few seconds: revoking a token or disabling its
+// tenant closes its connections.
 package mqttbroker
 
 import (
@@ -13,6 +16,7 @@ import (
 	"log/slog"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	mqtt "github.com/mochi-mqtt/server/v2"
 	"github.com/mochi-mqtt/server/v2/packets"
@@ -26,10 +30,15 @@ import (
 const DefaultMaxPacketSize = 256 << 10
 
 // Authenticator checks a presented token for a scope (tenancy.Service
-// implements it). It must be safe for concurrent use; it is called once per
-// CONNECT with a context bounded to 2 s. Failures: token.ErrUnauthenticated
-// (unknown, revoked, wrong secret), token.ErrForbidden (lacking the scope or
-// tenant disabled); anything else is an internal failure.
+// implements it) and reports the token's scopes in Principal.Scopes. It
+// must be safe for concurrent use; it is called at CONNECT (for ingest, then
+// for read if the token lacks ingest) and again for every live session's
+// token every Options.RecheckInterval, each time with a context bounded to
+// 2 s, so it should be cheap (cached). Failures: token.ErrUnauthenticated
+// (unknown, revoked, wrong secret), token.ErrForbidden (lacking the scope),
+// an error matching tenant.ErrDisabled and token.ErrForbidden (tenant
+// disabled); anything else is an internal failure, which refuses a CONNECT
+// but closes no live session.
 type Authenticator interface {
 	Authenticate(ctx context.Context, raw string, need token.Scope) (tenancy.Principal, error)
 }
@@ -54,6 +63,10 @@ type Options struct {
 	MaxPacketSize int
 	// OnPublish, if set, is asked about every authorised publish (quotas).
 	OnPublish PublishFunc
+	// RecheckInterval is how often every live session's token is
+	// re-authenticated (0 = 2 s): a session whose token was revoked, or whose
+	// tenant was disabled, is closed at the next check.
+	RecheckInterval time.Duration
 	// Registerer receives the broker's refusal counters (nil = no metrics).
 	Registerer prometheus.Registerer
 	// Logger receives the broker's logs (nil = discarded).
@@ -75,6 +88,9 @@ type Broker struct {
 	secure  *listener
 	started bool
 	closed  bool
+	// recheckDone is closed when the re-check loop has returned (nil
+	// before Start).
+	recheckDone chan struct{}
 }
 
 // New builds a broker that authenticates clients with auth. It opens no
@@ -92,6 +108,12 @@ func New(auth Authenticator, opts Options) (*Broker, error) {
 	}
 	if opts.MaxPacketSize == 0 {
 		opts.MaxPacketSize = DefaultMaxPacketSize
+	}
+	if opts.RecheckInterval < 0 {
+		return nil, fmt.Errorf("mqtt broker: re-check interval %s must not be negative", opts.RecheckInterval)
+	}
+	if opts.RecheckInterval == 0 {
+		opts.RecheckInterval = DefaultRecheckInterval
 	}
 	log := opts.Logger
 	if log == nil {
@@ -126,7 +148,7 @@ func New(auth Authenticator, opts Options) (*Broker, error) {
 
 	ctx, cancel := context.WithCancel(context.Background())
 	b.cancel = cancel
-	b.hook = &authHook{ctx: ctx, auth: auth, onPublish: opts.OnPublish, log: log, metrics: m}
+	b.hook = &authHook{ctx: ctx, auth: auth, onPublish: opts.OnPublish, log: log, metrics: m, server: b.server}
 	if err := b.server.AddHook(b.hook, nil); err != nil {
 		cancel()
 		return nil, fmt.Errorf("mqtt broker: add auth hook: %w", err)
@@ -174,6 +196,8 @@ func (b *Broker) Start(ctx context.Context) error {
 		return fail(fmt.Errorf("mqtt broker: serve: %w", err))
 	}
 	b.started = true
+	b.recheckDone = make(chan struct{})
+	go b.hook.recheckLoop(b.opts.RecheckInterval, b.recheckDone)
 	b.log.Info("mqtt broker listening", "addr", b.addr(b.plain), "tls_addr", b.addr(b.secure))
 	return nil
 }
@@ -229,10 +253,13 @@ func (b *Broker) Close() error {
 		return nil
 	}
 	b.closed = true
-	started := b.started
+	started, recheckDone := b.started, b.recheckDone
 	b.mu.Unlock()
 
 	b.cancel()
+	if recheckDone != nil {
+		<-recheckDone // a sweep in progress ends with its cancelled calls
+	}
 	var err error
 	if started {
 		err = b.server.Close()

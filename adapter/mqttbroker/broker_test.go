@@ -51,7 +51,9 @@ func TestConnectRefused(t *testing.T) {
 	otherUser, _ := e.auth.issue(t, 1, "acme")
 	revokedUser, revokedPass := e.auth.issue(t, 1, "acme")
 	e.auth.revoke(revokedPass)
-	readUser, readPass := e.auth.issue(t, 1, "acme", token.ScopeRead)
+	adminUser, adminPass := e.auth.issue(t, 1, "acme", token.ScopeAdmin)
+	disabledUser, disabledPass := e.auth.issue(t, 3, "off")
+	e.auth.disableTenant(3)
 	platformUser, platformPass := e.auth.issue(t, 0, "", token.ScopeIngest)
 
 	cases := []struct {
@@ -62,7 +64,8 @@ func TestConnectRefused(t *testing.T) {
 		{"revoked token", "c1", revokedUser, revokedPass, "bad_token"},
 		{"username of another token", "c1", otherUser, pass, "username_mismatch"},
 		{"no username", "c1", "", pass, "bad_username"},
-		{"token without ingest scope", "c1", readUser, readPass, "forbidden"},
+		{"token with neither ingest nor read", "c1", adminUser, adminPass, "forbidden"},
+		{"disabled tenant", "c1", disabledUser, disabledPass, "tenant_disabled"},
 		{"platform token", "c1", platformUser, platformPass, "no_tenant"},
 		{"client id with #", "dev#1", user, pass, "bad_client_id"},
 		{"client id with +", "dev+1", user, pass, "bad_client_id"},
@@ -104,8 +107,8 @@ func TestPublishOutsideTenantIsNotDelivered(t *testing.T) {
 
 func TestSubscribeACL(t *testing.T) {
 	e := start(t, mqttbroker.Options{})
-	acmeUser, acmePass := e.auth.issue(t, 1, "acme")
-	otherUser, otherPass := e.auth.issue(t, 2, "other")
+	acmeUser, acmePass := e.auth.issue(t, 1, "acme", token.ScopeIngest, token.ScopeRead)
+	otherUser, otherPass := e.auth.issue(t, 2, "other", token.ScopeIngest, token.ScopeRead)
 	pub := e.mustDial(t, "pub", acmeUser, acmePass)
 	spy := e.mustDial(t, "spy", otherUser, otherPass)
 	own := e.mustDial(t, "own", acmeUser, acmePass)

@@ -1,9 +1,12 @@
 package mqttbroker_test
 
 import (
+	"bytes"
 	"context"
 	"crypto/rand"
 	"crypto/tls"
+	"fmt"
+	"log/slog"
 	"strings"
 	"sync"
 	"testing"
@@ -13,6 +16,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/pulsemetrics/pulse/adapter/mqttbroker"
+	"github.com/pulsemetrics/pulse/domain/tenant"
 	"github.com/pulsemetrics/pulse/domain/token"
 	"github.com/pulsemetrics/pulse/usecase/tenancy"
 )
@@ -20,16 +24,22 @@ import (
 const waitFor = 5 * time.Second
 
 // fakeAuth maps issued tokens to principals; anything else, and a revoked
-// token, is token.ErrUnauthenticated.
+// token, is token.ErrUnauthenticated. A disabled tenant's tokens get an
+// error matching tenant.ErrDisabled and token.ErrForbidden (as
+// tenancy.Service does), and while fail is set every call fails with it.
 type fakeAuth struct {
-	mu      sync.Mutex
-	good    map[string]tenancy.Principal
-	revoked map[string]bool
-	scopes  map[string][]token.Scope
+	mu       sync.Mutex
+	good     map[string]tenancy.Principal
+	revoked  map[string]bool
+	scopes   map[string][]token.Scope
+	disabled map[int64]bool
+	fail     error
+	calls    int
 }
 
 func newFakeAuth() *fakeAuth {
-	return &fakeAuth{good: map[string]tenancy.Principal{}, revoked: map[string]bool{}, scopes: map[string][]token.Scope{}}
+	return &fakeAuth{good: map[string]tenancy.Principal{}, revoked: map[string]bool{},
+		scopes: map[string][]token.Scope{}, disabled: map[int64]bool{}}
 }
 
 // issue returns a new token (plain) of the tenant and its username.
@@ -44,7 +54,7 @@ func (f *fakeAuth) issue(t *testing.T, tenantID int64, slug string, scopes ...to
 	}
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	f.good[iss.Plain] = tenancy.Principal{TokenID: iss.Token.ID, TenantID: tenantID, TenantSlug: slug}
+	f.good[iss.Plain] = tenancy.Principal{TokenID: iss.Token.ID, TenantID: tenantID, TenantSlug: slug, Scopes: scopes}
 	f.scopes[iss.Plain] = scopes
 	return "pulse_" + iss.Token.ID, iss.Plain
 }
@@ -55,12 +65,47 @@ func (f *fakeAuth) revoke(plain string) {
 	f.revoked[plain] = true
 }
 
+func (f *fakeAuth) disableTenant(id int64) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.disabled[id] = true
+}
+
+// failWith makes every call fail with err (nil: work again).
+func (f *fakeAuth) failWith(err error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.fail = err
+}
+
+// setQuota changes the quota the token's principal reports.
+func (f *fakeAuth) setQuota(plain string, perMinute int64) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	p := f.good[plain]
+	p.SamplesPerMinute = perMinute
+	f.good[plain] = p
+}
+
+func (f *fakeAuth) callCount() int {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.calls
+}
+
 func (f *fakeAuth) Authenticate(_ context.Context, raw string, need token.Scope) (tenancy.Principal, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
+	f.calls++
+	if f.fail != nil {
+		return tenancy.Principal{}, f.fail
+	}
 	p, ok := f.good[raw]
 	if !ok || f.revoked[raw] {
 		return tenancy.Principal{}, token.ErrUnauthenticated
+	}
+	if f.disabled[p.TenantID] {
+		return tenancy.Principal{}, fmt.Errorf("tenant %s: %w (%w)", p.TenantSlug, tenant.ErrDisabled, token.ErrForbidden)
 	}
 	for _, s := range f.scopes[raw] {
 		if s == need {
@@ -99,18 +144,31 @@ type env struct {
 	auth   *fakeAuth
 	reg    *prometheus.Registry
 	inbox  inbox
+	logs   *syncBuffer // the broker's logs (debug and up), as text
 }
 
 // start runs a broker on a free local port with an inline subscription to
 // metrics/+/# (as the ingestor would), closed at the end of the test.
 func start(t *testing.T, opts mqttbroker.Options) *env {
 	t.Helper()
-	e := &env{auth: newFakeAuth(), reg: prometheus.NewRegistry(), inbox: make(inbox, 64)}
+	return startWith(t, nil, opts)
+}
+
+// startWith is start with another Authenticator (nil: the env's fakeAuth).
+func startWith(t *testing.T, auth mqttbroker.Authenticator, opts mqttbroker.Options) *env {
+	t.Helper()
+	e := &env{auth: newFakeAuth(), reg: prometheus.NewRegistry(), inbox: make(inbox, 64), logs: &syncBuffer{}}
+	if auth == nil {
+		auth = e.auth
+	}
 	if opts.Listen == "" && opts.TLSListen == "" {
 		opts.Listen = "127.0.0.1:0"
 	}
 	opts.Registerer = e.reg
-	b, err := mqttbroker.New(e.auth, opts)
+	if opts.Logger == nil {
+		opts.Logger = slog.New(slog.NewTextHandler(e.logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	}
+	b, err := mqttbroker.New(auth, opts)
 	if err != nil {
 		t.Fatalf("New: %v", err)
 	}
@@ -215,3 +273,59 @@ func (e *env) counter(t *testing.T, name, reason string) float64 {
 }
 
 func contains(s, sub string) bool { return strings.Contains(s, sub) }
+
+// syncBuffer is a bytes.Buffer safe for the broker's concurrent logging.
+type syncBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *syncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *syncBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
+}
+
+// lines returns the log lines containing every one of subs.
+func (b *syncBuffer) lines(subs ...string) []string {
+	var out []string
+next:
+	for _, l := range strings.Split(b.String(), "\n") {
+		for _, s := range subs {
+			if !strings.Contains(l, s) {
+				continue next
+			}
+		}
+		out = append(out, l)
+	}
+	return out
+}
+
+// waitLost waits until the client's connection is lost and returns how
+// long it took from since, failing the test after within.
+func waitLost(t *testing.T, lost <-chan error, since time.Time, within time.Duration) time.Duration {
+	t.Helper()
+	select {
+	case <-lost:
+		return time.Since(since)
+	case <-time.After(within - time.Since(since)):
+		t.Fatalf("the connection is still open %s later", within)
+		return 0
+	}
+}
+
+// stillOpen asserts that the client was not disconnected.
+func stillOpen(t *testing.T, lost <-chan error) {
+	t.Helper()
+	select {
+	case err := <-lost:
+		t.Fatalf("the connection was closed: %v", err)
+	default:
+	}
+}

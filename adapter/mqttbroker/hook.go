@@ -8,11 +8,13 @@ import (
 	"net"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	mqtt "github.com/mochi-mqtt/server/v2"
 	"github.com/mochi-mqtt/server/v2/packets"
 
+	"github.com/pulsemetrics/pulse/domain/tenant"
 	"github.com/pulsemetrics/pulse/domain/token"
 	"github.com/pulsemetrics/pulse/usecase/tenancy"
 )
@@ -33,7 +35,8 @@ const sharePrefix = "$share/"
 
 // authHook is the broker's only auth and ACL hook. It denies by default:
 // a client is allowed something only while it has a session, which exists
-// from a successful CONNECT until the connection ends.
+// from a successful CONNECT until the connection ends or the token is found
+// revoked (or its tenant disabled) by the periodic re-check (recheck.go).
 type authHook struct {
 	mqtt.HookBase
 	ctx       context.Context // cancelled by Broker.Close; parent of every auth call
@@ -41,13 +44,37 @@ type authHook struct {
 	onPublish PublishFunc
 	log       *slog.Logger
 	metrics   *metrics
+	server    *mqtt.Server // to disconnect a client whose token is no longer valid
 
-	// sessions maps *mqtt.Client to its tenancy.Principal; conns maps the
-	// client's net.Conn to the *mqtt.Client, so that a connection that ends
-	// without mochi calling OnDisconnect still drops its session.
+	// sessions maps *mqtt.Client to its *session; conns maps the client's
+	// net.Conn to the *mqtt.Client, so that a connection that ends without
+	// mochi calling OnDisconnect still drops its session.
 	sessions sync.Map
 	conns    sync.Map
+
+	// lastWarn is when (unix ns) the re-check last logged a transient
+	// failure, to log at most one per warnEvery.
+	lastWarn atomic.Int64
 }
+
+// session is an authenticated client: what its token may do and who it is.
+// Only principal changes after CONNECT (refreshed by the re-check).
+type session struct {
+	cl  *mqtt.Client
+	raw string // the presented token, to re-check it; never logged
+	// scope is the scope the token was authenticated for at CONNECT
+	// (ingest, or read for a read-only token): the re-check asks for it again.
+	scope token.Scope
+	// publish and subscribe are what the token's scopes allow: publish
+	// needs ingest, subscribe (and delivery) needs read. A token's scopes
+	// never change.
+	publish, subscribe bool
+	principal          atomic.Pointer[tenancy.Principal]
+	// pubLogged and subLogged make a scope refusal logged once per session.
+	pubLogged, subLogged atomic.Bool
+}
+
+func (s *session) who() tenancy.Principal { return *s.principal.Load() }
 
 // ID names the hook in mochi's logs.
 func (h *authHook) ID() string { return "pulse-auth" }
@@ -67,77 +94,125 @@ func (h *authHook) Provides(b byte) bool {
 // by its tenant ("<slug>/<client id>"), so that one tenant can neither take
 // over nor inherit another tenant's session (nor the broker's inline client).
 func (h *authHook) OnConnectAuthenticate(cl *mqtt.Client, pk packets.Packet) bool {
-	p, reason := h.authenticate(cl, pk)
+	s, reason := h.authenticate(cl, pk)
 	if reason != "" {
 		h.metrics.connectionRefused(reason)
 		h.log.Info("mqtt connection refused", "reason", reason, "client", cl.ID, "remote", cl.Net.Remote)
 		return false
 	}
-	cl.ID = p.TenantSlug + "/" + cl.ID
-	h.sessions.Store(cl, p)
+	cl.ID = s.who().TenantSlug + "/" + cl.ID
+	h.sessions.Store(cl, s)
 	if cl.Net.Conn != nil {
 		h.conns.Store(cl.Net.Conn, cl)
 	}
 	return true
 }
 
-// authenticate returns the client's principal, or the reason it is refused.
-func (h *authHook) authenticate(cl *mqtt.Client, pk packets.Packet) (tenancy.Principal, string) {
+// authenticate returns the client's session, or the reason it is refused.
+// A token needs ingest (to publish) or read (to subscribe) to connect.
+func (h *authHook) authenticate(cl *mqtt.Client, pk packets.Packet) (*session, string) {
 	if strings.ContainsAny(cl.ID, "+#/") {
-		return tenancy.Principal{}, reasonBadClientID
+		return nil, reasonBadClientID
 	}
 	username, password := string(pk.Connect.Username), string(pk.Connect.Password)
 	if len(username) <= len(usernamePrefix) || !strings.HasPrefix(username, usernamePrefix) || strings.ContainsAny(username, "+#/") {
-		return tenancy.Principal{}, reasonBadUsername
+		return nil, reasonBadUsername
 	}
 	if !strings.HasPrefix(password, username+"_") {
-		return tenancy.Principal{}, reasonUserMismatch
+		return nil, reasonUserMismatch
 	}
 
-	ctx, cancel := context.WithTimeout(h.ctx, authTimeout)
+	ctx, cancel := context.WithTimeout(tenancy.WithRemoteAddr(h.ctx, cl.Net.Remote), authTimeout)
 	defer cancel()
-	p, err := h.auth.Authenticate(tenancy.WithRemoteAddr(ctx, cl.Net.Remote), password, token.ScopeIngest)
+	scope := token.ScopeIngest
+	p, err := h.auth.Authenticate(ctx, password, scope)
+	if errors.Is(err, token.ErrForbidden) && !errors.Is(err, tenant.ErrDisabled) {
+		// No ingest: a read-only token may still connect to subscribe.
+		scope = token.ScopeRead
+		p, err = h.auth.Authenticate(ctx, password, scope)
+	}
 	switch {
 	case errors.Is(err, token.ErrUnauthenticated):
-		return tenancy.Principal{}, reasonBadToken
+		return nil, reasonBadToken
+	case errors.Is(err, tenant.ErrDisabled):
+		return nil, reasonTenantOff
 	case errors.Is(err, token.ErrForbidden):
-		return tenancy.Principal{}, reasonForbidden
+		return nil, reasonForbidden
 	case err != nil:
 		h.log.Warn("mqtt authentication failed", "error", err, "remote", cl.Net.Remote)
-		return tenancy.Principal{}, reasonAuthError
+		return nil, reasonAuthError
 	}
 	if username != usernamePrefix+p.TokenID {
-		return tenancy.Principal{}, reasonUserMismatch
+		return nil, reasonUserMismatch
 	}
 	if p.TenantSlug == "" || strings.ContainsAny(p.TenantSlug, "+#/") {
-		return tenancy.Principal{}, reasonNoTenant
+		return nil, reasonNoTenant
 	}
+	s := &session{
+		cl: cl, raw: password, scope: scope,
+		publish: scope == token.ScopeIngest,
+		// An Authenticator that does not report scopes gets no subscribe
+		// right for an ingest token: fail closed.
+		subscribe: scope == token.ScopeRead || p.Can(token.ScopeRead),
+	}
+	s.principal.Store(&p)
 	// A will is published by the broker on the client's behalf without an
-	// ACL check or OnPublish: refuse one outside the tenant at CONNECT.
-	if pk.Connect.WillFlag && !canWrite(p.TenantSlug, pk.Connect.WillTopic) {
-		return tenancy.Principal{}, reasonWillTopic
+	// ACL check or OnPublish: refuse one outside the tenant, or from a
+	// token that may not publish, at CONNECT.
+	if pk.Connect.WillFlag && (!s.publish || !canWrite(p.TenantSlug, pk.Connect.WillTopic)) {
+		return nil, reasonWillTopic
 	}
-	return p, ""
+	return s, ""
 }
 
-// OnACLCheck allows a write under metrics/<slug>/... and a read (subscribe
-// or delivery) of a filter under metrics/<slug>/...; nothing else.
+// OnACLCheck allows a write under metrics/<slug>/... to a token with ingest
+// and a read (subscribe or delivery) of a filter under metrics/<slug>/...
+// to a token with read; nothing else.
 func (h *authHook) OnACLCheck(cl *mqtt.Client, topic string, write bool) bool {
 	if cl.Net.Inline {
 		return true
 	}
-	p, ok := h.principal(cl)
+	s, ok := h.session(cl)
+	if write {
+		switch {
+		case ok && !s.publish:
+			h.refusedForScope(s, true)
+			return false
+		case ok && canWrite(s.who().TenantSlug, topic):
+			return true
+		default:
+			h.metrics.publishRefused(reasonACL)
+			return false
+		}
+	}
 	switch {
-	case write && ok && canWrite(p.TenantSlug, topic):
-		return true
-	case write:
-		h.metrics.publishRefused(reasonACL)
+	case ok && !s.subscribe:
+		h.refusedForScope(s, false)
 		return false
-	case ok && canRead(p.TenantSlug, topic):
+	case ok && canRead(s.who().TenantSlug, topic):
 		return true
 	default:
 		h.metrics.subscriptionRefused(reasonACL)
 		return false
+	}
+}
+
+// refusedForScope counts a publish (or subscription) refused because the
+// token lacks ingest (or read), and logs the first one of the session.
+func (h *authHook) refusedForScope(s *session, publish bool) {
+	p := s.who()
+	if publish {
+		h.metrics.publishRefused(reasonNoIngest)
+		if !s.pubLogged.Swap(true) {
+			h.log.Info("mqtt publish refused: the token lacks the ingest scope (logged once per connection)",
+				"client", s.cl.ID, "token", p.TokenID, "tenant", p.TenantSlug)
+		}
+		return
+	}
+	h.metrics.subscriptionRefused(reasonNoRead)
+	if !s.subLogged.Swap(true) {
+		h.log.Info("mqtt subscription refused: the token lacks the read scope (logged once per connection)",
+			"client", s.cl.ID, "token", p.TokenID, "tenant", p.TenantSlug)
 	}
 }
 
@@ -149,14 +224,19 @@ func (h *authHook) OnPublish(cl *mqtt.Client, pk packets.Packet) (packets.Packet
 	if cl.Net.Inline {
 		return pk, nil
 	}
-	p, ok := h.principal(cl)
-	if !ok || !canWrite(p.TenantSlug, pk.TopicName) {
+	s, ok := h.session(cl)
+	if ok && !s.publish {
+		h.refusedForScope(s, true)
+		return pk, refusal(cl, pk, packets.ErrNotAuthorized)
+	}
+	if !ok || !canWrite(s.who().TenantSlug, pk.TopicName) {
 		h.metrics.publishRefused(reasonACL)
 		return pk, refusal(cl, pk, packets.ErrNotAuthorized)
 	}
 	if h.onPublish == nil {
 		return pk, nil
 	}
+	p := s.who()
 	if err := h.onPublish(p, pk.TopicName, pk.Payload); err != nil {
 		h.metrics.publishRefused(reasonQuota)
 		h.log.Debug("mqtt publish refused", "error", err, "client", cl.ID, "topic", pk.TopicName)
@@ -196,12 +276,12 @@ func (h *authHook) forgetConn(conn net.Conn) {
 	}
 }
 
-func (h *authHook) principal(cl *mqtt.Client) (tenancy.Principal, bool) {
+func (h *authHook) session(cl *mqtt.Client) (*session, bool) {
 	v, ok := h.sessions.Load(cl)
 	if !ok {
-		return tenancy.Principal{}, false
+		return nil, false
 	}
-	return v.(tenancy.Principal), true
+	return v.(*session), true
 }
 
 // canWrite reports whether a client of the tenant may publish to topic:

@@ -13,11 +13,15 @@ const (
 	reasonBadUsername   = "bad_username"
 	reasonUserMismatch  = "username_mismatch"
 	reasonBadToken      = "bad_token"
-	reasonForbidden     = "forbidden"
+	reasonForbidden     = "forbidden" // neither ingest nor read
+	reasonTenantOff     = "tenant_disabled"
+	reasonRevoked       = "revoked" // a live session's token is now unknown or revoked
 	reasonNoTenant      = "no_tenant"
 	reasonAuthError     = "auth_error"
 	reasonWillTopic     = "will_topic"
 	reasonACL           = "acl"
+	reasonNoIngest      = "no_ingest_scope" // publishing needs ingest
+	reasonNoRead        = "no_read_scope"   // subscribing needs read
 	reasonQuota         = "quota"
 	reasonPacketTooLong = "packet_too_large"
 )
@@ -27,6 +31,7 @@ type metrics struct {
 	connRefused *prometheus.CounterVec
 	pubRefused  *prometheus.CounterVec
 	subRefused  *prometheus.CounterVec
+	dropped     *prometheus.CounterVec
 }
 
 func newMetrics(reg prometheus.Registerer) (*metrics, error) {
@@ -40,11 +45,15 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 		}, []string{"reason"}),
 		pubRefused: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "pulse_mqtt_publishes_refused_total",
-			Help: "MQTT publishes dropped by the embedded broker, by reason (acl, quota, packet_too_large).",
+			Help: "MQTT publishes dropped by the embedded broker, by reason (acl, no_ingest_scope, quota, packet_too_large).",
 		}, []string{"reason"}),
 		subRefused: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "pulse_mqtt_subscriptions_refused_total",
-			Help: "MQTT subscriptions (or deliveries) refused by the embedded broker's ACL.",
+			Help: "MQTT subscriptions (or deliveries) refused by the embedded broker, by reason (acl, no_read_scope).",
+		}, []string{"reason"}),
+		dropped: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "pulse_mqtt_sessions_dropped_total",
+			Help: "Live MQTT sessions the embedded broker closed because their token was revoked (revoked) or its tenant disabled (tenant_disabled, forbidden).",
 		}, []string{"reason"}),
 	}
 	var err error
@@ -55,6 +64,9 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 		return nil, err
 	}
 	if m.subRefused, err = register(reg, m.subRefused); err != nil {
+		return nil, err
+	}
+	if m.dropped, err = register(reg, m.dropped); err != nil {
 		return nil, err
 	}
 	return m, nil
@@ -90,5 +102,11 @@ func (m *metrics) publishRefused(reason string) {
 func (m *metrics) subscriptionRefused(reason string) {
 	if m != nil {
 		m.subRefused.WithLabelValues(reason).Inc()
+	}
+}
+
+func (m *metrics) sessionDropped(reason string) {
+	if m != nil {
+		m.dropped.WithLabelValues(reason).Inc()
 	}
 }

@@ -57,6 +57,8 @@ func (c *v5Client) send(pk packets.Packet) {
 		err = pk.ConnectEncode(&buf)
 	case packets.Publish:
 		err = pk.PublishEncode(&buf)
+	case packets.Subscribe:
+		err = pk.SubscribeEncode(&buf)
 	}
 	if err != nil {
 		c.t.Fatalf("encode: %v", err)
@@ -91,6 +93,12 @@ func (c *v5Client) read() packets.Packet {
 		err = pk.ConnackDecode(body)
 	case packets.Puback:
 		err = pk.PubackDecode(body)
+	case packets.Suback:
+		err = pk.SubackDecode(body)
+	case packets.Disconnect:
+		err = pk.DisconnectDecode(body)
+	case packets.Publish:
+		err = pk.PublishDecode(body)
 	}
 	if err != nil {
 		c.t.Fatalf("decode type %d: %v", fh.Type, err)
@@ -109,6 +117,21 @@ func (c *v5Client) publishQoS1(id uint16, topic, payload string) byte {
 		c.t.Fatalf("got type %d id %d, want PUBACK %d", ack.FixedHeader.Type, ack.PacketID, id)
 	}
 	return ack.ReasonCode
+}
+
+// subscribe sends a SUBSCRIBE of one filter at QoS 1 and returns the
+// SUBACK's reason code.
+func (c *v5Client) subscribe(id uint16, filter string) byte {
+	c.t.Helper()
+	c.send(packets.Packet{
+		FixedHeader: packets.FixedHeader{Type: packets.Subscribe, Qos: 1}, ProtocolVersion: 5,
+		PacketID: id, Filters: packets.Subscriptions{{Filter: filter, Qos: 1}},
+	})
+	ack := c.read()
+	if ack.FixedHeader.Type != packets.Suback || ack.PacketID != id || len(ack.ReasonCodes) != 1 {
+		c.t.Fatalf("got type %d id %d codes %v, want a SUBACK %d with one code", ack.FixedHeader.Type, ack.PacketID, ack.ReasonCodes, id)
+	}
+	return ack.ReasonCodes[0]
 }
 
 func TestV5QuotaExceededAndNotAuthorizedReasonCodes(t *testing.T) {

@@ -19,8 +19,9 @@
 # The ingestor role may subscribe to metrics/# and anything below it, directly
 # or as a shared subscription ($share/<group>/metrics/+/#: dynsec checks the
 # filter without its $share/<group>/ prefix), and receive those messages. It
-# may publish nothing. Tenant roles (tenant-<slug>) and token clients
-# (pulse_<id>) are created by Pulse itself, never here.
+# may publish nothing. Tenant roles (tenant-<slug>, tenant-<slug>:read,
+# tenant-<slug>:ingest-read: publishing needs the ingest scope, subscribing
+# read) and token clients (pulse_<id>) are created by Pulse itself, never here.
 set -euo pipefail
 
 DYNSEC_FILE=${DYNSEC_FILE:-/var/lib/mosquitto/dynamic-security.json}

@@ -14,7 +14,7 @@ import (
 )
 
 // SyncMQTT reconciles the external Mosquitto's accounts with Pulse's active
-// ingest tokens (`pulse mqtt sync`) and writes what it changed to out.
+// ingest and read tokens (`pulse mqtt sync`) and writes what it changed to out.
 // Pulse stores token hashes only, so a token whose broker account is
 // missing cannot be re-created: it is reported, to be re-issued.
 func SyncMQTT(ctx context.Context, cfg *config.Config, ten *tenancy.Service, out io.Writer) error {
@@ -43,8 +43,8 @@ func SyncMQTT(ctx context.Context, cfg *config.Config, ten *tenancy.Service, out
 				}
 				for _, tok := range toks {
 					afterTok = tok.ID
-					if tok.RevokedAt == nil && tok.Has(token.ScopeIngest) {
-						want = append(want, mosquittodynsec.Account{TokenID: tok.ID, TenantSlug: t.Slug, Disabled: t.Disabled})
+					if tok.RevokedAt == nil && (tok.Has(token.ScopeIngest) || tok.Has(token.ScopeRead)) {
+						want = append(want, mosquittodynsec.Account{TokenID: tok.ID, TenantSlug: t.Slug, Disabled: t.Disabled, Scopes: tok.Scopes})
 					}
 				}
 				if len(toks) < 500 {
@@ -60,7 +60,7 @@ func SyncMQTT(ctx context.Context, cfg *config.Config, ten *tenancy.Service, out
 	if err != nil {
 		return fmt.Errorf("sync Mosquitto accounts: %w", err)
 	}
-	fmt.Fprintf(out, "active ingest tokens: %d\n", len(want))
+	fmt.Fprintf(out, "active ingest and read tokens: %d\n", len(want))
 	line := func(what string, names []string) {
 		if len(names) > 0 {
 			fmt.Fprintf(out, "%s: %s\n", what, strings.Join(names, ", "))
@@ -69,6 +69,7 @@ func SyncMQTT(ctx context.Context, cfg *config.Config, ten *tenancy.Service, out
 	line("deleted clients", rep.DeletedClients)
 	line("deleted roles", rep.DeletedRoles)
 	line("repaired clients", rep.RepairedClients)
+	line("repaired roles", rep.RepairedRoles)
 	line("missing (re-issue these tokens)", rep.Missing)
 	return nil
 }

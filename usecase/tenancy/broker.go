@@ -11,7 +11,9 @@ import (
 // tokens (Mosquitto's dynamic security: a client per token, a role per
 // tenant). The embedded broker checks tokens itself and needs none.
 type BrokerAccounts interface {
-	ProvisionToken(ctx context.Context, tokenID, tenantSlug, plainToken string) error
+	// ProvisionTokenScopes creates the token's client with the rights its
+	// scopes give: publish for ingest, subscribe for read.
+	ProvisionTokenScopes(ctx context.Context, tokenID, tenantSlug, plainToken string, scopes []token.Scope) error
 	RevokeToken(ctx context.Context, tokenID string) error
 	SetTenantEnabled(ctx context.Context, tenantSlug string, enabled bool) error
 }
@@ -23,17 +25,19 @@ func (s *Service) WithBrokerAccounts(b BrokerAccounts) *Service {
 	return s
 }
 
-// provision gives a new ingest token of a tenant its broker account. It
-// fails closed: the caller revokes the token if the broker refused.
+// provision gives a new ingest or read token of a tenant its broker
+// account. It fails closed: the caller revokes the token if the broker
+// refused.
 func (s *Service) provision(ctx context.Context, issued token.Issued) error {
-	if s.broker == nil || issued.Token.TenantID == 0 || !issued.Token.Has(token.ScopeIngest) {
+	tk := issued.Token
+	if s.broker == nil || tk.TenantID == 0 || !(tk.Has(token.ScopeIngest) || tk.Has(token.ScopeRead)) {
 		return nil
 	}
 	t, err := s.tenant(ctx, issued.Token.TenantID)
 	if err != nil {
 		return err
 	}
-	if err := s.broker.ProvisionToken(ctx, issued.Token.ID, t.Slug, issued.Plain); err != nil {
+	if err := s.broker.ProvisionTokenScopes(ctx, tk.ID, t.Slug, issued.Plain, tk.Scopes); err != nil {
 		return fmt.Errorf("provision MQTT account for token %s: %w", issued.Token.ID, err)
 	}
 	return nil

@@ -2,6 +2,8 @@ package tenancy_test
 
 import (
 	"errors"
+	"fmt"
+	"slices"
 	"strings"
 	"testing"
 
@@ -20,30 +22,37 @@ func withBroker(t *testing.T) (*fixture, *MockBrokerAccounts) {
 
 var acme = tenant.Tenant{ID: 9, Slug: "acme", Name: "Acme", RetentionDays: 30}
 
-// An ingest token gets its broker account with the whole token as password.
-func TestIngestTokenIsProvisionedOnTheBroker(t *testing.T) {
-	f, b := withBroker(t)
-	f.tenants.EXPECT().TenantBySlug(gomock.Any(), "acme").Return(acme, nil)
-	f.tenants.EXPECT().TenantByID(gomock.Any(), int64(9)).Return(acme, nil).AnyTimes()
-	f.tokens.EXPECT().CreateToken(gomock.Any(), gomock.Any()).Return(nil)
-	f.audit.EXPECT().Record(gomock.Any(), gomock.Any()).Return(nil)
-	var gotPlain string
-	b.EXPECT().ProvisionToken(gomock.Any(), gomock.Any(), "acme", gomock.Any()).
-		DoAndReturn(func(_ any, id, _ string, plain string) error { gotPlain = plain; return nil })
-	iss, err := f.svc.CreateToken(ctx, cli, "acme", token.Spec{Scopes: []token.Scope{token.ScopeIngest}})
-	if err != nil || gotPlain != iss.Plain {
-		t.Fatalf("err %v; broker got %q, issued %q", err, gotPlain, iss.Plain)
-	}
-}
-
-// A read-only token needs no broker account.
-func TestReadTokenIsNotProvisioned(t *testing.T) {
-	f, _ := withBroker(t)
-	f.tenants.EXPECT().TenantBySlug(gomock.Any(), "acme").Return(acme, nil)
-	f.tokens.EXPECT().CreateToken(gomock.Any(), gomock.Any()).Return(nil)
-	f.audit.EXPECT().Record(gomock.Any(), gomock.Any()).Return(nil)
-	if _, err := f.svc.CreateToken(ctx, cli, "acme", token.Spec{Scopes: []token.Scope{token.ScopeRead}}); err != nil {
-		t.Fatal(err)
+// An ingest or read token gets its broker account with the whole token as
+// password and its scopes (publish for ingest, subscribe for read); a
+// token with neither (admin) gets none.
+func TestTokensAreProvisionedOnTheBrokerByScope(t *testing.T) {
+	for _, scopes := range [][]token.Scope{
+		{token.ScopeIngest}, {token.ScopeRead}, {token.ScopeIngest, token.ScopeRead}, {token.ScopeAdmin},
+	} {
+		t.Run(fmt.Sprint(scopes), func(t *testing.T) {
+			f, b := withBroker(t)
+			f.tenants.EXPECT().TenantBySlug(gomock.Any(), "acme").Return(acme, nil)
+			f.tenants.EXPECT().TenantByID(gomock.Any(), int64(9)).Return(acme, nil).AnyTimes()
+			f.tokens.EXPECT().CreateToken(gomock.Any(), gomock.Any()).Return(nil)
+			f.audit.EXPECT().Record(gomock.Any(), gomock.Any()).Return(nil)
+			wantAccount := slices.Contains(scopes, token.ScopeIngest) || slices.Contains(scopes, token.ScopeRead)
+			var gotPlain string
+			var gotScopes []token.Scope
+			if wantAccount {
+				b.EXPECT().ProvisionTokenScopes(gomock.Any(), gomock.Any(), "acme", gomock.Any(), gomock.Any()).
+					DoAndReturn(func(_ any, id, _ string, plain string, sc []token.Scope) error {
+						gotPlain, gotScopes = plain, sc
+						return nil
+					})
+			}
+			iss, err := f.svc.CreateToken(ctx, cli, "acme", token.Spec{Scopes: scopes})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if wantAccount && (gotPlain != iss.Plain || !slices.Equal(gotScopes, scopes)) {
+				t.Fatalf("broker got %q %v, issued %q %v", gotPlain, gotScopes, iss.Plain, scopes)
+			}
+		})
 	}
 }
 
@@ -56,7 +65,7 @@ func TestProvisionFailureRevokesTheToken(t *testing.T) {
 	f.tokens.EXPECT().CreateToken(gomock.Any(), gomock.Any()).Return(nil)
 	f.audit.EXPECT().Record(gomock.Any(), gomock.Any()).Return(nil)
 	boom := errors.New("broker down")
-	b.EXPECT().ProvisionToken(gomock.Any(), gomock.Any(), "acme", gomock.Any()).Return(boom)
+	b.EXPECT().ProvisionTokenScopes(gomock.Any(), gomock.Any(), "acme", gomock.Any(), gomock.Any()).Return(boom)
 	f.tokens.EXPECT().RevokeToken(gomock.Any(), gomock.Any(), now).Return(nil)
 	iss, err := f.svc.CreateToken(ctx, cli, "acme", token.Spec{Scopes: []token.Scope{token.ScopeIngest}})
 	if !errors.Is(err, boom) || iss.Plain != "" {

@@ -305,18 +305,18 @@ func (m *MockBrokerAccounts) EXPECT() *MockBrokerAccountsMockRecorder {
 	return m.recorder
 }
 
-// ProvisionToken mocks base method.
-func (m *MockBrokerAccounts) ProvisionToken(ctx context.Context, tokenID, tenantSlug, plainToken string) error {
+// ProvisionTokenScopes mocks base method.
+func (m *MockBrokerAccounts) ProvisionTokenScopes(ctx context.Context, tokenID, tenantSlug, plainToken string, scopes []token.Scope) error {
 	m.ctrl.T.Helper()
-	ret := m.ctrl.Call(m, "ProvisionToken", ctx, tokenID, tenantSlug, plainToken)
+	ret := m.ctrl.Call(m, "ProvisionTokenScopes", ctx, tokenID, tenantSlug, plainToken, scopes)
 	ret0, _ := ret[0].(error)
 	return ret0
 }
 
-// ProvisionToken indicates an expected call of ProvisionToken.
-func (mr *MockBrokerAccountsMockRecorder) ProvisionToken(ctx, tokenID, tenantSlug, plainToken any) *gomock.Call {
+// ProvisionTokenScopes indicates an expected call of ProvisionTokenScopes.
+func (mr *MockBrokerAccountsMockRecorder) ProvisionTokenScopes(ctx, tokenID, tenantSlug, plainToken, scopes any) *gomock.Call {
 	mr.mock.ctrl.T.Helper()
-	return mr.mock.ctrl.RecordCallWithMethodType(mr.mock, "ProvisionToken", reflect.TypeOf((*MockBrokerAccounts)(nil).ProvisionToken), ctx, tokenID, tenantSlug, plainToken)
+	return mr.mock.ctrl.RecordCallWithMethodType(mr.mock, "ProvisionTokenScopes", reflect.TypeOf((*MockBrokerAccounts)(nil).ProvisionTokenScopes), ctx, tokenID, tenantSlug, plainToken, scopes)
 }
 
 // RevokeToken mocks base method.
