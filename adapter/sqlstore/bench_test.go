@@ -63,7 +63,7 @@ func benchWriteBatches(b *testing.B, s *sqlstore.Store) {
 	}
 	// Warm-up creates the series (steady state: series are known).
 	for _, call := range benchCalls(created.ID, benchSamplesPerCall, 0) {
-		if err := s.WriteBatches(ctx, call); err != nil {
+		if _, err := s.WriteBatches(ctx, call); err != nil {
 			b.Fatal(err)
 		}
 	}
@@ -71,7 +71,7 @@ func benchWriteBatches(b *testing.B, s *sqlstore.Store) {
 	b.ResetTimer()
 	start := time.Now()
 	for _, call := range calls {
-		if err := s.WriteBatches(ctx, call); err != nil {
+		if _, err := s.WriteBatches(ctx, call); err != nil {
 			b.Fatal(err)
 		}
 	}

@@ -178,7 +178,7 @@ func TestMariaDBPartitionsCreatedAhead(t *testing.T) {
 		t.Fatal(err)
 	}
 	smp := metric.Rehydrate("part.write", 1, nil, dayStart(now, 2)+1234, "")
-	if err := tg.Store.WriteBatches(ctx, []metric.Batch{{ID: "b", TenantID: acme.ID, AcceptedAt: now, Samples: []metric.Sample{smp}}}); err != nil {
+	if _, err := tg.Store.WriteBatches(ctx, []metric.Batch{{ID: "b", TenantID: acme.ID, AcceptedAt: now, Samples: []metric.Sample{smp}}}); err != nil {
 		t.Fatal(err)
 	}
 	if n := mustRowsIn(t, tg.DB, dayName(now, 2)); n != 1 {

@@ -36,13 +36,13 @@ func readFixture(b *testing.B, s *sqlstore.Store) (int64, int64, int64) {
 		for ts := from; ts.Before(end); ts = ts.Add(10 * time.Second) {
 			batch = append(batch, metric.Rehydrate("read.cpu", float64(ts.Unix()%97), tags, ts.UnixMilli(), ""))
 			if len(batch) == 10000 {
-				if err := s.WriteBatches(ctx, []metric.Batch{{ID: "r", TenantID: created.ID, Samples: batch}}); err != nil {
+				if _, err := s.WriteBatches(ctx, []metric.Batch{{ID: "r", TenantID: created.ID, Samples: batch}}); err != nil {
 					b.Fatal(err)
 				}
 				batch = batch[:0]
 			}
 		}
-		if err := s.WriteBatches(ctx, []metric.Batch{{ID: "r", TenantID: created.ID, Samples: batch}}); err != nil {
+		if _, err := s.WriteBatches(ctx, []metric.Batch{{ID: "r", TenantID: created.ID, Samples: batch}}); err != nil {
 			b.Fatal(err)
 		}
 	}

@@ -67,7 +67,8 @@ func tenantCalls() []tenantCall {
 	rec := ingest.IdempotencyRecord{Fingerprint: [32]byte{1}, RequestID: "req-1", Accepted: 1}
 	return []tenantCall{
 		{"WriteBatches", func(ctx context.Context, s *sqlstore.Store, _ fixture, id int64) error {
-			return s.WriteBatches(ctx, []metric.Batch{reqBatch(id, "req.write")})
+			_, err := s.WriteBatches(ctx, []metric.Batch{reqBatch(id, "req.write")})
+			return err
 		}},
 		{"ReadRaw", func(ctx context.Context, s *sqlstore.Store, _ fixture, id int64) error {
 			_, err := s.ReadRaw(ctx, metric.Query{TenantID: id, Name: "req.write", Start: 0, End: reqTime.UnixMilli() + 1, Interval: "raw"})
@@ -195,8 +196,8 @@ var notTenantScoped = map[string]string{
 	"SessionByHash":          "authentication: the session is looked up before the tenant is known",
 	"TouchSession":           "authentication: last-seen time of a session already authenticated",
 	"DeleteSession":          "authentication: logout",
-	"LoginFailures":          "authentication: login throttling by a hash of email and client address",
-	"RecordLoginFailure":     "authentication: login throttling by a hash of email and client address",
+	"ReserveLoginAttempt":    "authentication: login throttling by a hash of email and client address",
+	"ReleaseLoginAttempt":    "authentication: login throttling by a hash of email and client address",
 	"ClearLoginFailures":     "authentication: login throttling by a hash of email and client address",
 }
 
@@ -280,7 +281,7 @@ func testTenantRequired(t *testing.T, open func(testing.TB) storetest.Target) {
 
 	t.Run("one batch without a tenant refuses the whole write", func(t *testing.T) {
 		before := countWhere(t, ctx, tg.DB, "series", "1 = 1")
-		err := tg.Store.WriteBatches(ctx, []metric.Batch{reqBatch(f.tenantID, "req.mixed"), reqBatch(0, "req.mixed")})
+		_, err := tg.Store.WriteBatches(ctx, []metric.Batch{reqBatch(f.tenantID, "req.mixed"), reqBatch(0, "req.mixed")})
 		if !errors.Is(err, sqlstore.ErrTenantRequired) {
 			t.Fatalf("WriteBatches(tenant %d, tenant 0): %v, want sqlstore.ErrTenantRequired", f.tenantID, err)
 		}

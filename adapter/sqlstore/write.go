@@ -6,15 +6,19 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"sort"
 	"strconv"
 	"time"
 
 	sq "github.com/Masterminds/squirrel"
+
 	"github.com/pulsemetrics/pulse/domain/metric"
+	"github.com/pulsemetrics/pulse/usecase/flush"
 )
 
 // sampleRow is one row of the samples table.
 type sampleRow struct {
+	tenant   int64 // not stored: statements are per tenant, to count per tenant
 	seriesID int64
 	ts       int64
 	value    float64
@@ -35,17 +39,18 @@ type dedupeKey struct {
 // earlier in this one) within the dedupe window is skipped (see
 // SetDedupeWindow). Deadlocks and lock-wait timeouts are
 // retried a few times. A batch without a tenant fails the whole call with
-// ErrTenantRequired and writes nothing. Safe for concurrent use.
-func (s *Store) WriteBatches(ctx context.Context, batches []metric.Batch) error {
+// ErrTenantRequired and writes nothing. It reports per tenant how many
+// samples were stored, repeats, and deduplicated. Safe for concurrent use.
+func (s *Store) WriteBatches(ctx context.Context, batches []metric.Batch) (flush.Written, error) {
 	total := 0
 	for i, b := range batches {
 		if b.TenantID <= 0 { // checked first: no formatting on the hot path
-			return requireTenant(fmt.Sprintf("write batch %d of %d", i, len(batches)), b.TenantID)
+			return nil, requireTenant(fmt.Sprintf("write batch %d of %d", i, len(batches)), b.TenantID)
 		}
 		total += len(b.Samples)
 	}
 	if total == 0 {
-		return nil
+		return flush.Written{}, nil
 	}
 	now := s.now()
 	keys := make([]seriesKey, 0, total)
@@ -57,7 +62,7 @@ func (s *Store) WriteBatches(ctx context.Context, batches []metric.Batch) error 
 	ids := make([]int64, total)
 	if missing := s.series.lookup(keys, ids); len(missing) > 0 {
 		if err := s.resolveMissing(ctx, batches, keys, ids, missing, now); err != nil {
-			return err
+			return nil, err
 		}
 	}
 
@@ -65,6 +70,7 @@ func (s *Store) WriteBatches(ctx context.Context, batches []metric.Batch) error 
 	var dedupe []dedupeKey
 	var dedupeRow []int // index into rows of each dedupe key
 	seen := map[dedupeKey]bool{}
+	inCall := flush.Written{} // dedupe ids repeated within this call
 	i := 0
 	for _, b := range batches {
 		ingested := b.AcceptedAt.UnixMilli()
@@ -77,21 +83,30 @@ func (s *Store) WriteBatches(ctx context.Context, batches []metric.Batch) error 
 			if d := smp.DedupeID(); d != "" {
 				k := dedupeKey{tenant: b.TenantID, id: d}
 				if seen[k] {
+					c := inCall[b.TenantID]
+					c.Deduped++
+					inCall[b.TenantID] = c
 					continue // a duplicate within this call
 				}
 				seen[k] = true
 				dedupe = append(dedupe, k)
 				dedupeRow = append(dedupeRow, len(rows))
 			}
-			rows = append(rows, sampleRow{seriesID: id, ts: smp.TimestampMillis(), value: smp.Value(), ingested: ingested, seq: int32(len(rows))})
+			rows = append(rows, sampleRow{tenant: b.TenantID, seriesID: id, ts: smp.TimestampMillis(), value: smp.Value(), ingested: ingested, seq: int32(len(rows))})
 		}
 	}
 
-	err := s.retry(ctx, func() error { return s.writeTx(ctx, rows, dedupe, dedupeRow, now) })
+	var written flush.Written
+	err := s.retry(ctx, func() error {
+		var err error
+		written, err = s.writeTx(ctx, rows, dedupe, dedupeRow, now)
+		return err
+	})
 	if err != nil {
-		return fmt.Errorf("write %d batches (%d samples): %w", len(batches), total, err)
+		return nil, fmt.Errorf("write %d batches (%d samples): %w", len(batches), total, err)
 	}
-	return nil
+	written.Add(inCall)
+	return written, nil
 }
 
 // resolveMissing finds or creates the series of the samples at the missing indexes.
@@ -123,18 +138,19 @@ func (s *Store) resolveMissing(ctx context.Context, batches []metric.Batch, keys
 }
 
 // writeTx runs one attempt: dedupe check, dedupe rows, sample rows, commit.
-func (s *Store) writeTx(ctx context.Context, rows []sampleRow, dedupe []dedupeKey, dedupeRow []int, now time.Time) error {
+func (s *Store) writeTx(ctx context.Context, rows []sampleRow, dedupe []dedupeKey, dedupeRow []int, now time.Time) (flush.Written, error) {
 	tx, err := s.write.BeginTx(ctx, nil)
 	if err != nil {
-		return fmt.Errorf("begin: %w", err)
+		return nil, fmt.Errorf("begin: %w", err)
 	}
 	defer func() { _ = tx.Rollback() }() // a no-op after Commit
 
+	written := flush.Written{}
 	keep := rows
 	if len(dedupe) > 0 {
 		known, err := s.knownDedupe(ctx, tx, dedupe, now)
 		if err != nil {
-			return err
+			return nil, err
 		}
 		var fresh, renew []dedupeKey
 		skip := make(map[int]bool, len(known))
@@ -142,6 +158,9 @@ func (s *Store) writeTx(ctx context.Context, rows []sampleRow, dedupe []dedupeKe
 			switch live, found := known[k]; {
 			case live:
 				skip[dedupeRow[j]] = true
+				c := written[k.tenant]
+				c.Deduped++
+				written[k.tenant] = c
 			case found:
 				renew = append(renew, k) // seen before the window: store again
 			default:
@@ -149,10 +168,10 @@ func (s *Store) writeTx(ctx context.Context, rows []sampleRow, dedupe []dedupeKe
 			}
 		}
 		if err := s.insertDedupe(ctx, tx, fresh, now); err != nil {
-			return err
+			return nil, err
 		}
 		if err := s.renewDedupe(ctx, tx, renew, now); err != nil {
-			return err
+			return nil, err
 		}
 		if len(skip) > 0 {
 			keep = make([]sampleRow, 0, len(rows)-len(skip))
@@ -166,8 +185,13 @@ func (s *Store) writeTx(ctx context.Context, rows []sampleRow, dedupe []dedupeKe
 		}
 	}
 	// Key order: fewer deadlocks between concurrent writers and sequential
-	// B-tree inserts. Ties keep call order (seq), so the first of two equal keys wins.
+	// B-tree inserts. Ties keep call order (seq), so the first of two equal
+	// keys wins. Tenant first: a statement holds one tenant's rows, so its
+	// affected-row count tells that tenant's stored samples from its repeats.
 	slices.SortFunc(keep, func(a, b sampleRow) int {
+		if a.tenant != b.tenant {
+			return cmpInt(a.tenant, b.tenant)
+		}
 		if a.seriesID != b.seriesID {
 			return cmpInt(a.seriesID, b.seriesID)
 		}
@@ -177,19 +201,34 @@ func (s *Store) writeTx(ctx context.Context, rows []sampleRow, dedupe []dedupeKe
 		return int(a.seq) - int(b.seq)
 	})
 	buf := make([]byte, 0, 64+min(len(keep), s.sampleRows)*48)
-	for start := 0; start < len(keep); start += s.sampleRows {
-		buf = s.appendSamplesInsert(buf[:0], keep[start:min(start+s.sampleRows, len(keep))])
-		if _, err := tx.ExecContext(ctx, string(buf)); err != nil {
-			return fmt.Errorf("insert samples: %w", err)
+	for start := 0; start < len(keep); {
+		end := min(start+s.sampleRows, len(keep))
+		tenant := keep[start].tenant
+		if keep[end-1].tenant != tenant {
+			end = start + sort.Search(end-start, func(i int) bool { return keep[start+i].tenant != tenant })
 		}
+		buf = s.appendSamplesInsert(buf[:0], keep[start:end])
+		res, err := tx.ExecContext(ctx, string(buf))
+		if err != nil {
+			return nil, fmt.Errorf("insert samples: %w", err)
+		}
+		stored, err := res.RowsAffected()
+		if err != nil {
+			return nil, fmt.Errorf("insert samples: rows affected: %w", err)
+		}
+		c := written[tenant]
+		c.Stored += int(stored)
+		c.Repeated += end - start - int(stored)
+		written[tenant] = c
+		start = end
 	}
 	if err := s.insertPending(ctx, tx, keep, buf); err != nil {
-		return err
+		return nil, err
 	}
 	if err := tx.Commit(); err != nil {
-		return fmt.Errorf("commit: %w", err)
+		return nil, fmt.Errorf("commit: %w", err)
 	}
-	return nil
+	return written, nil
 }
 
 // appendSamplesInsert renders one multi-row INSERT with literal values:

@@ -179,9 +179,9 @@ func runMQTT(ctx context.Context, w mqttWorkload) error {
 		go func() { defer wg.Done(); _ = l.Run(runCtx) }()
 	}
 	deadline = time.Now().Add(5 * time.Minute)
-	for testutil.ToFloat64(p.Registry.FlushedSamples) < want {
+	for testutil.ToFloat64(p.Registry.Flush(nil).Samples) < want {
 		if time.Now().After(deadline) {
-			return fmt.Errorf("only %.0f of %.0f samples committed after 5 minutes", testutil.ToFloat64(p.Registry.FlushedSamples), want)
+			return fmt.Errorf("only %.0f of %.0f samples committed after 5 minutes", testutil.ToFloat64(p.Registry.Flush(nil).Samples), want)
 		}
 		time.Sleep(5 * time.Millisecond)
 	}
@@ -194,9 +194,9 @@ func runMQTT(ctx context.Context, w mqttWorkload) error {
 		return err
 	}
 	defer db.Close()
-	if n, err := countRows(ctx, db); err != nil || float64(n) != testutil.ToFloat64(p.Registry.FlushedSamples) || float64(n) != want {
+	if n, err := countRows(ctx, db); err != nil || float64(n) != testutil.ToFloat64(p.Registry.Flush(nil).Samples) || float64(n) != want {
 		return fmt.Errorf("samples table holds %d rows (err %v), the workers counted %.0f, the ingestor accepted %.0f",
-			n, err, testutil.ToFloat64(p.Registry.FlushedSamples), want)
+			n, err, testutil.ToFloat64(p.Registry.Flush(nil).Samples), want)
 	}
 	msgRate := float64(w.messages) / queued.Seconds()
 	fmt.Printf("(m) published (all PUBACKs):                      %10.0f messages/s (%s)\n", float64(w.messages)/published.Seconds(), published.Round(time.Millisecond))

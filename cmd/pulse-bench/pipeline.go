@@ -138,10 +138,10 @@ func measurePipeline(ctx context.Context, w workload, env map[string]string, sql
 	// Progress comes from the workers' own committed-samples counter: polling
 	// COUNT(*) would scan the table and steal the database's time.
 	deadline := time.Now().Add(5 * time.Minute)
-	for testutil.ToFloat64(reg.FlushedSamples) < float64(total) {
+	for testutil.ToFloat64(reg.Flush(nil).Samples) < float64(total) {
 		if time.Now().After(deadline) {
 			stopWorkers()
-			return res, fmt.Errorf("only %.0f of %d samples committed after 5 minutes", testutil.ToFloat64(reg.FlushedSamples), total)
+			return res, fmt.Errorf("only %.0f of %d samples committed after 5 minutes", testutil.ToFloat64(reg.Flush(nil).Samples), total)
 		}
 		time.Sleep(5 * time.Millisecond)
 	}
@@ -157,10 +157,10 @@ func measurePipeline(ctx context.Context, w workload, env map[string]string, sql
 		stopWorkers()
 		return res, err
 	}
-	for testutil.ToFloat64(reg.FlushedSamples) < float64(2*total) {
+	for testutil.ToFloat64(reg.Flush(nil).Samples) < float64(2*total) {
 		if time.Now().After(deadline.Add(5 * time.Minute)) {
 			stopWorkers()
-			return res, fmt.Errorf("end to end: only %.0f of %d samples committed", testutil.ToFloat64(reg.FlushedSamples), 2*total)
+			return res, fmt.Errorf("end to end: only %.0f of %d samples committed", testutil.ToFloat64(reg.Flush(nil).Samples), 2*total)
 		}
 		time.Sleep(5 * time.Millisecond)
 	}

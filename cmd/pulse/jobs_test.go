@@ -45,7 +45,7 @@ func TestJobCommands(t *testing.T) {
 	for i, ts := range []time.Time{now.Add(-time.Hour), now.Add(-time.Hour + time.Second), now.Add(-time.Hour + 2*time.Second), now.Add(-20 * 24 * time.Hour)} {
 		samples = append(samples, metric.Rehydrate("cli.cpu", float64(i), nil, ts.UnixMilli(), ""))
 	}
-	if err := st.WriteBatches(context.Background(), []metric.Batch{{ID: "cli", TenantID: 1, AcceptedAt: now, Samples: samples}}); err != nil {
+	if _, err := st.WriteBatches(context.Background(), []metric.Batch{{ID: "cli", TenantID: 1, AcceptedAt: now, Samples: samples}}); err != nil {
 		t.Fatal(err)
 	}
 	st.Close()

@@ -29,9 +29,10 @@ type Source interface {
 }
 
 // Store writes batches durably and idempotently: writing the same batch twice
-// stores its samples once. It returns only after commit.
+// stores its samples once. It returns only after commit, with what became
+// of every sample (Written).
 type Store interface {
-	WriteBatches(ctx context.Context, batches []metric.Batch) error
+	WriteBatches(ctx context.Context, batches []metric.Batch) (Written, error)
 }
 
 // Config tunes chunking and retries.
@@ -46,6 +47,9 @@ type Config struct {
 	// only: it widens the window in which a killed worker has committed rows
 	// whose queue entries are still unacknowledged.
 	AckDelay time.Duration
+	// WriteTimeout bounds one store write (default 1 minute): a database
+	// that stalls makes the attempt fail and be retried, never hang.
+	WriteTimeout time.Duration
 }
 
 // Worker is one flushing loop.
@@ -54,8 +58,8 @@ type Worker struct {
 	store Store
 	cfg   Config
 	log   *slog.Logger
-	// OnFlushed, if set, is told how many samples each committed write held.
-	OnFlushed func(samples int, took time.Duration)
+	// OnFlushed, if set, is told what each committed write did.
+	OnFlushed func(w Written, took time.Duration)
 }
 
 // NewWorker returns a flushing loop.
@@ -68,6 +72,9 @@ func NewWorker(src Source, store Store, cfg Config, log *slog.Logger) *Worker {
 	}
 	if cfg.MaxBackoff <= 0 {
 		cfg.MaxBackoff = 5 * time.Second
+	}
+	if cfg.WriteTimeout <= 0 {
+		cfg.WriteTimeout = time.Minute
 	}
 	return &Worker{src: src, store: store, cfg: cfg, log: log}
 }
@@ -152,11 +159,12 @@ func (w *Worker) writeAndAck(ctx context.Context, deliveries []Delivery) (int, e
 		n += len(d.Batch.Samples)
 	}
 	start := time.Now()
-	if err := w.writeWithRetry(ctx, batches); err != nil {
+	written, err := w.writeWithRetry(ctx, batches)
+	if err != nil {
 		return 0, err
 	}
 	if w.OnFlushed != nil {
-		w.OnFlushed(n, time.Since(start))
+		w.OnFlushed(written, time.Since(start))
 	}
 	if w.cfg.AckDelay > 0 {
 		w.sleep(ctx, w.cfg.AckDelay)
@@ -209,17 +217,19 @@ func fetchCount(samplesLeft, samplesSeen, entriesSeen int) int {
 	return min(max(1, (samplesLeft+per-1)/per), 100)
 }
 
-func (w *Worker) writeWithRetry(ctx context.Context, batches []metric.Batch) error {
+func (w *Worker) writeWithRetry(ctx context.Context, batches []metric.Batch) (Written, error) {
 	delay := w.firstDelay()
 	for attempt := 1; ; attempt++ {
-		err := w.store.WriteBatches(ctx, batches)
+		wctx, cancel := context.WithTimeout(ctx, w.cfg.WriteTimeout)
+		written, err := w.store.WriteBatches(wctx, batches)
+		cancel()
 		if err == nil {
-			return nil
+			return written, nil
 		}
 		w.log.Warn("store write failed, retrying", "attempt", attempt, "delay", delay, "err", err)
 		select {
 		case <-ctx.Done():
-			return fmt.Errorf("write %d batches: %w (gave up: %v)", len(batches), err, ctx.Err())
+			return nil, fmt.Errorf("write %d batches: %w (gave up: %v)", len(batches), err, ctx.Err())
 		case <-time.After(delay):
 		}
 		delay *= 2

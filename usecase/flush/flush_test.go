@@ -4,7 +4,7 @@ import (
 	"context"
 	"errors"
 	"log/slog"
-	"slices"
+	"reflect"
 	"strings"
 	"testing"
 	"testing/synctest"
@@ -70,22 +70,23 @@ func TestFlushOnceWritesAllThenAcksAllInOrder(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		f := newFixture(t, flush.Config{ChunkSamples: 5000, Linger: 50 * time.Millisecond})
 		d1, d2, d3 := delivery("q1", 1, 3), delivery("q2", 2, 1), delivery("q3", 1, 2)
-		var flushed []int
-		f.w.OnFlushed = func(n int, _ time.Duration) { flushed = append(flushed, n) }
+		var flushed []flush.Written
+		f.w.OnFlushed = func(w flush.Written, _ time.Duration) { flushed = append(flushed, w) }
+		written := flush.Written{1: {Stored: 4, Repeated: 1}, 2: {Deduped: 1}}
 		gomock.InOrder(
 			// The first fetch takes one entry; later ones size on the average seen.
 			f.src.EXPECT().Fetch(gomock.Any(), 1, time.Second).Return([]flush.Delivery{d1, d2}, nil),
 			f.src.EXPECT().Fetch(gomock.Any(), 100, 50*time.Millisecond).Return([]flush.Delivery{d3}, nil),
 			f.src.EXPECT().Fetch(gomock.Any(), gomock.Any(), gomock.Any()).Return(nil, nil),
-			f.store.EXPECT().WriteBatches(gomock.Any(), sameBatches(batchesOf(d1, d2, d3))).Return(nil).Times(1),
+			f.store.EXPECT().WriteBatches(gomock.Any(), sameBatches(batchesOf(d1, d2, d3))).Return(written, nil).Times(1),
 			f.src.EXPECT().Ack(gomock.Any(), []string{"q1", "q2", "q3"}).Return(nil).Times(1),
 		)
 		n, err := f.w.FlushOnce(context.Background())
 		if err != nil || n != 6 {
 			t.Fatalf("FlushOnce = %d, %v; want 6, nil", n, err)
 		}
-		if !slices.Equal(flushed, []int{6}) {
-			t.Errorf("OnFlushed calls = %v, want [6]", flushed)
+		if len(flushed) != 1 || !reflect.DeepEqual(flushed[0], written) || flushed[0].Samples() != 6 {
+			t.Errorf("OnFlushed calls = %v, want [%v]", flushed, written)
 		}
 	})
 }
@@ -99,7 +100,7 @@ func TestFlushOnceSizesFetchesOnEntrySize(t *testing.T) {
 		gomock.InOrder(
 			f.src.EXPECT().Fetch(gomock.Any(), 1, time.Second).Return([]flush.Delivery{big("a")}, nil),
 			f.src.EXPECT().Fetch(gomock.Any(), 4, gomock.Any()).Return([]flush.Delivery{big("b"), big("c"), big("d"), big("e")}, nil),
-			f.store.EXPECT().WriteBatches(gomock.Any(), gomock.Any()).Return(nil),
+			f.store.EXPECT().WriteBatches(gomock.Any(), gomock.Any()).Return(nil, nil),
 			f.src.EXPECT().Ack(gomock.Any(), []string{"a", "b", "c", "d", "e"}).Return(nil),
 		)
 		if n, err := f.w.FlushOnce(context.Background()); err != nil || n != 5000 {
@@ -117,7 +118,7 @@ func TestFlushOnceStopsGatheringAtChunkSize(t *testing.T) {
 			f.src.EXPECT().Fetch(gomock.Any(), 1, time.Second).Return([]flush.Delivery{d1}, nil),
 			f.src.EXPECT().Fetch(gomock.Any(), 1, gomock.Any()).Return([]flush.Delivery{d2}, nil),
 			// 5 samples gathered: no third Fetch.
-			f.store.EXPECT().WriteBatches(gomock.Any(), sameBatches(batchesOf(d1, d2))).Return(nil),
+			f.store.EXPECT().WriteBatches(gomock.Any(), sameBatches(batchesOf(d1, d2))).Return(nil, nil),
 			f.src.EXPECT().Ack(gomock.Any(), []string{"q1", "q2"}).Return(nil),
 		)
 		if n, err := f.w.FlushOnce(context.Background()); err != nil || n != 5 {
@@ -138,7 +139,7 @@ func TestFlushOnceStopsGatheringAfterLinger(t *testing.T) {
 					time.Sleep(60 * time.Millisecond)
 					return []flush.Delivery{d2}, nil
 				}),
-			f.store.EXPECT().WriteBatches(gomock.Any(), sameBatches(batchesOf(d1, d2))).Return(nil),
+			f.store.EXPECT().WriteBatches(gomock.Any(), sameBatches(batchesOf(d1, d2))).Return(nil, nil),
 			f.src.EXPECT().Ack(gomock.Any(), []string{"q1", "q2"}).Return(nil),
 		)
 		if n, err := f.w.FlushOnce(context.Background()); err != nil || n != 2 {
@@ -152,7 +153,7 @@ func TestFlushOnceIdle(t *testing.T) {
 		f := newFixture(t, flush.Config{})
 		f.src.EXPECT().Fetch(gomock.Any(), gomock.Any(), gomock.Any()).Return(nil, nil).Times(1)
 		// No WriteBatches, no Ack.
-		f.w.OnFlushed = func(int, time.Duration) { t.Error("OnFlushed called with nothing written") }
+		f.w.OnFlushed = func(flush.Written, time.Duration) { t.Error("OnFlushed called with nothing written") }
 		if n, err := f.w.FlushOnce(context.Background()); err != nil || n != 0 {
 			t.Fatalf("FlushOnce = %d, %v; want 0, nil", n, err)
 		}
@@ -178,7 +179,7 @@ func TestFlushOnceFetchError(t *testing.T) {
 			gomock.InOrder(
 				f.src.EXPECT().Fetch(gomock.Any(), gomock.Any(), gomock.Any()).Return([]flush.Delivery{d1}, nil),
 				f.src.EXPECT().Fetch(gomock.Any(), gomock.Any(), gomock.Any()).Return(nil, errors.New("blip")),
-				f.store.EXPECT().WriteBatches(gomock.Any(), sameBatches(batchesOf(d1))).Return(nil),
+				f.store.EXPECT().WriteBatches(gomock.Any(), sameBatches(batchesOf(d1))).Return(nil, nil),
 				f.src.EXPECT().Ack(gomock.Any(), []string{"q1"}).Return(nil),
 			)
 			if n, err := f.w.FlushOnce(context.Background()); err != nil || n != 2 {
@@ -199,11 +200,11 @@ func TestFlushOnceRetriesStoreThenAcks(t *testing.T) {
 		f := newFixture(t, flush.Config{MaxBackoff: time.Second})
 		d := delivery("q1", 1, 4)
 		var flushed int
-		f.w.OnFlushed = func(n int, _ time.Duration) { flushed += n }
+		f.w.OnFlushed = func(w flush.Written, _ time.Duration) { flushed += w.Samples() }
 		gomock.InOrder(
 			f.expectOneDelivery(d),
-			f.store.EXPECT().WriteBatches(gomock.Any(), sameBatches(batchesOf(d))).Return(errStore).Times(3),
-			f.store.EXPECT().WriteBatches(gomock.Any(), sameBatches(batchesOf(d))).Return(nil),
+			f.store.EXPECT().WriteBatches(gomock.Any(), sameBatches(batchesOf(d))).Return(nil, errStore).Times(3),
+			f.store.EXPECT().WriteBatches(gomock.Any(), sameBatches(batchesOf(d))).Return(flush.Written{1: {Stored: 4}}, nil),
 			// Ack only after the successful write (InOrder fails an earlier Ack).
 			f.src.EXPECT().Ack(gomock.Any(), []string{"q1"}).Return(nil),
 		)
@@ -228,8 +229,8 @@ func TestFlushOnceBackoffIsCappedByMaxBackoff(t *testing.T) {
 		d := delivery("q1", 1, 1)
 		gomock.InOrder(
 			f.expectOneDelivery(d),
-			f.store.EXPECT().WriteBatches(gomock.Any(), gomock.Any()).Return(errStore).Times(4),
-			f.store.EXPECT().WriteBatches(gomock.Any(), gomock.Any()).Return(nil),
+			f.store.EXPECT().WriteBatches(gomock.Any(), gomock.Any()).Return(nil, errStore).Times(4),
+			f.store.EXPECT().WriteBatches(gomock.Any(), gomock.Any()).Return(nil, nil),
 			f.src.EXPECT().Ack(gomock.Any(), []string{"q1"}).Return(nil),
 		)
 		start := time.Now()
@@ -253,8 +254,8 @@ func TestFlushOnceFirstRetryHonoursMaxBackoff(t *testing.T) {
 		d := delivery("q1", 1, 1)
 		gomock.InOrder(
 			f.expectOneDelivery(d),
-			f.store.EXPECT().WriteBatches(gomock.Any(), gomock.Any()).Return(errStore).Times(2),
-			f.store.EXPECT().WriteBatches(gomock.Any(), gomock.Any()).Return(nil),
+			f.store.EXPECT().WriteBatches(gomock.Any(), gomock.Any()).Return(nil, errStore).Times(2),
+			f.store.EXPECT().WriteBatches(gomock.Any(), gomock.Any()).Return(nil, nil),
 			f.src.EXPECT().Ack(gomock.Any(), []string{"q1"}).Return(nil),
 		)
 		start := time.Now()
@@ -271,12 +272,12 @@ func TestFlushOnceStoreFailsUntilContextEnds(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		f := newFixture(t, flush.Config{MaxBackoff: 50 * time.Millisecond})
 		d := delivery("q1", 1, 3)
-		f.w.OnFlushed = func(int, time.Duration) { t.Error("OnFlushed called although nothing was committed") }
+		f.w.OnFlushed = func(flush.Written, time.Duration) { t.Error("OnFlushed called although nothing was committed") }
 		ctx, cancel := context.WithTimeout(context.Background(), time.Second)
 		defer cancel()
 		gomock.InOrder(
 			f.expectOneDelivery(d),
-			f.store.EXPECT().WriteBatches(gomock.Any(), gomock.Any()).Return(errStore).MinTimes(2),
+			f.store.EXPECT().WriteBatches(gomock.Any(), gomock.Any()).Return(nil, errStore).MinTimes(2),
 		)
 		// No Ack expectation: the entry must stay leased and be redelivered.
 		n, err := f.w.FlushOnce(ctx)
@@ -298,11 +299,11 @@ func TestFlushOnceAckErrorStillCountsSamples(t *testing.T) {
 		d1, d2 := delivery("q1", 1, 2), delivery("q2", 1, 5)
 		boom := errors.New("ack lost")
 		var flushed int
-		f.w.OnFlushed = func(n int, _ time.Duration) { flushed += n }
+		f.w.OnFlushed = func(w flush.Written, _ time.Duration) { flushed += w.Samples() }
 		gomock.InOrder(
 			f.src.EXPECT().Fetch(gomock.Any(), gomock.Any(), gomock.Any()).Return([]flush.Delivery{d1, d2}, nil),
 			f.src.EXPECT().Fetch(gomock.Any(), gomock.Any(), gomock.Any()).Return(nil, nil),
-			f.store.EXPECT().WriteBatches(gomock.Any(), gomock.Any()).Return(nil).Times(1),
+			f.store.EXPECT().WriteBatches(gomock.Any(), gomock.Any()).Return(flush.Written{1: {Stored: 7}}, nil).Times(1),
 			f.src.EXPECT().Ack(gomock.Any(), []string{"q1", "q2"}).Return(boom).Times(1),
 		)
 		n, err := f.w.FlushOnce(context.Background())
@@ -339,7 +340,7 @@ func TestRunFlushesUntilContextEnds(t *testing.T) {
 			f.src.EXPECT().Fetch(gomock.Any(), gomock.Any(), gomock.Any()).DoAndReturn(blockingFetch).MinTimes(1),
 		)
 		gomock.InOrder(
-			f.store.EXPECT().WriteBatches(gomock.Any(), sameBatches(batchesOf(d))).Return(nil),
+			f.store.EXPECT().WriteBatches(gomock.Any(), sameBatches(batchesOf(d))).Return(nil, nil),
 			f.src.EXPECT().Ack(gomock.Any(), []string{"q1"}).Return(nil),
 		)
 		if err := f.w.Run(ctx); err != nil {
@@ -396,17 +397,17 @@ func TestRunGathersNextChunkWhileWriting(t *testing.T) {
 		)
 		gomock.InOrder(
 			f.store.EXPECT().WriteBatches(gomock.Any(), sameBatches(batchesOf(d1))).DoAndReturn(
-				func(context.Context, []metric.Batch) error {
+				func(context.Context, []metric.Batch) (flush.Written, error) {
 					select {
 					case <-secondFetched:
-						return nil
+						return nil, nil
 					case <-time.After(time.Minute):
-						return errors.New("the next chunk was not fetched while this one was written")
+						return nil, errors.New("the next chunk was not fetched while this one was written")
 					}
 				}),
 			f.src.EXPECT().Ack(gomock.Any(), []string{"q1"}).Return(nil),
 			f.store.EXPECT().WriteBatches(gomock.Any(), sameBatches(batchesOf(d2))).DoAndReturn(
-				func(context.Context, []metric.Batch) error { cancel(); return nil }),
+				func(context.Context, []metric.Batch) (flush.Written, error) { cancel(); return nil, nil }),
 			f.src.EXPECT().Ack(gomock.Any(), []string{"q2"}).Return(nil),
 		)
 		if err := f.w.Run(ctx); err != nil {
@@ -424,9 +425,9 @@ func TestAckDelayPausesBetweenCommitAndAck(t *testing.T) {
 		gomock.InOrder(
 			f.src.EXPECT().Fetch(gomock.Any(), gomock.Any(), gomock.Any()).Return([]flush.Delivery{d}, nil),
 			f.src.EXPECT().Fetch(gomock.Any(), gomock.Any(), gomock.Any()).Return(nil, nil),
-			f.store.EXPECT().WriteBatches(gomock.Any(), gomock.Any()).DoAndReturn(func(context.Context, []metric.Batch) error {
+			f.store.EXPECT().WriteBatches(gomock.Any(), gomock.Any()).DoAndReturn(func(context.Context, []metric.Batch) (flush.Written, error) {
 				committed = time.Now()
-				return nil
+				return nil, nil
 			}),
 			f.src.EXPECT().Ack(gomock.Any(), []string{"q1"}).DoAndReturn(func(context.Context, []string) error {
 				if waited := time.Since(committed); waited != 5*time.Second {
@@ -437,6 +438,31 @@ func TestAckDelayPausesBetweenCommitAndAck(t *testing.T) {
 		)
 		if _, err := f.w.FlushOnce(context.Background()); err != nil {
 			t.Fatal(err)
+		}
+	})
+}
+
+// A stalled database (SIGSTOP) must not hang the worker: each write has a
+// deadline, after which it is retried.
+func TestFlushOnceStalledWriteTimesOutAndRetries(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		f := newFixture(t, flush.Config{WriteTimeout: 10 * time.Second, MaxBackoff: time.Second})
+		d := delivery("q1", 1, 2)
+		start := time.Now()
+		gomock.InOrder(
+			f.expectOneDelivery(d),
+			f.store.EXPECT().WriteBatches(gomock.Any(), gomock.Any()).DoAndReturn(func(ctx context.Context, _ []metric.Batch) (flush.Written, error) {
+				<-ctx.Done() // the database never answers
+				return nil, ctx.Err()
+			}),
+			f.store.EXPECT().WriteBatches(gomock.Any(), gomock.Any()).Return(flush.Written{1: {Stored: 2}}, nil),
+			f.src.EXPECT().Ack(gomock.Any(), []string{"q1"}).Return(nil),
+		)
+		if n, err := f.w.FlushOnce(context.Background()); err != nil || n != 2 {
+			t.Fatalf("FlushOnce = %d, %v", n, err)
+		}
+		if took := time.Since(start); took < 10*time.Second || took > 11*time.Second {
+			t.Errorf("took %s, want the 10 s deadline and one short retry", took)
 		}
 	})
 }

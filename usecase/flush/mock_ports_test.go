@@ -97,11 +97,12 @@ func (m *MockStore) EXPECT() *MockStoreMockRecorder {
 }
 
 // WriteBatches mocks base method.
-func (m *MockStore) WriteBatches(ctx context.Context, batches []metric.Batch) error {
+func (m *MockStore) WriteBatches(ctx context.Context, batches []metric.Batch) (flush.Written, error) {
 	m.ctrl.T.Helper()
 	ret := m.ctrl.Call(m, "WriteBatches", ctx, batches)
-	ret0, _ := ret[0].(error)
-	return ret0
+	ret0, _ := ret[0].(flush.Written)
+	ret1, _ := ret[1].(error)
+	return ret0, ret1
 }
 
 // WriteBatches indicates an expected call of WriteBatches.

@@ -115,7 +115,7 @@ func testDedupeConcurrentReuse(t *testing.T, tg Target, clk *clock) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			errs[i] = tg.Store.WriteBatches(ctx(t), []metric.Batch{batch(a, sample("m", 1, nil, ms+1+int64(i), "req-1"))})
+			_, errs[i] = tg.Store.WriteBatches(ctx(t), []metric.Batch{batch(a, sample("m", 1, nil, ms+1+int64(i), "req-1"))})
 		}()
 	}
 	wg.Wait()

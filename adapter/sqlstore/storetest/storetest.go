@@ -47,6 +47,7 @@ func Run(t *testing.T, open func(t *testing.T) Target) {
 		{"ConcurrentWriters", testConcurrent},
 		{"MigrateTwice", testMigrateTwice},
 		{"FailuresAreReported", testFailures},
+		{"WrittenCounts", testWritten},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -86,7 +87,7 @@ func batch(tenantID int64, samples ...metric.Sample) metric.Batch {
 
 func write(t *testing.T, s *sqlstore.Store, batches ...metric.Batch) {
 	t.Helper()
-	if err := s.WriteBatches(ctx(t), batches); err != nil {
+	if _, err := s.WriteBatches(ctx(t), batches); err != nil {
 		t.Fatalf("WriteBatches: %v", err)
 	}
 }
@@ -516,7 +517,7 @@ func testConcurrent(t *testing.T, tg Target) {
 				for k := 0; k < 5; k++ {
 					group = append(group, all[(r+k+w*7)%len(all)])
 				}
-				if err := s.WriteBatches(context.Background(), group); err != nil {
+				if _, err := s.WriteBatches(context.Background(), group); err != nil {
 					errs <- err
 					return
 				}
@@ -554,7 +555,7 @@ func testFailures(t *testing.T, tg Target) {
 	b := batch(tid, sample("m", 1, map[string]string{"host": "a"}, base.UnixMilli(), "x"))
 	cancelled, cancel := context.WithCancel(context.Background())
 	cancel()
-	if err := s.WriteBatches(cancelled, []metric.Batch{b}); err == nil {
+	if _, err := s.WriteBatches(cancelled, []metric.Batch{b}); err == nil {
 		t.Fatal("WriteBatches with a cancelled context returned nil")
 	}
 	if n := count(t, tg.DB, "samples"); n != 0 {
@@ -563,7 +564,7 @@ func testFailures(t *testing.T, tg Target) {
 	if err := s.Close(); err != nil {
 		t.Fatal(err)
 	}
-	if err := s.WriteBatches(context.Background(), []metric.Batch{b}); err == nil {
+	if _, err := s.WriteBatches(context.Background(), []metric.Batch{b}); err == nil {
 		t.Fatal("WriteBatches on a closed store returned nil")
 	}
 	if _, err := s.ReadRaw(context.Background(), query(tid, "m", nil)); err == nil {
