@@ -9,6 +9,7 @@ import (
 	"io"
 	"strings"
 	"text/tabwriter"
+	"time"
 
 	"github.com/spf13/cobra"
 
@@ -26,6 +27,9 @@ type Admin interface {
 	CreateToken(ctx context.Context, actor audit.Actor, tenantSlug string, spec token.Spec) (token.Issued, error)
 	CreatePlatformToken(ctx context.Context, actor audit.Actor, name string) (token.Issued, error)
 	RevokeToken(ctx context.Context, actor audit.Actor, id string) error
+	// ListTokensOf lists at most limit tokens of the tenant with the slug
+	// with an id above afterID, without their hashes.
+	ListTokensOf(ctx context.Context, slug, afterID string, limit int) ([]token.Token, error)
 }
 
 // Deps are the actions behind the commands. OpenAdmin is called only by the
@@ -118,7 +122,7 @@ func tenantCmd(deps Deps) *cobra.Command {
 				w := tabwriter.NewWriter(c.OutOrStdout(), 0, 4, 2, ' ', 0)
 				fmt.Fprintln(w, "ID\tSLUG\tNAME\tRETENTION_DAYS\tSTATUS\tCREATED")
 				for _, t := range ts {
-					fmt.Fprintf(w, "%d\t%s\t%s\t%d\t%s\t%s\n", t.ID, t.Slug, t.Name, t.RetentionDays, status(t), t.CreatedAt.Format("2006-01-02T15:04:05Z"))
+					fmt.Fprintf(w, "%d\t%s\t%s\t%d\t%s\t%s\n", t.ID, t.Slug, t.Name, t.RetentionDays, status(t), t.CreatedAt.Format(timeFormat))
 				}
 				return w.Flush()
 			})
@@ -246,8 +250,67 @@ func tokenCmd(deps Deps) *cobra.Command {
 			})
 		},
 	}
-	cmd.AddCommand(create, revoke)
+	list := &cobra.Command{
+		Use:   "list <tenant-slug>",
+		Short: "List a tenant's tokens (ids, names, scopes, quotas, last use; never a secret)",
+		Args:  cobra.ExactArgs(1),
+		RunE: func(c *cobra.Command, args []string) error {
+			return withAdmin(deps, c, func(a Admin) error {
+				w := tabwriter.NewWriter(c.OutOrStdout(), 0, 4, 2, ' ', 0)
+				fmt.Fprintln(w, "ID\tNAME\tSCOPES\tRATE_LIMIT\tCREATED\tLAST_USED\tSTATUS")
+				after := ""
+				for {
+					page, err := a.ListTokensOf(c.Context(), args[0], after, tokenPage)
+					if err != nil {
+						return err
+					}
+					for _, t := range page {
+						fmt.Fprintf(w, "pulse_%s\t%s\t%s\t%s\t%s\t%s\t%s\n", t.ID, orDash(t.Name), joinScopes(t.Scopes),
+							rateLimit(t.RateLimit), t.CreatedAt.Format(timeFormat), timeOrDash(t.LastUsedAt), tokenStatus(t))
+						after = t.ID
+					}
+					if len(page) < tokenPage {
+						return w.Flush()
+					}
+				}
+			})
+		},
+	}
+	cmd.AddCommand(create, list, revoke)
 	return cmd
+}
+
+// tokenPage is how many tokens one list call reads.
+const tokenPage = 500
+
+const timeFormat = "2006-01-02T15:04:05Z"
+
+func orDash(s string) string {
+	if s == "" {
+		return "-"
+	}
+	return s
+}
+
+func timeOrDash(t *time.Time) string {
+	if t == nil {
+		return "-"
+	}
+	return t.UTC().Format(timeFormat)
+}
+
+func rateLimit(n int64) string {
+	if n == 0 {
+		return "default"
+	}
+	return fmt.Sprintf("%d/min", n)
+}
+
+func tokenStatus(t token.Token) string {
+	if t.RevokedAt != nil {
+		return "revoked " + t.RevokedAt.UTC().Format(timeFormat)
+	}
+	return "active"
 }
 
 // printIssued prints what was created, then the token alone on the last line.

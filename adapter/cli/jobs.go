@@ -10,7 +10,7 @@ import (
 func jobsCmds(deps Deps) []*cobra.Command {
 	var out []*cobra.Command
 	if deps.RunRollup != nil {
-		rollup := &cobra.Command{Use: "rollup", Short: "Downsampling (1m/5m rollups)"}
+		rollup := &cobra.Command{Use: "rollup", Short: "Downsampling into the rollup steps of PULSE_ROLLUP_INTERVALS (default 1m, 5m, 1h)"}
 		rollup.AddCommand(&cobra.Command{
 			Use:   "run",
 			Short: "Fold every pending sample into the rollups now (waits for the lease if a scheduler holds it)",

@@ -181,7 +181,8 @@ type adminEnv struct {
 func newAdminEnv(t *testing.T, mod ...func(*httpapi.Deps)) *adminEnv {
 	t.Helper()
 	a := &adminEnv{store: &memStore{tokens: map[string]token.Token{}}}
-	a.svc = tenancy.NewService(a.store, a.store, a.store, rand.Reader, func() time.Time { return testNow }, metric.DefaultLimits())
+	a.svc = tenancy.NewService(a.store, a.store, a.store, rand.Reader, func() time.Time { return testNow }, metric.DefaultLimits()).
+		WithDefaultQuota(600000)
 	ctx := context.Background()
 	cli := audit.CLI()
 	must := func(err error) {
@@ -394,7 +395,10 @@ func TestTenantTokens(t *testing.T) {
 	if got := a.do(http.MethodPost, "/api/metrics", c.Token, strings.NewReader(oneSample)); got.status != http.StatusAccepted {
 		t.Errorf("new token ingest = %d %s", got.status, got.body)
 	}
-	for _, bad := range []string{`{"scopes":[]}`, `{"scopes":["root"]}`, `{"scopes":["platform"]}`, `{"rate_limit":-5}`, `{"name":"` + strings.Repeat("n", 201) + `"}`, `{"tenant_id":2}`} {
+	// A tenant admin may lower a token's quota, not lift it above the
+	// platform's (600,000 here), and absurd values are refused.
+	for _, bad := range []string{`{"scopes":[]}`, `{"scopes":["root"]}`, `{"scopes":["platform"]}`, `{"rate_limit":-5}`, `{"name":"` + strings.Repeat("n", 201) + `"}`, `{"tenant_id":2}`,
+		`{"scopes":["ingest"],"rate_limit":600001}`, `{"scopes":["ingest"],"rate_limit":9223372036854775807}`, `{"scopes":["ingest"],"rate_limit":1e30}`} {
 		if got := a.call(t, http.MethodPost, "/api/tokens", a.acmeAdmin, bad); got.status != http.StatusUnprocessableEntity {
 			t.Errorf("create %s = %d %s, want 422", bad, got.status, got.body)
 		}

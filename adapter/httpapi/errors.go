@@ -1,6 +1,7 @@
 package httpapi
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"net/http"
@@ -11,6 +12,7 @@ import (
 
 	"github.com/pulsemetrics/pulse/adapter/samplejson"
 	"github.com/pulsemetrics/pulse/domain/metric"
+	"github.com/pulsemetrics/pulse/domain/outage"
 	"github.com/pulsemetrics/pulse/domain/tenant"
 	"github.com/pulsemetrics/pulse/domain/token"
 	"github.com/pulsemetrics/pulse/usecase/catalogue"
@@ -85,6 +87,12 @@ func (s *server) writeError(w http.ResponseWriter, err error) {
 	case errors.Is(err, ingest.ErrBackpressure):
 		w.Header().Set("Retry-After", "1")
 		writeJSON(w, http.StatusServiceUnavailable, errorBody{Error: ingest.ErrBackpressure.Error()})
+	case errors.Is(err, outage.ErrUnavailable), errors.Is(err, context.DeadlineExceeded), errors.Is(err, context.Canceled):
+		// A dependency failed or did not answer within the request's
+		// deadline: the client should retry, nothing was accepted.
+		s.log.Warn("dependency unavailable", "err", err)
+		w.Header().Set("Retry-After", retryAfterOutage)
+		writeJSON(w, http.StatusServiceUnavailable, errorBody{Error: unavailableMessage(err)})
 	case errors.Is(err, query.ErrInvalid), errors.Is(err, catalogue.ErrInvalid):
 		writeJSON(w, http.StatusUnprocessableEntity, errorBody{Error: err.Error()})
 	case errors.As(err, &terr):
@@ -95,6 +103,21 @@ func (s *server) writeError(w http.ResponseWriter, err error) {
 		s.log.Error("internal error", "err", err)
 		writeJSON(w, http.StatusInternalServerError, errorBody{Error: "internal server error"})
 	}
+}
+
+// retryAfterOutage is the Retry-After of an answer to a dependency's
+// failure, in seconds: long enough for a restart, short enough to lose
+// little time.
+const retryAfterOutage = "5"
+
+// unavailableMessage names what failed (never how: addresses and driver
+// texts stay in the log).
+func unavailableMessage(err error) string {
+	var oe *outage.Error
+	if errors.As(err, &oe) {
+		return "the " + oe.Dependency + " is unavailable; nothing was accepted, retry later"
+	}
+	return "the server could not answer in time; nothing was accepted, retry later"
 }
 
 func validationSummary(e *metric.ValidationError) string {

@@ -12,15 +12,22 @@ import (
 // readyTimeout bounds all readiness checks together.
 const readyTimeout = 2 * time.Second
 
+// ErrDegraded is wrapped by a check's error when the dependency works but
+// needs an operator (e.g. the queue holds dead letters): /readyz still
+// answers 200, with status "degraded" and the check's message, so that a
+// load balancer keeps the process while monitoring raises the alarm.
+var ErrDegraded = errors.New("degraded")
+
 // handleHealth is liveness: the process answers.
 func (s *server) handleHealth(w http.ResponseWriter, _ *http.Request) {
 	writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
 }
 
 type readyAnswer struct {
-	Status  string            `json:"status"`
-	Checks  map[string]string `json:"checks"`
-	Failing []string          `json:"failing,omitempty"`
+	Status   string            `json:"status"`
+	Checks   map[string]string `json:"checks"`
+	Failing  []string          `json:"failing,omitempty"`
+	Degraded []string          `json:"degraded,omitempty"`
 }
 
 // handleReady runs every named check concurrently under one timeout: 200
@@ -61,6 +68,12 @@ func (s *server) handleReady(w http.ResponseWriter, r *http.Request) {
 			ans.Checks[res.name] = "ok"
 			continue
 		}
+		if errors.Is(res.err, ErrDegraded) {
+			s.log.Error("readiness check degraded", "check", res.name, "err", res.err)
+			ans.Checks[res.name] = res.err.Error()
+			ans.Degraded = append(ans.Degraded, res.name)
+			continue
+		}
 		s.log.Warn("readiness check failed", "check", res.name, "err", res.err)
 		ans.Checks[res.name] = "failed"
 		if errors.Is(res.err, context.DeadlineExceeded) {
@@ -70,6 +83,10 @@ func (s *server) handleReady(w http.ResponseWriter, r *http.Request) {
 	}
 answer:
 	status := http.StatusOK
+	if len(ans.Degraded) > 0 {
+		sort.Strings(ans.Degraded)
+		ans.Status = "degraded"
+	}
 	if len(ans.Failing) > 0 {
 		sort.Strings(ans.Failing)
 		ans.Status = "unavailable"

@@ -19,6 +19,7 @@ import (
 
 	"github.com/pulsemetrics/pulse/adapter/httpapi"
 	"github.com/pulsemetrics/pulse/domain/metric"
+	"github.com/pulsemetrics/pulse/domain/outage"
 	"github.com/pulsemetrics/pulse/domain/tenant"
 	"github.com/pulsemetrics/pulse/domain/token"
 	"github.com/pulsemetrics/pulse/usecase/ingest"
@@ -32,7 +33,9 @@ const (
 	readToken    = "tok-read"    // tenant 7, scope read
 	revokedToken = "tok-revoked" // revoked
 	orphanToken  = "tok-orphan"  // tenant 404 (no such tenant), scope ingest
-	brokenToken  = "tok-broken"  // the token store fails
+	brokenToken  = "tok-broken"  // the token lookup fails with an unmarked error (a bug)
+	downToken    = "tok-down"    // the token store is down (an outage)
+	slowToken    = "tok-slow"    // the token store does not answer until the request's deadline
 )
 
 const tenantID = 7
@@ -41,7 +44,7 @@ var testNow = time.Date(2026, 11, 25, 10, 0, 0, 0, time.UTC)
 
 type fakeAuth struct{}
 
-func (fakeAuth) Authenticate(_ context.Context, raw string, need token.Scope) (tenancy.Principal, error) {
+func (fakeAuth) Authenticate(ctx context.Context, raw string, need token.Scope) (tenancy.Principal, error) {
 	switch raw {
 	case ingestToken, orphanToken:
 		if need != token.ScopeIngest {
@@ -59,6 +62,11 @@ func (fakeAuth) Authenticate(_ context.Context, raw string, need token.Scope) (t
 		return tenancy.Principal{TokenID: raw, TenantID: tenantID}, nil
 	case brokenToken:
 		return tenancy.Principal{}, fmt.Errorf("look up token: %w", errSecretDB)
+	case downToken:
+		return tenancy.Principal{}, fmt.Errorf("look up token: %w", outage.Unavailable("database", errSecretDB))
+	case slowToken:
+		<-ctx.Done()
+		return tenancy.Principal{}, fmt.Errorf("look up token: %w", ctx.Err())
 	}
 	return tenancy.Principal{}, token.ErrUnauthenticated // unknown and revoked alike
 }
@@ -182,6 +190,7 @@ func newEnv(t testing.TB, mod ...func(*httpapi.Deps)) *env {
 		Registerer: e.reg,
 		Gatherer:   e.reg,
 		Now:        func() time.Time { return testNow },
+		Limits:     httpapi.Limits{RequestTimeout: 2 * time.Second}, // slowToken waits for it
 	}
 	for _, m := range mod {
 		m(&deps)

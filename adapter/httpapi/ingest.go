@@ -8,6 +8,7 @@ import (
 	"errors"
 	"io"
 	"net/http"
+	"os"
 	"strings"
 	"sync"
 
@@ -71,6 +72,9 @@ func (s *server) handleIngest(w http.ResponseWriter, r *http.Request) {
 
 var bufferPool = sync.Pool{New: func() any { return new(bytes.Buffer) }}
 
+// maxBodyHint bounds what a request's Content-Length reserves up front.
+const maxBodyHint = 64 << 10
+
 // maxPooledBuffer keeps one oversized request from pinning memory in the pool.
 const maxPooledBuffer = 8 << 20
 
@@ -99,8 +103,11 @@ func (s *server) readBody(w http.ResponseWriter, r *http.Request) (*bytes.Buffer
 	gzipped := false
 	switch enc := strings.ToLower(strings.TrimSpace(r.Header.Get("Content-Encoding"))); enc {
 	case "", "identity":
-		if r.ContentLength > 0 {
-			buf.Grow(int(r.ContentLength) + bytes.MinRead)
+		// Grow as bytes arrive, from a bounded hint: a declared length is
+		// a promise, and 50 slow uploads declaring 5 MiB must not hold
+		// 250 MiB before sending anything.
+		if r.ContentLength > 0 && buf.Cap() < maxBodyHint {
+			buf.Grow(int(min(r.ContentLength, maxBodyHint)) + bytes.MinRead)
 		}
 	case "gzip", "x-gzip":
 		zr, err := newGzipReader(body)
@@ -143,6 +150,8 @@ func readError(err error, wireLimit error) error {
 		return wireLimit
 	case errors.Is(err, gzip.ErrHeader), errors.Is(err, gzip.ErrChecksum), errors.As(err, &corrupt):
 		return &requestError{status: http.StatusBadRequest, msg: "request body is not valid gzip"}
+	case errors.Is(err, os.ErrDeadlineExceeded):
+		return &requestError{status: http.StatusRequestTimeout, msg: "the request body did not arrive within the time limit (PULSE_BODY_TIMEOUT); send it faster or in smaller requests"}
 	case errors.Is(err, io.ErrUnexpectedEOF), errors.Is(err, io.EOF):
 		return &requestError{status: http.StatusBadRequest, msg: "request body ended early (truncated upload or gzip stream)"}
 	}

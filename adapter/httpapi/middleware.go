@@ -151,7 +151,10 @@ type httpMetrics struct {
 	samplesAccepted prometheus.Counter
 }
 
-func newHTTPMetrics(reg prometheus.Registerer) *httpMetrics {
+// newHTTPMetrics registers the request metrics, and the ingest counter
+// only for a router that ingests (a worker's ops router must not expose it
+// at zero).
+func newHTTPMetrics(reg prometheus.Registerer, ingests bool) *httpMetrics {
 	m := &httpMetrics{
 		requests: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "pulse_http_requests_total",
@@ -169,7 +172,9 @@ func newHTTPMetrics(reg prometheus.Registerer) *httpMetrics {
 	}
 	m.requests = register(reg, m.requests)
 	m.duration = register(reg, m.duration)
-	m.samplesAccepted = register(reg, m.samplesAccepted)
+	if ingests {
+		m.samplesAccepted = register(reg, m.samplesAccepted)
+	}
 	return m
 }
 

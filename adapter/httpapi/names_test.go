@@ -193,8 +193,8 @@ func TestNamesStoreFailureIsNotLeaked(t *testing.T) {
 	e, l := newNamesEnv(t)
 	l.err = fmt.Errorf("metric names: %w", errSecretDB)
 	a := e.do(http.MethodGet, "/api/metrics/names", readToken, nil)
-	if a.status != http.StatusInternalServerError || strings.Contains(string(a.body), "secret") {
-		t.Fatalf("%d %s", a.status, a.body)
+	if a.status != http.StatusServiceUnavailable || a.header.Get("Retry-After") == "" || strings.Contains(string(a.body), "secret") {
+		t.Fatalf("%d %v %s; want 503 + Retry-After without the detail", a.status, a.header, a.body)
 	}
 }
 

@@ -21,7 +21,6 @@ import (
 
 	"github.com/gorilla/mux"
 	"github.com/prometheus/client_golang/prometheus"
-	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/pulsemetrics/pulse/domain/metric"
 	"github.com/pulsemetrics/pulse/domain/token"
@@ -64,6 +63,12 @@ type Limits struct {
 	MaxDecodedBytes int64
 	// MaxSamples caps the samples of one request. Default 10,000.
 	MaxSamples int
+	// RequestTimeout bounds the handling of a request, every dependency
+	// call within it included (its context's deadline). Default 10 s.
+	RequestTimeout time.Duration
+	// BodyTimeout bounds the reading of a request's body (a read deadline
+	// on the connection: slow clients get 408). Default 30 s.
+	BodyTimeout time.Duration
 }
 
 // The defaults of Limits (DESIGN.md contract).
@@ -82,6 +87,12 @@ func (l Limits) withDefaults() Limits {
 	}
 	if l.MaxSamples <= 0 {
 		l.MaxSamples = DefaultMaxSamples
+	}
+	if l.RequestTimeout <= 0 {
+		l.RequestTimeout = 10 * time.Second
+	}
+	if l.BodyTimeout <= 0 {
+		l.BodyTimeout = 30 * time.Second
 	}
 	return l
 }
@@ -174,7 +185,7 @@ func NewRouter(deps Deps) http.Handler {
 	if reg == nil {
 		reg = prometheus.NewRegistry() // metrics collected but not exposed here
 	}
-	s.metrics = newHTTPMetrics(reg)
+	s.metrics = newHTTPMetrics(reg, true)
 
 	r := mux.NewRouter()
 	r.Use(routeLabel)
@@ -187,7 +198,7 @@ func NewRouter(deps Deps) http.Handler {
 	r.HandleFunc("/healthz", s.handleHealth).Methods(http.MethodGet, http.MethodHead)
 	r.HandleFunc("/readyz", s.handleReady).Methods(http.MethodGet, http.MethodHead)
 	if gat != nil {
-		r.Handle("/metrics", promhttp.HandlerFor(gat, promhttp.HandlerOpts{})).Methods(http.MethodGet)
+		r.Handle("/metrics", s.metricsHandler(gat)).Methods(http.MethodGet)
 	}
 	r.NotFoundHandler = http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
 		if deps.WebUI != nil && req.URL.Path != "/api" && !strings.HasPrefix(req.URL.Path, "/api/") {
@@ -199,7 +210,28 @@ func NewRouter(deps Deps) http.Handler {
 	r.MethodNotAllowedHandler = http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
 		writeJSON(w, http.StatusMethodNotAllowed, errorBody{Error: "method not allowed on this route"})
 	})
-	return &routedHandler{Handler: s.instrument(s.recoverPanics(r)), mux: r}
+	return &routedHandler{Handler: s.instrument(s.recoverPanics(s.deadlines(r))), mux: r}
+}
+
+// writeGrace is how much longer than RequestTimeout an answer may take to
+// reach a slow reader.
+const writeGrace = 30 * time.Second
+
+// deadlines bounds every request: its body must arrive within BodyTimeout
+// (a read deadline on the connection, not only on the handler), its
+// handling within RequestTimeout (the context every dependency call
+// inherits), its answer within RequestTimeout + writeGrace. A streaming
+// route must be exempted from the last two when one is added.
+func (s *server) deadlines(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		now := time.Now()
+		rc := http.NewResponseController(w)
+		_ = rc.SetReadDeadline(now.Add(s.limits.BodyTimeout))
+		_ = rc.SetWriteDeadline(now.Add(s.limits.RequestTimeout + writeGrace))
+		ctx, cancel := context.WithTimeout(r.Context(), s.limits.RequestTimeout)
+		defer cancel()
+		next.ServeHTTP(w, r.WithContext(ctx))
+	})
 }
 
 // Route is one registered (method, path template) pair, e.g.

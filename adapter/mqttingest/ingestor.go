@@ -59,7 +59,8 @@ type Options struct {
 	// MaxPayloadBytes refuses larger payloads (default 5 MiB, as HTTP).
 	MaxPayloadBytes int
 	// TenantCacheTTL is how long a resolved slug is remembered (default
-	// 5 min); an unknown slug is remembered for a tenth of that.
+	// 2 s, so that a disabled tenant is refused within seconds; the
+	// resolver caches too); an unknown slug is remembered for a tenth of that.
 	TenantCacheTTL time.Duration
 	// RetryMin and RetryMax bound the backoff between attempts when the
 	// queue pushes back or fails (defaults 50 ms and 5 s).
@@ -97,7 +98,7 @@ func (o Options) withDefaults() Options {
 	def(&o.MaxSamplesPerMessage, 10000)
 	def(&o.MaxPayloadBytes, 5<<20)
 	defD(&o.Linger, 20*time.Millisecond)
-	defD(&o.TenantCacheTTL, 5*time.Minute)
+	defD(&o.TenantCacheTTL, 2*time.Second)
 	defD(&o.RetryMin, 50*time.Millisecond)
 	defD(&o.RetryMax, 5*time.Second)
 	if o.Now == nil {

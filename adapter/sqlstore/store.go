@@ -153,6 +153,9 @@ func OpenMariaDB(dsn string) (*Store, error) {
 	cfg.Params["time_zone"] = "'+00:00'"
 	cfg.InterpolateParams = true
 	cfg.ParseTime = false
+	if cfg.Timeout == 0 {
+		cfg.Timeout = 5 * time.Second // dial; queries are bounded by their contexts
+	}
 	connector, err := mysql.NewConnector(cfg)
 	if err != nil {
 		return nil, fmt.Errorf("open MariaDB: %w", err)
@@ -185,10 +188,49 @@ func (s *Store) Migrate(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("migrations %s: %w", s.d.name, err)
 	}
+	unlock, err := s.lockMigrations(ctx)
+	if err != nil {
+		return err
+	}
+	defer unlock()
 	if _, err := p.Up(ctx); err != nil {
 		return fmt.Errorf("migrate %s: %w", s.d.name, err)
 	}
 	return nil
+}
+
+// migrationLock names the MariaDB lock held around migrations.
+const migrationLock = "pulse_migrate"
+
+// lockMigrations makes replicas that start together migrate one after the
+// other: the others wait, then find nothing left to do. On MariaDB a named
+// lock is held by one connection until it is released; SQLite's single
+// writer (BEGIN IMMEDIATE, busy timeout) serialises already.
+func (s *Store) lockMigrations(ctx context.Context) (func(), error) {
+	if s.d.name != "mysql" {
+		return func() {}, nil
+	}
+	conn, err := s.write.Conn(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("migrate: connect: %w", err)
+	}
+	wait := 120
+	if dl, ok := ctx.Deadline(); ok {
+		wait = max(1, int(time.Until(dl)/time.Second))
+	}
+	var got sql.NullInt64
+	if err := conn.QueryRowContext(ctx, "SELECT GET_LOCK(?, ?)", migrationLock, wait).Scan(&got); err != nil {
+		_ = conn.Close()
+		return nil, fmt.Errorf("migrate: take the migration lock: %w", err)
+	}
+	if got.Int64 != 1 {
+		_ = conn.Close()
+		return nil, fmt.Errorf("migrate: another process held the migration lock %q for %d s", migrationLock, wait)
+	}
+	return func() {
+		_, _ = conn.ExecContext(context.WithoutCancel(ctx), "SELECT RELEASE_LOCK(?)", migrationLock)
+		_ = conn.Close()
+	}, nil
 }
 
 // MigrateDown rolls the schema back to version (running each later

@@ -21,18 +21,18 @@ func initApp(ctx context.Context, cfg *config.Config, role wiring.Role) (wiring.
 	if err != nil {
 		return wiring.APIApp{}, nil, err
 	}
-	brokerAccounts, cleanup2, err := wiring.ProvideBrokerAccounts(cfg, logger)
+	client, cleanup2, err := wiring.ProvideRedis(cfg)
 	if err != nil {
 		cleanup()
 		return wiring.APIApp{}, nil, err
 	}
-	service := wiring.ProvideTenancy(store, clock, brokerAccounts)
-	client, cleanup3, err := wiring.ProvideRedis(cfg)
+	brokerAccounts, cleanup3, err := wiring.ProvideBrokerAccounts(cfg, logger)
 	if err != nil {
 		cleanup2()
 		cleanup()
 		return wiring.APIApp{}, nil, err
 	}
+	service := wiring.ProvideTenancy(cfg, store, client, clock, brokerAccounts)
 	queue, cleanup4, err := wiring.ProvideQueue(cfg, client, role, logger)
 	if err != nil {
 		cleanup3()
@@ -50,7 +50,8 @@ func initApp(ctx context.Context, cfg *config.Config, role wiring.Role) (wiring.
 	dashboardsService := wiring.ProvideDashboards(store, clock)
 	webUI := wiring.ProvideWebUI(cfg, accountsService, dashboardsService, queryService, store, logger, clock)
 	handler := wiring.ProvideAPIHandler(cfg, service, ingestService, queryService, store, queue, registry, logger, clock, extraChecks, webUI)
-	apiApp := wiring.NewAPIApp(cfg, role, handler, logger)
+	cacheListener := wiring.ProvideCacheListener(service)
+	apiApp := wiring.NewAPIApp(cfg, role, handler, cacheListener, logger)
 	return apiApp, func() {
 		cleanup5()
 		cleanup4()

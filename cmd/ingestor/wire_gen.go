@@ -32,7 +32,6 @@ func initApp(ctx context.Context, cfg *config.Config, role wiring.Role) (wiring.
 		cleanup()
 		return wiring.OpsApp{}, nil, err
 	}
-	registry := wiring.ProvideRegistry(role)
 	brokerAccounts, cleanup4, err := wiring.ProvideBrokerAccounts(cfg, logger)
 	if err != nil {
 		cleanup3()
@@ -40,15 +39,17 @@ func initApp(ctx context.Context, cfg *config.Config, role wiring.Role) (wiring.
 		cleanup()
 		return wiring.OpsApp{}, nil, err
 	}
-	service := wiring.ProvideTenancy(store, clock, brokerAccounts)
+	service := wiring.ProvideTenancy(cfg, store, client, clock, brokerAccounts)
+	registry := wiring.ProvideRegistry(role)
 	rateLimiter, cleanup5 := wiring.ProvideRateLimiter(client, cfg, clock)
 	idempotencyStore := wiring.ProvideIdempotency(client, cfg, store)
 	ingestService := wiring.ProvideIngest(cfg, queue, service, store, rateLimiter, idempotencyStore, clock)
-	mqttDoor := wiring.ProvideMQTTDoor(cfg, service, ingestService, rateLimiter, registry, logger)
+	mqttDoor := wiring.ProvideMQTTDoor(cfg, service, ingestService, rateLimiter, queue, registry, logger)
 	extraChecks := wiring.MQTTChecks(mqttDoor)
-	handler := wiring.ProvideOpsHandler(store, queue, registry, logger, extraChecks)
+	handler := wiring.ProvideOpsHandler(store, queue, service, registry, logger, extraChecks)
 	workers := wiring.IngestorLoops(mqttDoor)
-	opsApp := wiring.NewOpsApp(cfg, role, handler, workers, logger)
+	cacheListener := wiring.ProvideCacheListener(service)
+	opsApp := wiring.NewOpsApp(cfg, role, handler, workers, cacheListener, logger)
 	return opsApp, func() {
 		cleanup5()
 		cleanup4()

@@ -12,6 +12,7 @@ import (
 	"syscall"
 
 	"github.com/pulsemetrics/pulse/adapter/cli"
+	"github.com/pulsemetrics/pulse/infrastructure/app"
 	"github.com/pulsemetrics/pulse/infrastructure/config"
 	"github.com/pulsemetrics/pulse/infrastructure/wiring"
 )
@@ -34,12 +35,9 @@ func run(args []string) int {
 			if err := loaded(); err != nil {
 				return err
 			}
-			a, cleanup, err := initServe(ctx, cfg, "all")
-			if err != nil {
-				return err
-			}
-			defer cleanup()
-			return a.Run(ctx)
+			return app.Start(ctx, "pulse", cfg, func(ctx context.Context, cfg *config.Config) (*app.App, func(), error) {
+				return initServe(ctx, cfg, "all")
+			})
 		},
 		Migrate: func(ctx context.Context) error {
 			if err := loaded(); err != nil {

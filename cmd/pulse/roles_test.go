@@ -15,8 +15,11 @@ import (
 	"testing"
 	"time"
 
+	"github.com/go-sql-driver/mysql"
+
 	"github.com/pulsemetrics/pulse/adapter/sqlstore"
 	"github.com/pulsemetrics/pulse/domain/audit"
+	"github.com/pulsemetrics/pulse/infrastructure/testservice"
 )
 
 // binDir holds the role binaries, built once by TestMain.
@@ -46,6 +49,23 @@ func TestMain(m *testing.M) {
 	code := m.Run()
 	os.RemoveAll(dir)
 	os.Exit(code)
+}
+
+// distributedEnv points a role at a fresh MariaDB database and its own
+// Redis stream and channel.
+func distributedEnv(t *testing.T) []string {
+	t.Helper()
+	cfg, err := mysql.ParseDSN(testservice.MariaDB(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, prefix := testservice.Redis(t) // keys under prefix are deleted at the end
+	stream := prefix + "ingest"
+	return []string{
+		fmt.Sprintf("PULSE_DATABASE_URL=mysql://%s@%s/%s", cfg.User, cfg.Addr, cfg.DBName),
+		"PULSE_REDIS_URL=redis://" + testservice.RedisAddr() + "/0",
+		"PULSE_QUEUE_STREAM=" + stream, "PULSE_INVALIDATION_CHANNEL=" + stream,
+	}
 }
 
 func buildBinaries(t *testing.T) string {
@@ -79,8 +99,25 @@ func waitHealthy(t *testing.T, addr string, stderr *bytes.Buffer) {
 	t.Fatalf("no healthy answer on %s within 20s; stderr:\n%s", addr, stderr)
 }
 
-// Every binary starts on embedded defaults, answers /healthz, /readyz and
-// /metrics, and exits 0 shortly after SIGTERM.
+func waitReady(t *testing.T, addr string, stderr *bytes.Buffer) {
+	t.Helper()
+	deadline := time.Now().Add(30 * time.Second)
+	for time.Now().Before(deadline) {
+		resp, err := http.Get("http://" + addr + "/readyz")
+		if err == nil {
+			resp.Body.Close()
+			if resp.StatusCode == http.StatusOK {
+				return
+			}
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	t.Fatalf("not ready on %s within 30s; stderr:\n%s", addr, stderr)
+}
+
+// Every binary starts (pulse serve on embedded defaults, the single roles
+// on MariaDB and Redis), answers /healthz, /readyz and /metrics, and exits
+// 0 shortly after SIGTERM.
 func TestEveryRoleStartsAnswersProbesAndStopsOnSIGTERM(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds and runs the binaries")
@@ -98,6 +135,9 @@ func TestEveryRoleStartsAnswersProbesAndStopsOnSIGTERM(t *testing.T) {
 			cmd := exec.Command(filepath.Join(bin, role.name), args...)
 			cmd.Env = append(os.Environ(), "PULSE_HTTP_ADDR="+addr, "PULSE_DATA_DIR="+t.TempDir(), "PULSE_DATABASE_URL=", "PULSE_REDIS_URL=",
 				"PULSE_MQTT_URL=", "PULSE_MQTT_LISTEN=127.0.0.1:0")
+			if role.name != "pulse" { // a single role is a part of the distributed mode
+				cmd.Env = append(cmd.Env, distributedEnv(t)...)
+			}
 			var stderr bytes.Buffer
 			cmd.Stderr = &stderr
 			if err := cmd.Start(); err != nil {
@@ -105,6 +145,7 @@ func TestEveryRoleStartsAnswersProbesAndStopsOnSIGTERM(t *testing.T) {
 			}
 			t.Cleanup(func() { _ = cmd.Process.Kill() })
 			waitHealthy(t, addr, &stderr)
+			waitReady(t, addr, &stderr) // alive at once, ready once built
 			for _, path := range []string{"/readyz", "/metrics"} {
 				resp, err := http.Get("http://" + addr + path)
 				if err != nil {
@@ -184,11 +225,28 @@ func TestAdminCommands(t *testing.T) {
 		}
 		return tok
 	}
-	out, errOut, err = pulse("token", "create", "acme", "--scopes", "ingest", "--rate-limit", "600")
+	out, errOut, err = pulse("token", "create", "acme", "--scopes", "ingest", "--rate-limit", "600", "--name", "sensor-7")
 	if err != nil || !strings.Contains(out, "600 samples/min") {
 		t.Fatalf("token create --rate-limit: %v %s %s", err, out, errOut)
 	}
-	lastLineToken(out)
+	limited := lastLineToken(out)
+	// token list: every token of the tenant, revoked ones marked, never a secret.
+	out, errOut, err = pulse("token", "list", "acme")
+	if err != nil {
+		t.Fatalf("token list: %v %s", err, errOut)
+	}
+	rows := strings.Split(strings.TrimSpace(out), "\n")
+	limitedID := "pulse_" + strings.Split(limited, "_")[1]
+	if len(rows) != 3 || !strings.HasPrefix(rows[0], "ID") || !strings.Contains(out, "pulse_"+id) || !strings.Contains(out, limitedID) ||
+		!strings.Contains(out, "sensor-7") || !strings.Contains(out, "600/min") || !strings.Contains(out, "revoked ") {
+		t.Fatalf("token list:\n%s", out)
+	}
+	if strings.Contains(out, limited) || strings.Contains(out, tok) {
+		t.Fatalf("token list shows a secret:\n%s", out)
+	}
+	if _, errOut, err := pulse("token", "list", "nosuch"); err == nil || !strings.Contains(errOut, "tenant not found") {
+		t.Fatalf("token list of an unknown tenant: %v %s", err, errOut)
+	}
 	out, errOut, err = pulse("token", "create", "--admin", "--name", "ops")
 	if err != nil || !strings.Contains(out, "platform-admin") {
 		t.Fatalf("token create --admin: %v %s %s", err, out, errOut)
@@ -315,5 +373,9 @@ func TestServeSaysWhenTheMQTTPortIsTaken(t *testing.T) {
 	}
 	if !strings.Contains(string(out), "PULSE_MQTT_LISTEN="+ln.Addr().String()) || !strings.Contains(string(out), "address already in use") {
 		t.Fatalf("want the MQTT port named in:\n%s", out)
+	}
+	// Every listener is bound before the process says it started.
+	if strings.Contains(string(out), "pulse started") {
+		t.Fatalf("announced a start before dying on the MQTT port:\n%s", out)
 	}
 }

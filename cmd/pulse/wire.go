@@ -22,7 +22,7 @@ func initServe(ctx context.Context, cfg *config.Config, role wiring.Role) (*app.
 }
 
 func initTenancy(ctx context.Context, cfg *config.Config, role wiring.Role) (*tenancy.Service, func(), error) {
-	wire.Build(wiring.ProvideClock, wiring.ProvideLogger, wiring.ProvideStore, wiring.ProvideBrokerAccounts, wiring.ProvideTenancy)
+	wire.Build(wiring.ProvideClock, wiring.ProvideLogger, wiring.ProvideStore, wiring.ProvideRedis, wiring.ProvideBrokerAccounts, wiring.ProvideTenancy)
 	return nil, nil, nil
 }
 

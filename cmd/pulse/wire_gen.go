@@ -26,18 +26,18 @@ func initServe(ctx context.Context, cfg *config.Config, role wiring.Role) (*app.
 	if err != nil {
 		return nil, nil, err
 	}
-	brokerAccounts, cleanup2, err := wiring.ProvideBrokerAccounts(cfg, logger)
+	client, cleanup2, err := wiring.ProvideRedis(cfg)
 	if err != nil {
 		cleanup()
 		return nil, nil, err
 	}
-	service := wiring.ProvideTenancy(store, clock, brokerAccounts)
-	client, cleanup3, err := wiring.ProvideRedis(cfg)
+	brokerAccounts, cleanup3, err := wiring.ProvideBrokerAccounts(cfg, logger)
 	if err != nil {
 		cleanup2()
 		cleanup()
 		return nil, nil, err
 	}
+	service := wiring.ProvideTenancy(cfg, store, client, clock, brokerAccounts)
 	queue, cleanup4, err := wiring.ProvideQueue(cfg, client, role, logger)
 	if err != nil {
 		cleanup3()
@@ -50,13 +50,13 @@ func initServe(ctx context.Context, cfg *config.Config, role wiring.Role) (*app.
 	ingestService := wiring.ProvideIngest(cfg, queue, service, store, rateLimiter, idempotencyStore, clock)
 	queryService := wiring.ProvideQuery(store, cfg)
 	registry := wiring.ProvideRegistry(role)
-	mqttDoor := wiring.ProvideMQTTDoor(cfg, service, ingestService, rateLimiter, registry, logger)
+	mqttDoor := wiring.ProvideMQTTDoor(cfg, service, ingestService, rateLimiter, queue, registry, logger)
 	extraChecks := wiring.MQTTChecks(mqttDoor)
 	accountsService := wiring.ProvideAccounts(store, clock)
 	dashboardsService := wiring.ProvideDashboards(store, clock)
 	webUI := wiring.ProvideWebUI(cfg, accountsService, dashboardsService, queryService, store, logger, clock)
 	handler := wiring.ProvideAPIHandler(cfg, service, ingestService, queryService, store, queue, registry, logger, clock, extraChecks, webUI)
-	workers := wiring.ProvideWorkers(cfg, queue, store, registry, logger)
+	workers := wiring.ProvideWorkers(cfg, queue, store, service, registry, logger)
 	rollupjobService, err := wiring.ProvideRollupJob(cfg, store, registry, logger, role)
 	if err != nil {
 		cleanup5()
@@ -76,7 +76,8 @@ func initServe(ctx context.Context, cfg *config.Config, role wiring.Role) (*app.
 		return nil, nil, err
 	}
 	schedulerLoops := wiring.ProvideSchedulerLoops(cfg, store, rollupjobService, retentionService, registry, logger, role)
-	appApp := wiring.NewServeApp(cfg, role, handler, workers, schedulerLoops, mqttDoor, logger)
+	cacheListener := wiring.ProvideCacheListener(service)
+	appApp := wiring.NewServeApp(cfg, role, handler, workers, schedulerLoops, mqttDoor, cacheListener, logger)
 	return appApp, func() {
 		cleanup5()
 		cleanup4()
@@ -93,13 +94,20 @@ func initTenancy(ctx context.Context, cfg *config.Config, role wiring.Role) (*te
 	if err != nil {
 		return nil, nil, err
 	}
-	brokerAccounts, cleanup2, err := wiring.ProvideBrokerAccounts(cfg, logger)
+	client, cleanup2, err := wiring.ProvideRedis(cfg)
 	if err != nil {
 		cleanup()
 		return nil, nil, err
 	}
-	service := wiring.ProvideTenancy(store, clock, brokerAccounts)
+	brokerAccounts, cleanup3, err := wiring.ProvideBrokerAccounts(cfg, logger)
+	if err != nil {
+		cleanup2()
+		cleanup()
+		return nil, nil, err
+	}
+	service := wiring.ProvideTenancy(cfg, store, client, clock, brokerAccounts)
 	return service, func() {
+		cleanup3()
 		cleanup2()
 		cleanup()
 	}, nil

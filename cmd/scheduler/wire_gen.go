@@ -32,11 +32,20 @@ func initApp(ctx context.Context, cfg *config.Config, role wiring.Role) (wiring.
 		cleanup()
 		return wiring.OpsApp{}, nil, err
 	}
+	brokerAccounts, cleanup4, err := wiring.ProvideBrokerAccounts(cfg, logger)
+	if err != nil {
+		cleanup3()
+		cleanup2()
+		cleanup()
+		return wiring.OpsApp{}, nil, err
+	}
+	service := wiring.ProvideTenancy(cfg, store, client, clock, brokerAccounts)
 	registry := wiring.ProvideRegistry(role)
 	extraChecks := wiring.NoExtraChecks()
-	handler := wiring.ProvideOpsHandler(store, queue, registry, logger, extraChecks)
-	service, err := wiring.ProvideRollupJob(cfg, store, registry, logger, role)
+	handler := wiring.ProvideOpsHandler(store, queue, service, registry, logger, extraChecks)
+	rollupjobService, err := wiring.ProvideRollupJob(cfg, store, registry, logger, role)
 	if err != nil {
+		cleanup4()
 		cleanup3()
 		cleanup2()
 		cleanup()
@@ -44,14 +53,17 @@ func initApp(ctx context.Context, cfg *config.Config, role wiring.Role) (wiring.
 	}
 	retentionService, err := wiring.ProvideRetention(cfg, store, logger)
 	if err != nil {
+		cleanup4()
 		cleanup3()
 		cleanup2()
 		cleanup()
 		return wiring.OpsApp{}, nil, err
 	}
-	schedulerLoops := wiring.ProvideSchedulerLoops(cfg, store, service, retentionService, registry, logger, role)
-	opsApp := wiring.NewSchedulerApp(cfg, role, handler, schedulerLoops, logger)
+	schedulerLoops := wiring.ProvideSchedulerLoops(cfg, store, rollupjobService, retentionService, registry, logger, role)
+	cacheListener := wiring.ProvideCacheListener(service)
+	opsApp := wiring.NewSchedulerApp(cfg, role, handler, schedulerLoops, cacheListener, logger)
 	return opsApp, func() {
+		cleanup4()
 		cleanup3()
 		cleanup2()
 		cleanup()

@@ -32,12 +32,22 @@ func initApp(ctx context.Context, cfg *config.Config, role wiring.Role) (wiring.
 		cleanup()
 		return wiring.OpsApp{}, nil, err
 	}
+	brokerAccounts, cleanup4, err := wiring.ProvideBrokerAccounts(cfg, logger)
+	if err != nil {
+		cleanup3()
+		cleanup2()
+		cleanup()
+		return wiring.OpsApp{}, nil, err
+	}
+	service := wiring.ProvideTenancy(cfg, store, client, clock, brokerAccounts)
 	registry := wiring.ProvideRegistry(role)
 	extraChecks := wiring.NoExtraChecks()
-	handler := wiring.ProvideOpsHandler(store, queue, registry, logger, extraChecks)
-	workers := wiring.ProvideWorkers(cfg, queue, store, registry, logger)
-	opsApp := wiring.NewOpsApp(cfg, role, handler, workers, logger)
+	handler := wiring.ProvideOpsHandler(store, queue, service, registry, logger, extraChecks)
+	workers := wiring.ProvideWorkers(cfg, queue, store, service, registry, logger)
+	cacheListener := wiring.ProvideCacheListener(service)
+	opsApp := wiring.NewOpsApp(cfg, role, handler, workers, cacheListener, logger)
 	return opsApp, func() {
+		cleanup4()
 		cleanup3()
 		cleanup2()
 		cleanup()

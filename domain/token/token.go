@@ -207,8 +207,27 @@ func (s Spec) Validate() error {
 			return &InvalidError{Field: "scopes", Message: fmt.Sprintf("unknown scope %q (want ingest, read or admin)", sc)}
 		}
 	}
-	if s.RateLimit < 0 {
-		return &InvalidError{Field: "rate_limit", Message: "must be 0 (server default) or a positive number of samples per minute"}
+	if s.RateLimit < 0 || s.RateLimit > MaxRateLimit {
+		return &InvalidError{Field: "rate_limit", Message: fmt.Sprintf("must be 0 (server default) or a number of samples per minute up to %d", MaxRateLimit)}
+	}
+	return nil
+}
+
+// MaxRateLimit bounds a token's own quota: a billion samples a minute is
+// already beyond any one Pulse; more is a typo or an attempt to overflow.
+const MaxRateLimit = 1_000_000_000
+
+// ValidateForTenantAdmin is Validate for a token a tenant admin asks for:
+// a tenant may lower a token's quota below the platform's default
+// (platformDefault samples per minute; 0 = unlimited), never raise it —
+// that is the platform admin's decision.
+func (s Spec) ValidateForTenantAdmin(platformDefault int64) error {
+	if err := s.Validate(); err != nil {
+		return err
+	}
+	if s.RateLimit > 0 && platformDefault > 0 && s.RateLimit > platformDefault {
+		return &InvalidError{Field: "rate_limit", Message: fmt.Sprintf(
+			"a tenant admin may only lower a token's quota: at most the platform's default of %d samples per minute (a platform admin can raise it)", platformDefault)}
 	}
 	return nil
 }

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"math/rand"
 	"regexp"
 	"slices"
@@ -321,6 +322,9 @@ func TestSpecValidate(t *testing.T) {
 		{"unknown scope", token.Spec{Scopes: []token.Scope{"root"}}, "scopes"},
 		{"platform is not grantable", token.Spec{Scopes: []token.Scope{token.ScopePlatform}}, "scopes"},
 		{"negative rate limit", token.Spec{Scopes: ok, RateLimit: -1}, "rate_limit"},
+		{"rate limit at the bound", token.Spec{Scopes: ok, RateLimit: token.MaxRateLimit}, ""},
+		{"absurd rate limit", token.Spec{Scopes: ok, RateLimit: token.MaxRateLimit + 1}, "rate_limit"},
+		{"int64 max rate limit", token.Spec{Scopes: ok, RateLimit: math.MaxInt64}, "rate_limit"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -339,6 +343,37 @@ func TestSpecValidate(t *testing.T) {
 	}
 	if _, err := token.ParseScopes("platform"); err == nil {
 		t.Error("ParseScopes accepted the platform requirement as a scope")
+	}
+}
+
+// A tenant admin may lower a token's quota below the platform's default,
+// never raise it; with no platform default (unlimited) any valid value
+// lowers it.
+func TestSpecValidateForTenantAdmin(t *testing.T) {
+	ok := []token.Scope{token.ScopeIngest}
+	tests := []struct {
+		name     string
+		rate     int64
+		platform int64
+		wantErr  bool
+	}{
+		{"default quota", 0, 600000, false},
+		{"lowered", 6000, 600000, false},
+		{"equal to the platform's", 600000, 600000, false},
+		{"raised", 600001, 600000, true},
+		{"int64 max", math.MaxInt64, 600000, true},
+		{"platform unlimited: any valid value lowers it", 5_000_000, 0, false},
+		{"platform unlimited: absurd still refused", token.MaxRateLimit + 1, 0, true},
+		{"negative", -1, 600000, true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			err := token.Spec{Scopes: ok, RateLimit: tt.rate}.ValidateForTenantAdmin(tt.platform)
+			var ie *token.InvalidError
+			if tt.wantErr != (err != nil) || (err != nil && (!errors.As(err, &ie) || ie.Field != "rate_limit")) {
+				t.Fatalf("ValidateForTenantAdmin = %v, want error %v on rate_limit", err, tt.wantErr)
+			}
+		})
 	}
 }
 

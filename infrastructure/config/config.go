@@ -59,6 +59,9 @@ type Config struct {
 	RateLimitRequests  int64 // per token per minute; 0 = unlimited
 	RateLimitPrefix    string
 	IdempotencyPrefix  string
+	// InvalidationChannel is the Redis pub/sub channel of token and tenant
+	// changes (every process's cache listens on it).
+	InvalidationChannel string
 	MaxBacklog         int64 // queue entries before 503; 0 = unbounded
 	MaxSeriesPerTenant int
 	DedupeWindow       time.Duration
@@ -76,6 +79,11 @@ type Config struct {
 	PartitionsAhead     int           // MariaDB: daily partitions created ahead
 
 	ShutdownTimeout time.Duration
+	// RequestTimeout bounds the handling of one API request, every
+	// dependency call within it included; past it the answer is 503.
+	RequestTimeout time.Duration
+	// BodyTimeout bounds the reading of one request body (slow clients).
+	BodyTimeout time.Duration
 	// TrustProxy takes the client address for audit logs from X-Forwarded-For.
 	TrustProxy bool
 	// UIDevURL, when set, makes the dashboard load its scripts from the Vite
@@ -168,6 +176,7 @@ func Register(fs *flag.FlagSet, getenv func(string) string) (*Config, func() err
 	num64(&c.RateLimitRequests, "rate-limit-requests", "PULSE_RATE_LIMIT_REQUESTS", 6000, "default per-token quota in requests per minute (0 = unlimited)")
 	str(&c.RateLimitPrefix, "rate-limit-prefix", "PULSE_RATE_LIMIT_PREFIX", "pulse:rl:", "Redis key prefix of the shared quotas")
 	str(&c.IdempotencyPrefix, "idempotency-prefix", "PULSE_IDEMPOTENCY_PREFIX", "pulse:idem:", "Redis key prefix of the Idempotency-Keys")
+	str(&c.InvalidationChannel, "invalidation-channel", "PULSE_INVALIDATION_CHANNEL", "pulse:invalidate", "Redis pub/sub channel that tells every process of token and tenant changes")
 	num64(&c.MaxBacklog, "max-backlog", "PULSE_MAX_BACKLOG", 20000, "queue entries (requests) waiting before ingest answers 503 (0 = unbounded)")
 	num(&c.MaxSeriesPerTenant, "max-series-per-tenant", "PULSE_MAX_SERIES_PER_TENANT", 150000, "distinct series per tenant")
 	dur(&c.DedupeWindow, "dedupe-window", "PULSE_DEDUPE_WINDOW", 24*time.Hour, "a repeated dedupe_id within this window stores nothing")
@@ -181,6 +190,8 @@ func Register(fs *flag.FlagSet, getenv func(string) string) (*Config, func() err
 	fs.BoolVar(&c.TrustProxy, "trust-proxy", trust, "take client addresses from X-Forwarded-For (behind a reverse proxy) (PULSE_TRUST_PROXY)")
 	str(&c.UIDevURL, "ui-dev-url", "PULSE_UI_DEV_URL", "", "dashboard: load scripts from this Vite dev server (e.g. http://localhost:5173) instead of the embedded build")
 	dur(&c.ShutdownTimeout, "shutdown-timeout", "PULSE_SHUTDOWN_TIMEOUT", 15*time.Second, "drain time on SIGTERM")
+	dur(&c.RequestTimeout, "request-timeout", "PULSE_REQUEST_TIMEOUT", 10*time.Second, "longest handling of one API request; past it the answer is 503 + Retry-After")
+	dur(&c.BodyTimeout, "body-timeout", "PULSE_BODY_TIMEOUT", 30*time.Second, "longest time to receive one request body; past it the answer is 408")
 	return c, func() error {
 		if len(errs) > 0 {
 			return errs[0]
@@ -270,6 +281,9 @@ func (c *Config) validate() error {
 	if c.FlushLinger < 0 || c.QueueLease <= 0 || c.ShutdownTimeout <= 0 {
 		return errors.New("PULSE_FLUSH_LINGER, PULSE_QUEUE_LEASE and PULSE_SHUTDOWN_TIMEOUT must be positive durations")
 	}
+	if c.RequestTimeout <= 0 || c.BodyTimeout <= 0 {
+		return errors.New("PULSE_REQUEST_TIMEOUT and PULSE_BODY_TIMEOUT must be positive durations")
+	}
 	if c.UIDevURL != "" {
 		u, err := url.Parse(c.UIDevURL)
 		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || (u.Path != "" && u.Path != "/") || u.RawQuery != "" {
@@ -309,6 +323,24 @@ func (c *Config) validateRollups() error {
 	}
 	if c.PartitionsAhead < 1 || c.PartitionsAhead > 366 {
 		return fmt.Errorf("PULSE_PARTITIONS_AHEAD=%d: want 1 to 366", c.PartitionsAhead)
+	}
+	return nil
+}
+
+// CheckRole refuses settings that do not form one coherent mode for a
+// single-role binary. Each of pulse-api, pulse-worker, pulse-ingestor and
+// pulse-scheduler is one part of the distributed mode: what one accepts,
+// another in another process stores, so they must share MariaDB and (but
+// the scheduler) Redis. Without PULSE_REDIS_URL an api replica would queue
+// samples in a local file no worker drains. `pulse serve` runs every role
+// in one process and accepts any combination.
+func (c *Config) CheckRole(binary string) error {
+	needRedis := binary != "pulse-scheduler"
+	switch {
+	case c.DatabaseURL == "":
+		return fmt.Errorf("PULSE_DATABASE_URL is not set: %s is a role of the distributed mode and needs the shared MariaDB (run `pulse serve` for one process on embedded storage)", binary)
+	case needRedis && c.RedisURL == "":
+		return fmt.Errorf("PULSE_REDIS_URL is not set: %s is a role of the distributed mode and hands samples over through Redis; without it they would wait in a local queue no worker drains (run `pulse serve` for one process)", binary)
 	}
 	return nil
 }

@@ -63,6 +63,8 @@ func TestWrongSettingNamesIt(t *testing.T) {
 		{"PULSE_MAX_SERIES_PER_TENANT", "0"},
 		{"PULSE_DEDUPE_WINDOW", "0s"},
 		{"PULSE_IDEMPOTENCY_TTL", "forever"},
+		{"PULSE_REQUEST_TIMEOUT", "0s"},
+		{"PULSE_BODY_TIMEOUT", "slow"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.env+"="+tc.value, func(t *testing.T) {
@@ -93,5 +95,42 @@ func TestMySQLDSN(t *testing.T) {
 	_, err := MySQLDSN("mysql://u:topsecret@/db")
 	if err == nil || strings.Contains(err.Error(), "topsecret") {
 		t.Fatalf("a bad URL must be refused without echoing its password: %v", err)
+	}
+}
+
+// A single-role binary refuses settings that are not one coherent mode,
+// naming the missing setting on one line (`pulse serve` does not call it).
+func TestCheckRole(t *testing.T) {
+	db, redis := "mysql://root@127.0.0.1:3306/pulse", "redis://127.0.0.1:6379/0"
+	cases := []struct {
+		binary, db, redis string
+		wantMissing       string // "" = accepted
+	}{
+		{"pulse-api", db, "", "PULSE_REDIS_URL"},
+		{"pulse-worker", db, "", "PULSE_REDIS_URL"},
+		{"pulse-ingestor", db, "", "PULSE_REDIS_URL"},
+		{"pulse-api", "", redis, "PULSE_DATABASE_URL"},
+		{"pulse-worker", "", "", "PULSE_DATABASE_URL"},
+		{"pulse-scheduler", "", "", "PULSE_DATABASE_URL"},
+		{"pulse-scheduler", db, "", ""},
+		{"pulse-api", db, redis, ""},
+		{"pulse-worker", db, redis, ""},
+	}
+	for _, tc := range cases {
+		t.Run(tc.binary+" db="+tc.db+" redis="+tc.redis, func(t *testing.T) {
+			c, err := load(t, map[string]string{"PULSE_DATABASE_URL": tc.db, "PULSE_REDIS_URL": tc.redis})
+			if err != nil {
+				t.Fatal(err)
+			}
+			err = c.CheckRole(tc.binary)
+			switch {
+			case tc.wantMissing == "" && err != nil:
+				t.Fatalf("refused a coherent mode: %v", err)
+			case tc.wantMissing != "" && err == nil:
+				t.Fatalf("accepted %s without %s", tc.binary, tc.wantMissing)
+			case tc.wantMissing != "" && (!strings.Contains(err.Error(), tc.wantMissing) || strings.Contains(err.Error(), "\n")):
+				t.Fatalf("error %q should name %s on one line", err, tc.wantMissing)
+			}
+		})
 	}
 }

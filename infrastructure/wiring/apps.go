@@ -24,11 +24,13 @@ func ProvideRegistry(role Role) *telemetry.Registry { return telemetry.NewRegist
 type Workers []app.Loop
 
 // ProvideWorkers builds PULSE_WORKER_CONCURRENCY flush loops.
-func ProvideWorkers(cfg *config.Config, q Queue, st *sqlstore.Store, reg *telemetry.Registry, log *slog.Logger) Workers {
+func ProvideWorkers(cfg *config.Config, q Queue, st *sqlstore.Store, ten *tenancy.Service, reg *telemetry.Registry, log *slog.Logger) Workers {
+	m := reg.Flush(ten.TenantName)
+	reg.RegisterQueue(q)
 	out := make(Workers, cfg.WorkerConcurrency)
 	for i := range out {
 		w := flush.NewWorker(q, st, flush.Config{ChunkSamples: cfg.FlushChunk, Linger: cfg.FlushLinger, AckDelay: cfg.FlushAckDelay}, log.With("worker", i))
-		w.OnFlushed = reg.ObserveFlush
+		w.OnFlushed = m.Observe
 		out[i] = w
 	}
 	return out
@@ -46,7 +48,7 @@ func MQTTChecks(door *MQTTDoor) ExtraChecks { return ExtraChecks{"mqtt": door.Re
 func checks(st *sqlstore.Store, q Queue, extra ExtraChecks) map[string]httpapi.Checker {
 	m := map[string]httpapi.Checker{
 		"database": st.Ping,
-		"queue":    q.Ping,
+		"queue":    queueReady(q),
 	}
 	for k, v := range extra {
 		m[k] = v
@@ -58,11 +60,13 @@ func checks(st *sqlstore.Store, q Queue, extra ExtraChecks) map[string]httpapi.C
 // every other path.
 func ProvideAPIHandler(cfg *config.Config, ten *tenancy.Service, in *ingest.Service, qs *query.Service,
 	st *sqlstore.Store, q Queue, reg *telemetry.Registry, log *slog.Logger, clock Clock, extra ExtraChecks, ui WebUI) http.Handler {
+	reg.RegisterQueue(q)
 	return httpapi.NewRouter(httpapi.Deps{
 		Auth: ten, Ingest: in, Query: qs, Admin: ten, TrustProxy: cfg.TrustProxy,
-		Catalogue:    catalogue.NewService(st),
-		Checks:       checks(st, q, extra),
-		Limits:       httpapi.Limits{MaxBodyBytes: cfg.MaxBodyBytes, MaxDecodedBytes: cfg.MaxDecodedBytes, MaxSamples: cfg.MaxSamples},
+		Catalogue: catalogue.NewService(st),
+		Checks:    checks(st, q, extra),
+		Limits: httpapi.Limits{MaxBodyBytes: cfg.MaxBodyBytes, MaxDecodedBytes: cfg.MaxDecodedBytes, MaxSamples: cfg.MaxSamples,
+			RequestTimeout: cfg.RequestTimeout, BodyTimeout: cfg.BodyTimeout},
 		SampleLimits: metric.DefaultLimits(),
 		Logger:       log, Registerer: reg, Gatherer: reg, Now: clock,
 		WebUI: ui,
@@ -70,14 +74,14 @@ func ProvideAPIHandler(cfg *config.Config, ten *tenancy.Service, in *ingest.Serv
 }
 
 // ProvideOpsHandler serves only /healthz, /readyz and /metrics (worker, scheduler, ingestor).
-func ProvideOpsHandler(st *sqlstore.Store, q Queue, reg *telemetry.Registry, log *slog.Logger, extra ExtraChecks) http.Handler {
-	return httpapi.NewOpsRouter(httpapi.OpsDeps{Checks: checks(st, q, extra), Logger: log, Registerer: reg, Gatherer: reg})
+func ProvideOpsHandler(st *sqlstore.Store, q Queue, ten *tenancy.Service, reg *telemetry.Registry, log *slog.Logger, extra ExtraChecks) http.Handler {
+	return httpapi.NewOpsRouter(httpapi.OpsDeps{Auth: ten, Checks: checks(st, q, extra), Logger: log, Registerer: reg, Gatherer: reg})
 }
 
 // NewServeApp is `pulse serve`: the API, the workers, the scheduler's jobs
 // and the MQTT door (embedded broker + ingestor) in one process.
-func NewServeApp(cfg *config.Config, role Role, h http.Handler, workers Workers, sched SchedulerLoops, door *MQTTDoor, log *slog.Logger) *app.App {
-	loops := append(append(append([]app.Loop{}, workers...), sched...), door)
+func NewServeApp(cfg *config.Config, role Role, h http.Handler, workers Workers, sched SchedulerLoops, door *MQTTDoor, cache CacheListener, log *slog.Logger) *app.App {
+	loops := append(append(append([]app.Loop{cache}, workers...), sched...), door)
 	return &app.App{Name: string(role), Addr: cfg.HTTPAddr, Handler: h, Loops: loops, Log: log, ShutdownTimeout: cfg.ShutdownTimeout}
 }
 
@@ -88,14 +92,15 @@ func IngestorLoops(door *MQTTDoor) Workers { return Workers{door} }
 type APIApp struct{ *app.App }
 
 // NewAPIApp is `pulse-api`.
-func NewAPIApp(cfg *config.Config, role Role, h http.Handler, log *slog.Logger) APIApp {
-	return APIApp{&app.App{Name: string(role), Addr: cfg.HTTPAddr, Handler: h, Log: log, ShutdownTimeout: cfg.ShutdownTimeout}}
+func NewAPIApp(cfg *config.Config, role Role, h http.Handler, cache CacheListener, log *slog.Logger) APIApp {
+	return APIApp{&app.App{Name: string(role), Addr: cfg.HTTPAddr, Handler: h, Loops: []app.Loop{cache}, Log: log, ShutdownTimeout: cfg.ShutdownTimeout}}
 }
 
 // OpsApp is a role without the public API (worker, scheduler, ingestor).
 type OpsApp struct{ *app.App }
 
 // NewOpsApp builds a role process with the given loops and the ops endpoints.
-func NewOpsApp(cfg *config.Config, role Role, h http.Handler, workers Workers, log *slog.Logger) OpsApp {
-	return OpsApp{&app.App{Name: string(role), Addr: cfg.HTTPAddr, Handler: h, Loops: workers, Log: log, ShutdownTimeout: cfg.ShutdownTimeout}}
+func NewOpsApp(cfg *config.Config, role Role, h http.Handler, workers Workers, cache CacheListener, log *slog.Logger) OpsApp {
+	loops := append([]app.Loop{cache}, workers...)
+	return OpsApp{&app.App{Name: string(role), Addr: cfg.HTTPAddr, Handler: h, Loops: loops, Log: log, ShutdownTimeout: cfg.ShutdownTimeout}}
 }

@@ -34,6 +34,7 @@ type MQTTDoor struct {
 	Broker  *mqttbroker.Broker
 	sub     *mqttingest.PahoSubscriber
 	started chan struct{}
+	stop    func(context.Context) error // set by Bind
 }
 
 // Ready is the door's readiness check: the embedded broker listens, or
@@ -52,8 +53,9 @@ func (d *MQTTDoor) Ready(context.Context) error {
 
 // ProvideMQTTDoor builds the MQTT door; nothing listens or connects before Run.
 func ProvideMQTTDoor(cfg *config.Config, ten *tenancy.Service, in *ingest.Service, limiter ingest.RateLimiter,
-	reg *telemetry.Registry, log *slog.Logger) *MQTTDoor {
+	q Queue, reg *telemetry.Registry, log *slog.Logger) *MQTTDoor {
 	log = log.With("door", "mqtt")
+	reg.RegisterQueue(q)
 	return &MQTTDoor{
 		cfg: cfg, ten: ten, limiter: limiter, reg: reg, log: log,
 		// Behind an external broker the publishing token is unknown to the
@@ -67,17 +69,31 @@ func ProvideMQTTDoor(cfg *config.Config, ten *tenancy.Service, in *ingest.Servic
 // Started is closed once the door listens (embedded) or has started connecting.
 func (d *MQTTDoor) Started() <-chan struct{} { return d.started }
 
-// Run serves MQTT until ctx ends, then drains the ingestor's pending batches.
-func (d *MQTTDoor) Run(ctx context.Context) error {
+// Bind starts the embedded broker's listeners (a taken port is an error
+// naming PULSE_MQTT_LISTEN) or the subscriber's connection; Run serves.
+func (d *MQTTDoor) Bind(ctx context.Context) error {
+	if d.stop != nil {
+		return nil
+	}
 	stop, err := d.start(ctx)
 	if err != nil {
 		return err
 	}
+	d.stop = stop
 	close(d.started)
+	return nil
+}
+
+// Run serves MQTT until ctx ends (binding first if Bind was not called),
+// then drains the ingestor's pending batches.
+func (d *MQTTDoor) Run(ctx context.Context) error {
+	if err := d.Bind(ctx); err != nil {
+		return err
+	}
 	<-ctx.Done()
 	dctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), d.cfg.ShutdownTimeout)
 	defer cancel()
-	return stop(dctx)
+	return d.stop(dctx)
 }
 
 func (d *MQTTDoor) start(ctx context.Context) (func(context.Context) error, error) {

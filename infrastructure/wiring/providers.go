@@ -13,7 +13,9 @@ import (
 	"time"
 
 	"github.com/google/uuid"
+	"github.com/redis/go-redis/v9"
 
+	"github.com/pulsemetrics/pulse/adapter/redisinvalidate"
 	"github.com/pulsemetrics/pulse/adapter/sqlstore"
 	"github.com/pulsemetrics/pulse/domain/metric"
 	"github.com/pulsemetrics/pulse/infrastructure/config"
@@ -60,7 +62,7 @@ func ProvideStore(ctx context.Context, cfg *config.Config, log *slog.Logger, clo
 	defer cancel()
 	if err := st.Migrate(mctx); err != nil {
 		_ = st.Close()
-		return nil, nil, fmt.Errorf("migrate database: %w", err)
+		return nil, nil, unavailable("database", fmt.Errorf("migrate database: %w", err))
 	}
 	return st, func() { _ = st.Close() }, nil
 }
@@ -74,13 +76,27 @@ func ProvideClock() Clock { return time.Now }
 // ProvideTenancy builds the tenancy use case; the store keeps the audit
 // log. With an external Mosquitto it also keeps the broker's accounts in
 // step with the tokens.
-func ProvideTenancy(st *sqlstore.Store, clock Clock, broker tenancy.BrokerAccounts) *tenancy.Service {
-	s := tenancy.NewService(st, st, tenancy.AuditFunc(st.RecordAudit), rand.Reader, clock, metric.DefaultLimits())
+func ProvideTenancy(cfg *config.Config, st *sqlstore.Store, client *redis.Client, clock Clock, broker tenancy.BrokerAccounts) *tenancy.Service {
+	s := tenancy.NewService(st, st, tenancy.AuditFunc(st.RecordAudit), rand.Reader, clock, metric.DefaultLimits()).
+		WithDefaultQuota(cfg.RateLimitSamples)
 	if broker != nil {
 		s.WithBrokerAccounts(broker)
 	}
+	if client != nil {
+		s.WithInvalidations(redisinvalidate.New(client, cfg.InvalidationChannel))
+	}
 	return s
 }
+
+// CacheListener applies the other processes' token and tenant changes to
+// this process's cache (a loop of every role).
+type CacheListener struct{ ten *tenancy.Service }
+
+// ProvideCacheListener is the tenancy cache's listener.
+func ProvideCacheListener(ten *tenancy.Service) CacheListener { return CacheListener{ten: ten} }
+
+// Run listens until ctx ends.
+func (c CacheListener) Run(ctx context.Context) error { return c.ten.ListenForChanges(ctx) }
 
 // ProvideQuery builds the query use case.
 func ProvideQuery(st *sqlstore.Store, cfg *config.Config) *query.Service {

@@ -38,7 +38,7 @@ func ProvideRollupJob(cfg *config.Config, st *sqlstore.Store, reg *telemetry.Reg
 	if err != nil {
 		return nil, err
 	}
-	job.OnPass = reg.ObserveRollupPass
+	job.OnPass = reg.Rollup().ObservePass
 	return job, nil
 }
 
@@ -88,7 +88,7 @@ func ProvideSchedulerLoops(cfg *config.Config, st *sqlstore.Store, job *rollupjo
 		&periodic{name: "rollup", every: cfg.RollupEvery, log: log, reg: reg, run: func(ctx context.Context) error {
 			_, err := job.Run(ctx)
 			if n, perr := st.PendingRollups(ctx); perr == nil {
-				reg.RollupPending.Set(float64(n))
+				reg.Rollup().Pending.Set(float64(n))
 			}
 			return err
 		}},
@@ -126,10 +126,10 @@ func (p *periodic) Run(ctx context.Context) error {
 		case ctx.Err() != nil:
 			return nil
 		case err != nil:
-			p.reg.JobRuns.WithLabelValues(p.name, "error").Inc()
+			p.reg.Rollup().JobRuns.WithLabelValues(p.name, "error").Inc()
 			p.log.Error("scheduled job failed", "job", p.name, "err", err)
 		default:
-			p.reg.JobRuns.WithLabelValues(p.name, "ok").Inc()
+			p.reg.Rollup().JobRuns.WithLabelValues(p.name, "ok").Inc()
 		}
 		select {
 		case <-ctx.Done():
@@ -140,8 +140,9 @@ func (p *periodic) Run(ctx context.Context) error {
 }
 
 // NewSchedulerApp is `pulse-scheduler`: the periodic jobs and the ops endpoints.
-func NewSchedulerApp(cfg *config.Config, role Role, h http.Handler, loops SchedulerLoops, log *slog.Logger) OpsApp {
-	return OpsApp{&app.App{Name: string(role), Addr: cfg.HTTPAddr, Handler: h, Loops: loops, Log: log, ShutdownTimeout: cfg.ShutdownTimeout}}
+func NewSchedulerApp(cfg *config.Config, role Role, h http.Handler, loops SchedulerLoops, cache CacheListener, log *slog.Logger) OpsApp {
+	all := append([]app.Loop{cache}, loops...)
+	return OpsApp{&app.App{Name: string(role), Addr: cfg.HTTPAddr, Handler: h, Loops: all, Log: log, ShutdownTimeout: cfg.ShutdownTimeout}}
 }
 
 // RunRollupOnce runs the rollup job for `pulse rollup run`, waiting (up to a

@@ -39,7 +39,7 @@ func AssemblePipeline(ctx context.Context, cfg *config.Config, role Role) (*Pipe
 		cleanup()
 		return nil, nil, err
 	}
-	service := ProvideTenancy(store, clock, brokerAccounts)
+	service := ProvideTenancy(cfg, store, client, clock, brokerAccounts)
 	rateLimiter, cleanup5 := ProvideRateLimiter(client, cfg, clock)
 	idempotencyStore := ProvideIdempotency(client, cfg, store)
 	ingestService := ProvideIngest(cfg, queue, service, store, rateLimiter, idempotencyStore, clock)
@@ -50,8 +50,8 @@ func AssemblePipeline(ctx context.Context, cfg *config.Config, role Role) (*Pipe
 	dashboardsService := ProvideDashboards(store, clock)
 	webUI := ProvideWebUI(cfg, accountsService, dashboardsService, queryService, store, logger, clock)
 	handler := ProvideAPIHandler(cfg, service, ingestService, queryService, store, queue, registry, logger, clock, extraChecks, webUI)
-	workers := ProvideWorkers(cfg, queue, store, registry, logger)
-	mqttDoor := ProvideMQTTDoor(cfg, service, ingestService, rateLimiter, registry, logger)
+	workers := ProvideWorkers(cfg, queue, store, service, registry, logger)
+	mqttDoor := ProvideMQTTDoor(cfg, service, ingestService, rateLimiter, queue, registry, logger)
 	rollupjobService, err := ProvideRollupJob(cfg, store, registry, logger, role)
 	if err != nil {
 		cleanup5()
@@ -120,7 +120,7 @@ func AssemblePipelineWithClock(ctx context.Context, cfg *config.Config, role Rol
 		cleanup()
 		return nil, nil, err
 	}
-	service := ProvideTenancy(store, clock, brokerAccounts)
+	service := ProvideTenancy(cfg, store, client, clock, brokerAccounts)
 	rateLimiter, cleanup5 := ProvideRateLimiter(client, cfg, clock)
 	idempotencyStore := ProvideIdempotency(client, cfg, store)
 	ingestService := ProvideIngest(cfg, queue, service, store, rateLimiter, idempotencyStore, clock)
@@ -131,8 +131,8 @@ func AssemblePipelineWithClock(ctx context.Context, cfg *config.Config, role Rol
 	dashboardsService := ProvideDashboards(store, clock)
 	webUI := ProvideWebUI(cfg, accountsService, dashboardsService, queryService, store, logger, clock)
 	handler := ProvideAPIHandler(cfg, service, ingestService, queryService, store, queue, registry, logger, clock, extraChecks, webUI)
-	workers := ProvideWorkers(cfg, queue, store, registry, logger)
-	mqttDoor := ProvideMQTTDoor(cfg, service, ingestService, rateLimiter, registry, logger)
+	workers := ProvideWorkers(cfg, queue, store, service, registry, logger)
+	mqttDoor := ProvideMQTTDoor(cfg, service, ingestService, rateLimiter, queue, registry, logger)
 	rollupjobService, err := ProvideRollupJob(cfg, store, registry, logger, role)
 	if err != nil {
 		cleanup5()

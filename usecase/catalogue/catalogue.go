@@ -10,6 +10,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/pulsemetrics/pulse/domain/metric"
+	"github.com/pulsemetrics/pulse/domain/outage"
 )
 
 //go:generate go tool mockgen -destination=mock_ports_test.go -package=catalogue_test . Lister
@@ -65,7 +66,7 @@ func (s *Service) Names(ctx context.Context, tenantID int64, prefix string, limi
 	}
 	names, more, err := s.lister.MetricNames(ctx, tenantID, prefix, limit, ValuesPerKey)
 	if err != nil {
-		return Page{}, fmt.Errorf("metric names tenant=%d: %w", tenantID, err)
+		return Page{}, fmt.Errorf("metric names tenant=%d: %w", tenantID, outage.Unavailable("database", err))
 	}
 	if names == nil {
 		names = []metric.NameInfo{}

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/pulsemetrics/pulse/domain/metric"
+	"github.com/pulsemetrics/pulse/domain/outage"
 )
 
 //go:generate go tool mockgen -destination=mock_ports_test.go -package=ingest_test . Queue,TenantLimits,RateLimiter,Backlog,IdempotencyStore,SeriesGate
@@ -114,7 +115,8 @@ type Result struct {
 // Accept checks the request against the caller's quota, validates every
 // input, applies the series cap and back-pressure, and enqueues the samples
 // as one batch, all or nothing: on any invalid input a
-// *metric.ValidationError lists every problem and nothing is enqueued.
+// *metric.ValidationError lists every problem and nothing is enqueued. A
+// port's failure matches outage.ErrUnavailable (retry later).
 func (s *Service) Accept(ctx context.Context, req Request) (Result, error) {
 	tenantID := req.Caller.TenantID
 	if len(req.Inputs) == 0 {
@@ -150,7 +152,7 @@ func (s *Service) Accept(ctx context.Context, req Request) (Result, error) {
 	}
 	if err := s.queue.Enqueue(ctx, b); err != nil {
 		s.releaseKey(ctx, req)
-		return Result{}, fmt.Errorf("enqueue batch %s tenant=%d: %w", b.ID, tenantID, err)
+		return Result{}, fmt.Errorf("enqueue batch %s tenant=%d: %w", b.ID, tenantID, outage.Unavailable("queue", err))
 	}
 	res := Result{RequestID: b.ID, Accepted: len(samples), Rate: rate}
 	if req.IdempotencyKey != "" {
@@ -267,7 +269,7 @@ func (s *Service) takeQuota(ctx context.Context, c Caller, samples int) (RateDec
 	}
 	d, err := s.limiter.Take(ctx, c.Key, int64(samples), q)
 	if err != nil {
-		return RateDecision{}, fmt.Errorf("rate limit %s: %w", c.Key, err)
+		return RateDecision{}, fmt.Errorf("rate limit %s: %w", c.Key, outage.Unavailable("rate limiter", err))
 	}
 	if !d.Allowed {
 		return d, &RateLimitError{Limit: d.Limit, Max: d.Max, Remaining: d.Remaining, RetryAfter: d.RetryAfter, Reset: d.Reset}
@@ -283,7 +285,7 @@ func (s *Service) checkBacklog(ctx context.Context, now time.Time) error {
 	if now.UnixNano()-s.backlogAt.Load() >= int64(backlogEvery) {
 		fresh, err := s.backlog.Backlog(ctx)
 		if err != nil {
-			return fmt.Errorf("read queue backlog: %w", err)
+			return fmt.Errorf("read queue backlog: %w", outage.Unavailable("queue", err))
 		}
 		n = fresh
 		s.backlogSeen.Store(n)
@@ -307,7 +309,7 @@ func (s *Service) reserveKey(ctx context.Context, req Request, b metric.Batch) (
 	rec := IdempotencyRecord{Fingerprint: req.Fingerprint, RequestID: b.ID, Accepted: len(b.Samples)}
 	prior, found, err := s.idem.Reserve(ctx, b.TenantID, req.IdempotencyKey, rec, pendingTTL)
 	if err != nil {
-		return Result{}, false, fmt.Errorf("reserve idempotency key: %w", err)
+		return Result{}, false, fmt.Errorf("reserve idempotency key: %w", outage.Unavailable("idempotency store", err))
 	}
 	if !found {
 		return Result{}, false, nil
@@ -346,7 +348,7 @@ func (s *Service) admitSeries(ctx context.Context, tenantID int64, samples []met
 	}
 	refused, err := s.gate.Admit(ctx, tenantID, samples, s.maxSeries)
 	if err != nil {
-		return fmt.Errorf("series cap tenant=%d: %w", tenantID, err)
+		return fmt.Errorf("series cap tenant=%d: %w", tenantID, outage.Unavailable("database", err))
 	}
 	if len(refused) == 0 {
 		return nil

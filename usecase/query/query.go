@@ -10,6 +10,7 @@ import (
 	"strings"
 
 	"github.com/pulsemetrics/pulse/domain/metric"
+	"github.com/pulsemetrics/pulse/domain/outage"
 	"github.com/pulsemetrics/pulse/domain/rollup"
 )
 
@@ -88,7 +89,7 @@ func (s *Service) Run(ctx context.Context, q metric.Query) (metric.Page, error) 
 	base := step
 	if q.Interval == "" || q.Interval == IntervalAuto {
 		if base, step, err = s.pick(ctx, q); err != nil {
-			return metric.Page{}, fmt.Errorf("pick resolution of %s tenant=%d: %w", q.Name, q.TenantID, err)
+			return metric.Page{}, fmt.Errorf("pick resolution of %s tenant=%d: %w", q.Name, q.TenantID, outage.Unavailable("database", err))
 		}
 	}
 	var page metric.Page
@@ -100,7 +101,7 @@ func (s *Service) Run(ctx context.Context, q metric.Query) (metric.Page, error) 
 		page, err = s.reader.ReadRollupsAs(ctx, q, base, step)
 	}
 	if err != nil {
-		return metric.Page{}, fmt.Errorf("read %s %s tenant=%d: %w", q.Interval, q.Name, q.TenantID, err)
+		return metric.Page{}, fmt.Errorf("read %s %s tenant=%d: %w", q.Interval, q.Name, q.TenantID, outage.Unavailable("database", err))
 	}
 	page.Interval = q.Interval
 	if agg != rollup.AggAvg {

@@ -33,15 +33,16 @@ func remoteAddrFrom(ctx context.Context) string {
 // the scope); anything else is a storage failure. A tenant token refused on
 // the platform API is audited as a cross-tenant attempt.
 //
-// A tenant's disabled flag is read through the tenant cache: a disable made
-// by another process (the CLI, another API replica) takes effect within
-// tenantTTL (30 s); one made through this Service at once.
+// Tokens and tenants are read through the cache (cache.go): a revocation or
+// a disable made by another process takes effect at once with
+// Invalidations, within CacheTTL without; one made through this Service at
+// once. A store failure is an outage.ErrUnavailable (503), never a 401.
 func (s *Service) Authenticate(ctx context.Context, raw string, need token.Scope) (Principal, error) {
 	p, err := token.Parse(raw)
 	if err != nil {
 		return Principal{}, err
 	}
-	t, err := s.tokens.TokenByID(ctx, p.ID)
+	t, err := s.cachedToken(ctx, p.ID)
 	if errors.Is(err, token.ErrNotFound) {
 		return Principal{}, token.ErrUnauthenticated
 	}
@@ -75,48 +76,59 @@ func (s *Service) Authenticate(ctx context.Context, raw string, need token.Scope
 		}
 		return Principal{}, checkErr
 	}
-	now := s.now()
-	if t.LastUsedDue(now) {
-		// Best effort: a failed touch must not fail the request.
-		_ = s.tokens.TouchToken(ctx, t.ID, now)
-	}
+	s.touch(ctx, t)
 	return Principal{TokenID: t.ID, TenantID: t.TenantID, TenantSlug: slug, SamplesPerMinute: t.RateLimit, Scopes: t.Scopes}, nil
 }
 
-// tenantTTL bounds how long a tenant read from the store is reused (its
-// retention for LimitsFor, its disabled flag for Authenticate): both are
-// asked on every request, changes are rare. A change made through this
-// Service drops the entry at once.
-const tenantTTL = 30 * time.Second
-
-type cachedTenant struct {
-	tenant  tenant.Tenant
-	fetched time.Time
-}
-
-// tenant returns the tenant with the id, from the cache when fresh.
-// Errors are not cached.
-func (s *Service) tenant(ctx context.Context, id int64) (tenant.Tenant, error) {
-	now := s.now()
-	if c, ok := s.tenantCache.Load(id); ok {
-		if ct := c.(cachedTenant); now.Sub(ct.fetched) < tenantTTL {
-			return ct.tenant, nil
-		}
-	}
-	t, err := s.tenants.TenantByID(ctx, id)
-	if err != nil {
-		return tenant.Tenant{}, fmt.Errorf("tenant %d: %w", id, err)
-	}
-	s.tenantCache.Store(id, cachedTenant{tenant: t, fetched: now})
-	return t, nil
-}
-
 // LimitsFor returns the sample limits for a tenant, its retention applied.
-// A retention change takes effect within tenantTTL.
+// A retention change takes effect as a disable does (see Authenticate).
 func (s *Service) LimitsFor(ctx context.Context, tenantID int64) (metric.Limits, error) {
 	t, err := s.tenant(ctx, tenantID)
 	if err != nil {
 		return metric.Limits{}, err
 	}
 	return s.limits.WithRetention(t.RetentionDays), nil
+}
+
+// nameTimeout bounds TenantName's lookup: it labels metrics, it must not
+// hold a worker up.
+const nameTimeout = time.Second
+
+// TenantName is the slug of the tenant with the id, for metric labels; ""
+// when it cannot be read right now.
+func (s *Service) TenantName(id int64) string {
+	ctx, cancel := context.WithTimeout(context.Background(), nameTimeout)
+	defer cancel()
+	t, err := s.tenant(ctx, id)
+	if err != nil {
+		return ""
+	}
+	return t.Slug
+}
+
+// touchTimeout bounds the last-used write, which runs beside the request.
+const touchTimeout = 2 * time.Second
+
+// touch records that the token was used, at most once a minute and never
+// on the request's path: a slow or absent database must not delay ingest.
+func (s *Service) touch(ctx context.Context, t token.Token) {
+	now := s.now()
+	if !t.LastUsedDue(now) {
+		return
+	}
+	if _, busy := s.touching.LoadOrStore(t.ID, true); busy {
+		return
+	}
+	// The cached copy shows the use at once, so later requests skip this.
+	t.LastUsedAt = &now
+	if e, ok := s.tokenCache.get(t.ID); ok && e.err == nil {
+		e.val.LastUsedAt = &now
+		s.tokenCache.put(t.ID, e)
+	}
+	go func() {
+		defer s.touching.Delete(t.ID)
+		tctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), touchTimeout)
+		defer cancel()
+		_ = s.tokens.TouchToken(tctx, t.ID, now) // best effort
+	}()
 }

@@ -5,6 +5,7 @@ package tenancy
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"strconv"
@@ -14,6 +15,7 @@ import (
 
 	"github.com/pulsemetrics/pulse/domain/audit"
 	"github.com/pulsemetrics/pulse/domain/metric"
+	"github.com/pulsemetrics/pulse/domain/outage"
 	"github.com/pulsemetrics/pulse/domain/tenant"
 	"github.com/pulsemetrics/pulse/domain/token"
 )
@@ -86,15 +88,20 @@ func (p Principal) Can(s token.Scope) bool {
 
 // Service is the tenancy use case. It is safe for concurrent use.
 type Service struct {
-	tenants Tenants
-	tokens  Tokens
-	audit   Audit
-	random  io.Reader
-	now     func() time.Time
-	limits  metric.Limits
-	// tenantCache maps tenant id → cachedTenant (see tenantTTL).
-	tenantCache sync.Map
+	tenants     Tenants
+	tokens      Tokens
+	audit       Audit
+	random      io.Reader
+	now         func() time.Time
+	limits      metric.Limits
+	tokenCache  boundedCache[string, token.Token] // see cache.go
+	tenantCache boundedCache[int64, tenant.Tenant]
+	slugs       sync.Map       // slug → tenant id (slugs never change)
+	touching    sync.Map       // token id → true while its last-used write runs
+	inval       Invalidations  // nil: no other process to tell
 	broker      BrokerAccounts // nil: no external MQTT broker to keep in step
+	// defaultQuota is the platform's default samples per minute (0 = unlimited).
+	defaultQuota int64
 }
 
 // NewService returns the tenancy use case. random feeds token generation
@@ -159,7 +166,7 @@ func (s *Service) UpdateTenant(ctx context.Context, actor audit.Actor, slug stri
 	if err := s.tenants.UpdateTenant(ctx, updated); err != nil {
 		return tenant.Tenant{}, fmt.Errorf("update tenant %s: %w", slug, err)
 	}
-	s.tenantCache.Delete(updated.ID)
+	s.changed(ctx, Invalidation{TenantID: updated.ID})
 	var changes []string
 	if retentionDays != nil {
 		changes = append(changes, "retention_days="+strconv.Itoa(updated.RetentionDays))
@@ -182,7 +189,19 @@ func (s *Service) UpdateTenant(ctx context.Context, actor audit.Actor, slug stri
 // wraps tenant.ErrNotFound; a disabled tenant wraps both tenant.ErrDisabled
 // and tenant.ErrNotFound (its messages are refused like an unknown tenant's).
 func (s *Service) TenantIDBySlug(ctx context.Context, slug string) (int64, error) {
-	t, err := s.tenants.TenantBySlug(ctx, slug)
+	id, ok := s.slugs.Load(slug)
+	if !ok {
+		t, err := s.tenants.TenantBySlug(ctx, slug)
+		if errors.Is(err, tenant.ErrNotFound) {
+			return 0, fmt.Errorf("tenant %s: %w", slug, err)
+		}
+		if err != nil {
+			return 0, fmt.Errorf("tenant %s: %w", slug, outage.Unavailable("database", err))
+		}
+		id = t.ID
+		s.slugs.Store(slug, t.ID)
+	}
+	t, err := s.tenant(ctx, id.(int64))
 	if err != nil {
 		return 0, fmt.Errorf("tenant %s: %w", slug, err)
 	}

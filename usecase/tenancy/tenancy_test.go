@@ -10,6 +10,7 @@ import (
 	"sync"
 	"testing"
 	"testing/iotest"
+	"testing/synctest"
 	"time"
 
 	"go.uber.org/mock/gomock"
@@ -244,45 +245,76 @@ func TestAuthenticate(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			f := newFixture(t)
-			f.activeTenant()
-			f.tokens.EXPECT().TokenByID(gomock.Any(), iss.Token.ID).Return(tt.stored, tt.lookupErr).Times(1)
-			if tt.wantTouch {
-				f.tokens.EXPECT().TouchToken(gomock.Any(), iss.Token.ID, now).Return(nil).Times(1)
-			}
-			p, err := f.svc.Authenticate(ctx, iss.Plain, tt.need)
-			if tt.wantErr != nil {
-				if !errors.Is(err, tt.wantErr) {
-					t.Fatalf("err = %v, want %v", err, tt.wantErr)
+			synctest.Test(t, func(t *testing.T) {
+				f := newFixture(t)
+				f.activeTenant()
+				f.tokens.EXPECT().TokenByID(gomock.Any(), iss.Token.ID).Return(tt.stored, tt.lookupErr).Times(1)
+				if tt.wantTouch {
+					f.tokens.EXPECT().TouchToken(gomock.Any(), iss.Token.ID, now).Return(nil).Times(1)
 				}
-				if tt.wantErr == storeDown && errors.Is(err, token.ErrUnauthenticated) {
-					t.Error("a storage failure was reported as 401")
+				p, err := f.svc.Authenticate(ctx, iss.Plain, tt.need)
+				synctest.Wait() // the last-used write runs beside the request
+				if tt.wantErr != nil {
+					if !errors.Is(err, tt.wantErr) {
+						t.Fatalf("err = %v, want %v", err, tt.wantErr)
+					}
+					if tt.wantErr == storeDown && errors.Is(err, token.ErrUnauthenticated) {
+						t.Error("a storage failure was reported as 401")
+					}
+					if !reflect.DeepEqual(p, tenancy.Principal{}) {
+						t.Errorf("principal %+v on error", p)
+					}
+					return
 				}
-				if !reflect.DeepEqual(p, tenancy.Principal{}) {
-					t.Errorf("principal %+v on error", p)
+				if err != nil {
+					t.Fatal(err)
 				}
-				return
-			}
-			if err != nil {
-				t.Fatal(err)
-			}
-			if want := (tenancy.Principal{TokenID: iss.Token.ID, TenantID: 9, TenantSlug: "acme", Scopes: iss.Token.Scopes}); !reflect.DeepEqual(p, want) {
-				t.Errorf("principal = %+v, want %+v", p, want)
-			}
+				if want := (tenancy.Principal{TokenID: iss.Token.ID, TenantID: 9, TenantSlug: "acme", Scopes: iss.Token.Scopes}); !reflect.DeepEqual(p, want) {
+					t.Errorf("principal = %+v, want %+v", p, want)
+				}
+			})
 		})
 	}
 }
 
 func TestAuthenticateTouchFailureDoesNotFailTheRequest(t *testing.T) {
-	iss := issued(t, 4, token.ScopeIngest)
-	f := newFixture(t)
-	f.activeTenant()
-	f.tokens.EXPECT().TokenByID(gomock.Any(), iss.Token.ID).Return(iss.Token, nil)
-	f.tokens.EXPECT().TouchToken(gomock.Any(), iss.Token.ID, now).Return(errors.New("db busy"))
-	p, err := f.svc.Authenticate(ctx, iss.Plain, token.ScopeIngest)
-	if err != nil || p.TenantID != 9 {
-		t.Fatalf("Authenticate = %+v, %v", p, err)
-	}
+	synctest.Test(t, func(t *testing.T) {
+		iss := issued(t, 4, token.ScopeIngest)
+		f := newFixture(t)
+		f.activeTenant()
+		f.tokens.EXPECT().TokenByID(gomock.Any(), iss.Token.ID).Return(iss.Token, nil)
+		f.tokens.EXPECT().TouchToken(gomock.Any(), iss.Token.ID, now).Return(errors.New("db busy"))
+		p, err := f.svc.Authenticate(ctx, iss.Plain, token.ScopeIngest)
+		synctest.Wait()
+		if err != nil || p.TenantID != 9 {
+			t.Fatalf("Authenticate = %+v, %v", p, err)
+		}
+	})
+}
+
+// A stalled database must not delay the request: the last-used write runs
+// beside it, with its own deadline, once per token at a time.
+func TestAuthenticateDoesNotWaitForTheTouch(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		iss := issued(t, 4, token.ScopeIngest)
+		f := newFixture(t)
+		f.activeTenant()
+		f.tokens.EXPECT().TokenByID(gomock.Any(), iss.Token.ID).Return(iss.Token, nil)
+		f.tokens.EXPECT().TouchToken(gomock.Any(), iss.Token.ID, now).DoAndReturn(func(ctx context.Context, _ string, _ time.Time) error {
+			<-ctx.Done() // the database never answers
+			return ctx.Err()
+		}).Times(1)
+		start := time.Now()
+		for range 3 { // cached: one lookup, one touch
+			if _, err := f.svc.Authenticate(ctx, iss.Plain, token.ScopeIngest); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if took := time.Since(start); took != 0 {
+			t.Errorf("Authenticate waited %s for the touch", took)
+		}
+		time.Sleep(time.Minute) // the touch gives up on its own deadline
+	})
 }
 
 func TestRevokeToken(t *testing.T) {
@@ -361,7 +393,7 @@ func TestLimitsForUnknownTenant(t *testing.T) {
 	}
 }
 
-func TestLimitsForCachesPerTenantFor30s(t *testing.T) {
+func TestLimitsForCachesPerTenantForCacheTTL(t *testing.T) {
 	ctrl := gomock.NewController(t)
 	tenants := NewMockTenants(ctrl)
 	clock := now
@@ -377,10 +409,10 @@ func TestLimitsForCachesPerTenantFor30s(t *testing.T) {
 		want      time.Duration
 	}{
 		{"first call reads the store", 0, 4, true, 7, days(7)},
-		{"cached", 10 * time.Second, 4, false, 0, days(7)},
-		{"still cached at 29.999s", 20*time.Second - time.Millisecond, 4, false, 0, days(7)},
+		{"cached", time.Second, 4, false, 0, days(7)},
+		{"still cached at 1.999s", tenancy.CacheTTL - time.Second - time.Millisecond, 4, false, 0, days(7)},
 		{"other tenant is not served tenant 4's limits", 0, 5, true, 90, days(90)},
-		{"expired at 30s: read again, change seen", time.Millisecond, 4, true, 14, days(14)},
+		{"expired at CacheTTL: read again, change seen", time.Millisecond, 4, true, 14, days(14)},
 		{"new value cached", time.Second, 4, false, 0, days(14)},
 	}
 	for _, st := range steps {

@@ -23,12 +23,13 @@ func (s *Service) CreateToken(ctx context.Context, actor audit.Actor, tenantSlug
 
 // CreateTenantToken issues a token for the tenant with the id: a tenant
 // admin token manages its own tenant's tokens only, so the caller passes
-// the principal's tenant.
+// the principal's tenant, and may only lower a token's quota below the
+// platform's default (WithDefaultQuota).
 func (s *Service) CreateTenantToken(ctx context.Context, actor audit.Actor, tenantID int64, spec token.Spec) (token.Issued, error) {
 	if tenantID == 0 {
 		return token.Issued{}, &token.InvalidError{Field: "tenant", Message: "a tenant token needs a tenant"}
 	}
-	if err := spec.Validate(); err != nil {
+	if err := spec.ValidateForTenantAdmin(s.defaultQuota); err != nil {
 		return token.Issued{}, err
 	}
 	return s.issue(ctx, actor, tenantID, spec)
@@ -80,6 +81,16 @@ func (s *Service) ListTokens(ctx context.Context, tenantID int64, afterID string
 	return ts, nil
 }
 
+// ListTokensOf lists the tokens of the tenant with the slug, as ListTokens
+// (the CLI, which acts for the platform; a disabled tenant's too).
+func (s *Service) ListTokensOf(ctx context.Context, slug, afterID string, limit int) ([]token.Token, error) {
+	t, err := s.tenants.TenantBySlug(ctx, slug)
+	if err != nil {
+		return nil, fmt.Errorf("tenant %s: %w", slug, err)
+	}
+	return s.ListTokens(ctx, t.ID, afterID, limit)
+}
+
 // RevokeToken revokes any token by its public id ("pulse_<id>" is accepted
 // too): the CLI, which acts for the platform.
 func (s *Service) RevokeToken(ctx context.Context, actor audit.Actor, id string) error {
@@ -94,6 +105,7 @@ func (s *Service) RevokeToken(ctx context.Context, actor audit.Actor, id string)
 	if err := s.tokens.RevokeToken(ctx, id, s.now()); err != nil {
 		return fmt.Errorf("revoke %s: %w", id, err)
 	}
+	s.changed(ctx, Invalidation{TokenID: id})
 	if err := s.record(ctx, actor, t.TenantID, audit.TokenRevoke, "token:"+id, ""); err != nil {
 		return err
 	}
@@ -121,6 +133,7 @@ func (s *Service) RevokeTenantToken(ctx context.Context, actor audit.Actor, tena
 	if err := s.tokens.RevokeTenantToken(ctx, tenantID, id, s.now()); err != nil {
 		return fmt.Errorf("revoke %s: %w", id, err)
 	}
+	s.changed(ctx, Invalidation{TokenID: id})
 	if err := s.record(ctx, actor, tenantID, audit.TokenRevoke, "token:"+id, ""); err != nil {
 		return err
 	}
@@ -133,4 +146,12 @@ func joinScopes(sc []token.Scope) string {
 		parts[i] = string(v)
 	}
 	return strings.Join(parts, ",")
+}
+
+// WithDefaultQuota tells the Service the platform's default quota in
+// samples per minute (0 = unlimited), the most a tenant admin may give a
+// token.
+func (s *Service) WithDefaultQuota(samplesPerMinute int64) *Service {
+	s.defaultQuota = samplesPerMinute
+	return s
 }
