@@ -6,6 +6,16 @@
 // The decoder never fails on a bad sample: it reports each bad field as a
 // metric.FieldError (index, field, message) so the door can answer with every
 // problem at once.
+//
+// The JSON is read strictly (RFC 8259, not what lenient decoders let pass):
+// a number that is not JSON (01, +1, .5, 1., NaN, 0x10), a string that is not
+// valid UTF-8 or holds a lone surrogate escape (\ud800), a key given twice in
+// a sample (in any ASCII case: "name" and "Name" are one field) or in its
+// tags, and a null tag value are each a field error, never silently read.
+// null for a field of the sample means the field is absent: ts takes the
+// server's clock, tags and dedupe_id are empty, and name and value are
+// missing (which the domain refuses). Keys are matched in any ASCII case;
+// unknown ones are ignored but must be strict JSON too.
 package samplejson
 
 import (
@@ -16,6 +26,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/goccy/go-json"
 
@@ -59,11 +70,12 @@ const LimitSamples = "samples_per_request"
 // error: the caller decides how to refuse it.
 //
 // The fast path (fastdecode.go) reads the common shapes by hand; what it
-// does not take, the general path decodes in one go with goccy/go-json; only
-// if that fails does the slow path walk it element by element to say
-// precisely which sample and which field are wrong.
+// does not take, the general path decodes in one go with goccy/go-json once
+// strictPayload (strict.go) has seen it is strict JSON; only if either
+// fails does the slow path walk it element by element to say precisely
+// which sample and which field are wrong.
 func Decode(body []byte, maxSamples int) ([]metric.Input, []metric.FieldError, error) {
-	body = bytes.TrimSpace(body)
+	body, maxSamples = trimSpace(body), max(maxSamples, 0) // every path reads a negative limit as 0
 	if len(body) > 0 && (body[0] == '[' || body[0] == '{') {
 		if inputs, bad, ok := fastDecode(body, maxSamples); ok {
 			return inputs, bad, nil
@@ -79,13 +91,13 @@ func generalDecode(body []byte, maxSamples int) ([]metric.Input, []metric.FieldE
 		err  error
 	)
 	switch {
-	case len(body) > 0 && body[0] == '[':
+	case len(body) == 0 || !strictPayload(body): // goccy would read it laxly
+		return slowDecode(body, maxSamples)
+	case body[0] == '[':
 		err = json.Unmarshal(body, &wire)
-	case len(body) > 0 && body[0] == '{':
+	default:
 		wire = make([]wireSample, 1)
 		err = json.Unmarshal(body, &wire[0])
-	default:
-		return slowDecode(body, maxSamples)
 	}
 	if err != nil {
 		return slowDecode(body, maxSamples)
@@ -117,7 +129,18 @@ const tsFormatHint = "ts must be an RFC 3339 time (e.g. \"2026-11-25T10:00:00Z\"
 // number = Unix seconds, or milliseconds when ≥ 1e11. A bad one returns
 // set=true and a message.
 func parseTSRaw(b []byte) (t time.Time, set bool, msg string) {
-	b = bytes.TrimSpace(b)
+	b = trimSpace(b)
+	if len(b) > 0 && (b[0] == '-' || b[0] >= '0' && b[0] <= '9') {
+		if end, ok := number(b, 0); !ok || end != len(b) { // ParseFloat also takes 01, 0x10, Inf
+			return time.Time{}, true, fmt.Sprintf("ts %s is not a valid JSON number: %s", truncateBytes(b, 40), tsFormatHint)
+		}
+	}
+	return parseTSScanned(b)
+}
+
+// parseTSScanned is parseTSRaw for a trimmed b whose number, if it is one,
+// the caller's scanner has already held to the JSON grammar.
+func parseTSScanned(b []byte) (t time.Time, set bool, msg string) {
 	if len(b) == 0 || string(b) == "null" {
 		return time.Time{}, false, ""
 	}
@@ -212,19 +235,34 @@ func fieldRoot(f string) string {
 	return f
 }
 
+// truncateString cuts s to about n bytes for a message or a field name,
+// which must stay valid UTF-8 (the answer is JSON): bad bytes become U+FFFD.
 func truncateString(s string, n int) string {
 	if len(s) > n {
-		return s[:n] + "…"
+		for n > 0 && !utf8.RuneStart(s[n]) {
+			n--
+		}
+		return strings.ToValidUTF8(s[:n], "\uFFFD") + "…"
 	}
-	return s
+	return strings.ToValidUTF8(s, "\uFFFD")
 }
 
-func truncateBytes(b []byte, n int) string {
-	if len(b) > n {
-		return string(b[:n]) + "…"
+func truncateBytes(b []byte, n int) string { return truncateString(string(b), n) }
+
+// trimSpace trims JSON's whitespace only (bytes.TrimSpace also takes \v, \f,
+// U+0085 and U+00A0, which JSON does not).
+func trimSpace(b []byte) []byte {
+	i, j := 0, len(b)
+	for i < j && isSpace(b[i]) {
+		i++
 	}
-	return string(b)
+	for j > i && isSpace(b[j-1]) {
+		j--
+	}
+	return b[i:j]
 }
+
+func isSpace(c byte) bool { return c == ' ' || c == '\t' || c == '\n' || c == '\r' }
 
 // kindOf names the JSON kind of a raw value for error messages.
 func kindOf(raw []byte) string {

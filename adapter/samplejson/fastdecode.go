@@ -14,10 +14,12 @@ import (
 // without reflection and allocates little: the inputs, one map per tagged
 // sample and the strings, reusing the previous sample's string when the bytes
 // repeat (a batch usually repeats its name and tag keys). Anything else —
-// escapes, null, unknown or repeated fields, bad syntax, too many samples —
-// makes it give up (ok=false) before any judgement, and the general path
-// (goccy/go-json, then the slow path) decodes the payload as it always did:
-// the fast path never says anything the general path would not.
+// escapes, null, unknown or repeated fields, bad syntax, invalid UTF-8, too
+// many samples — makes it give up (ok=false) before any judgement, and the
+// general path (goccy/go-json, then the slow path) decodes the payload: the
+// fast path never says anything the general path would not. What it takes is
+// strict JSON (RFC 8259 numbers, valid UTF-8, no key twice), so its verdicts
+// are the strict reference decoder's (FuzzFastDecode holds them equal).
 
 // maxFastTags is the most tags the fast path reads in one sample.
 const maxFastTags = 16
@@ -155,7 +157,7 @@ func (st *fastState) sample(b []byte, i int, in *metric.Input, idx int, bad *[]m
 					return 0, false
 				}
 			}
-			t, set, msg := parseTSRaw(b[i:e])
+			t, set, msg := parseTSScanned(b[i:e]) // number() checked it
 			if msg != "" {
 				*bad = append(*bad, metric.FieldError{Index: idx, Field: "ts", Message: msg})
 				in.TS, in.HasTS = time.Time{}, false
@@ -267,25 +269,27 @@ func reuse(b []byte, prev string) string {
 
 // plainString finds the string at b[i]: its contents are b[s:e] and b[e] is
 // the closing quote. ok=false unless it is a string with no escapes and no
-// control characters, whose contents are valid UTF-8.
+// control characters, whose contents are valid UTF-8 (checked as it goes:
+// only bytes ≥ 0x80 cost a rune decode).
 func plainString(b []byte, i int) (s, e int, ok bool) {
 	if i >= len(b) || b[i] != '"' {
 		return 0, 0, false
 	}
 	s = i + 1
-	ascii := true
-	for j := s; j < len(b); j++ {
-		c := b[j]
-		switch {
-		case c == '"':
-			if !ascii && !utf8.Valid(b[s:j]) {
+	for j := s; j < len(b); {
+		switch strClass[b[j]] {
+		case strPlain:
+			j++
+		case strQuote:
+			return s, j, true
+		case strBackslash, strControl:
+			return 0, 0, false
+		default:
+			r, size := utf8.DecodeRune(b[j:])
+			if r == utf8.RuneError && size == 1 {
 				return 0, 0, false
 			}
-			return s, j, true
-		case c == '\\' || c < 0x20:
-			return 0, 0, false
-		case c >= utf8.RuneSelf:
-			ascii = false
+			j += size
 		}
 	}
 	return 0, 0, false

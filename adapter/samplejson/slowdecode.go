@@ -13,7 +13,9 @@ import (
 // The slow path: taken only when the fast decode failed. It splits the body
 // with a tolerant scanner (bare tokens such as NaN do not stop it), then
 // reads each sample field by field, so the answer names every bad sample and
-// field instead of the first syntax error.
+// field instead of the first syntax error. It is the strict path's judge:
+// every payload strictPayload does not pass ends here, so each field reader
+// checks its raw bytes itself (encoding/json would replace bad UTF-8).
 
 // maxNesting bounds how deep the slow path follows arrays and objects.
 const maxNesting = 512
@@ -39,6 +41,9 @@ func slowDecode(body []byte, maxSamples int) ([]metric.Input, []metric.FieldErro
 			return nil, nil, BodyError("malformed JSON: " + err.Error())
 		}
 	case '{':
+		if maxSamples < 1 {
+			return nil, nil, &metric.LimitError{Limit: LimitSamples, Max: int64(maxSamples), TooLarge: true}
+		}
 		end, err := scanValue(body, 0, 0)
 		if err != nil {
 			return nil, nil, BodyError("malformed JSON: " + err.Error())
@@ -75,59 +80,91 @@ func decodeElement(el []byte) (metric.Input, []metric.FieldError) {
 	}
 	var errs []metric.FieldError
 	add := func(field, msg string) { errs = append(errs, metric.FieldError{Field: field, Message: msg}) }
+	seen, dups := 0, 0
+	var others, otherDups keySet[string]
 	for _, m := range members {
-		switch strings.ToLower(m.key) {
-		case "name":
-			s, ok := rawString(m.raw)
-			if !ok {
-				add("name", "name must be a string, got "+kindOf(m.raw))
+		if m.keyProblem != probNone {
+			add(truncateString(m.key, 32), "field name "+m.keyProblem.String())
+			continue
+		}
+		bit := knownField(m.key)
+		if bit != 0 && seen&bit != 0 || bit == 0 && others.add(m.key) {
+			// Said once per key, however often it repeats.
+			if bit != 0 && dups&bit == 0 || bit == 0 && !otherDups.add(m.key) {
+				f := fieldNames[bit]
+				if bit == 0 {
+					f = truncateString(m.key, 32)
+				}
+				add(f, f+" is given more than once in the sample")
+			}
+			dups |= bit
+			continue
+		}
+		seen |= bit
+		switch bit {
+		case seenName:
+			s, msg := rawString(m.raw)
+			if msg != "" {
+				add("name", "name "+msg)
 			}
 			in.Name = s
-		case "value":
+		case seenValue:
 			v, has, msg := parseValueRaw(m.raw)
 			if msg != "" {
 				add("value", msg)
 			}
 			in.Value, in.HasValue = v, has
-		case "tags":
+		case seenTags:
 			tags, tagErrs := parseTagsRaw(m.raw)
 			errs = append(errs, tagErrs...)
 			in.Tags = tags
-		case "ts":
+		case seenTS:
 			t, set, msg := parseTSRaw(m.raw)
 			if msg != "" {
 				add("ts", msg)
 			} else if set {
 				in.TS, in.HasTS = t, true
 			}
-		case "dedupe_id":
-			s, ok := rawString(m.raw)
-			if !ok {
-				add("dedupe_id", "dedupe_id must be a string, got "+kindOf(m.raw))
+		case seenDedupe:
+			s, msg := rawString(m.raw)
+			if msg != "" {
+				add("dedupe_id", "dedupe_id "+msg)
 			}
 			in.DedupeID = s
-		default: // unknown fields are ignored, but must still be JSON
-			if !json.Valid(m.raw) {
-				add(truncateString(m.key, 32), "is not valid JSON")
+		default: // unknown fields are ignored, but must still be strict JSON
+			if end, p := strictValue(m.raw, 0, 0); p != probNone || end != len(m.raw) {
+				add(truncateString(m.key, 32), "field "+truncateString(strconv.Quote(m.key), 40)+" "+p.String())
 			}
 		}
 	}
 	return in, errs
 }
 
-// rawString reads a JSON string (null reads as ""); ok=false for other kinds.
-func rawString(raw []byte) (string, bool) {
+// fieldNames names the known fields by their seen bit.
+var fieldNames = map[int]string{seenName: "name", seenValue: "value", seenTags: "tags", seenTS: "ts", seenDedupe: "dedupe_id"}
+
+// rawString reads a JSON string (null reads as ""); otherwise msg says why
+// raw is not one, to follow the field's name ("name is not valid UTF-8").
+func rawString(raw []byte) (s, msg string) {
 	if string(raw) == "null" {
-		return "", true
+		return "", ""
 	}
 	if raw[0] != '"' {
-		return "", false
+		return "", "must be a string, got " + kindOf(raw)
 	}
-	var s string
-	if err := json.Unmarshal(raw, &s); err != nil {
-		return "", false
+	end, plain, _, p := strictString(raw, 0)
+	switch {
+	case p == probUTF8 || p == probSurrogate:
+		return "", p.String()
+	case p != probNone || end != len(raw):
+		return "", "is not a valid JSON string (a bad escape or a raw control character)"
+	case plain:
+		return string(raw[1 : len(raw)-1]), ""
 	}
-	return s, true
+	if err := json.Unmarshal(raw, &s); err != nil { // strictString took it: cannot fail
+		return "", "is not a valid JSON string"
+	}
+	return s, ""
 }
 
 // parseValueRaw reads value: a finite JSON number; null = absent.
@@ -142,9 +179,9 @@ func parseValueRaw(raw []byte) (v float64, has bool, msg string) {
 		return 0, false, "value must be a finite number: " + s + " is not valid JSON"
 	}
 	switch c := raw[0]; {
-	case c == '-' || c >= '0' && c <= '9':
-		if !json.Valid(raw) {
-			return 0, false, fmt.Sprintf("value %s is not a valid JSON number", truncateBytes(raw, 40))
+	case c == '-' || c == '+' || c == '.' || c >= '0' && c <= '9':
+		if end, ok := number(raw, 0); !ok || end != len(raw) {
+			return 0, false, fmt.Sprintf("value %s is not a valid JSON number (RFC 8259: no leading zero, + or ., digits after . and e)", truncateBytes(raw, 40))
 		}
 		f, err := strconv.ParseFloat(s, 64)
 		if err != nil {
@@ -171,13 +208,29 @@ func parseTagsRaw(raw []byte) (map[string]string, []metric.FieldError) {
 	}
 	tags := make(map[string]string, len(members))
 	var errs []metric.FieldError
+	var keys, dups keySet[string]
 	for _, m := range members {
-		s, ok := rawString(m.raw) // null reads as "", as in the fast path
-		if !ok {
-			errs = append(errs, metric.FieldError{Field: "tags." + truncateString(m.key, 32), Message: "tag value must be a string, got " + kindOf(m.raw)})
-			continue
+		field := "tags." + truncateString(m.key, 32)
+		var msg string
+		switch {
+		case m.keyProblem != probNone:
+			msg = "tag key " + m.keyProblem.String()
+		case keys.add(m.key):
+			if dups.add(m.key) { // said once per key
+				continue
+			}
+			msg = "tag key " + truncateString(strconv.Quote(m.key), 40) + " is given more than once"
+		case string(m.raw) == "null": // not absent: the key is there, without a value
+			msg = "tag value must be a string, got null"
+		default:
+			var s string
+			if s, msg = rawString(m.raw); msg == "" {
+				tags[m.key] = s
+				continue
+			}
+			msg = "tag value " + msg
 		}
-		tags[m.key] = s
+		errs = append(errs, metric.FieldError{Field: field, Message: msg})
 	}
 	return tags, errs
 }
@@ -225,8 +278,9 @@ func splitArray(b []byte, maxElems int) ([][]byte, error) {
 }
 
 type member struct {
-	key string
-	raw []byte
+	key        string
+	raw        []byte
+	keyProblem problem // the raw key is not valid UTF-8 or holds a lone surrogate
 }
 
 // splitObject returns the members of the object b (which starts with '{').
@@ -248,6 +302,7 @@ func splitObject(b []byte) ([]member, error) {
 		if err := json.Unmarshal(b[i:kend], &key); err != nil {
 			return nil, fmt.Errorf("invalid field name at offset %d", i)
 		}
+		_, _, _, kp := strictString(b[:kend], i)
 		i = skipSpace(b, kend)
 		if i >= len(b) || b[i] != ':' {
 			return nil, fmt.Errorf("expected ':' after field %q", truncateString(key, 32))
@@ -260,7 +315,7 @@ func splitObject(b []byte) ([]member, error) {
 		if err != nil {
 			return nil, fmt.Errorf("field %q: %w", truncateString(key, 32), err)
 		}
-		out = append(out, member{key: key, raw: b[i:end]})
+		out = append(out, member{key: key, raw: b[i:end], keyProblem: kp})
 		i = skipSpace(b, end)
 		if i < len(b) && b[i] == ',' {
 			i = skipSpace(b, i+1)

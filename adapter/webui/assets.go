@@ -114,7 +114,10 @@ func (a *assetSet) fileServer() http.Handler {
 	}
 	files := http.StripPrefix(strings.TrimSuffix(assetPrefix, "/"), http.FileServerFS(a.files))
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if strings.HasPrefix(r.URL.Path, assetPrefix+".vite/") || strings.HasSuffix(r.URL.Path, "/") {
+		// fs.Sub answers an invalid name (e.g. not UTF-8: /build/%ff) with
+		// fs.ErrInvalid, which http.FileServerFS turns into a 500.
+		name := strings.TrimPrefix(r.URL.Path, assetPrefix)
+		if strings.HasPrefix(name, ".vite/") || strings.HasSuffix(name, "/") || !fs.ValidPath(name) {
 			writeJSONError(w, http.StatusNotFound, "no such asset")
 			return
 		}

@@ -48,6 +48,12 @@ func TestHostileInputs(t *testing.T) {
 		{"id not a number", "GET", "/dashboards/abc", nil, nil, 404, ""},
 		{"unknown widget", "PATCH", dash + "/widgets/424242", map[string]any{"metric": "m"}, nil, 404, ""},
 		{"method not allowed", "PUT", "/dashboards", nil, nil, 405, ""},
+		// An asset path that is not UTF-8 names no file (it was a 500).
+		{"asset path 0xff", "GET", "/build/%ff", nil, nil, 404, ""},
+		{"asset path overlong slash", "GET", "/build/%c0%af", nil, nil, 404, ""},
+		{"asset path encoded surrogate", "GET", "/build/assets/%ed%a0%80.js", nil, nil, 404, ""},
+		{"asset path truncated sequence", "GET", "/build/assets/main-abc.js%e2%82", nil, nil, 404, ""},
+		{"asset path not UTF-8, HEAD", "HEAD", "/build/assets/%ff", nil, nil, 404, ""},
 	}
 	for _, c := range cases {
 		a := b.do(c.method, c.target, c.body, append([]string{"X-Inertia", "true", "X-Inertia-Version", b.version()}, c.headers...)...)

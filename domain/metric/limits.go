@@ -2,7 +2,9 @@ package metric
 
 import (
 	"fmt"
+	"strings"
 	"time"
+	"unicode/utf8"
 )
 
 // Limits are the per-sample bounds of the public contract. Each rejection
@@ -92,6 +94,9 @@ func (l Limits) checkTags(m map[string]string) (Tags, []FieldError) {
 		if len(t.Value) > l.MaxTagValueBytes {
 			errs = append(errs, FieldError{Field: "tags." + truncate(k, 32), Message: limitMsg("tag value", l.MaxTagValueBytes, "bytes")})
 		}
+		if !validUTF8(t.Value) {
+			errs = append(errs, FieldError{Field: "tags." + truncate(k, 32), Message: "tag value is not valid UTF-8"})
+		}
 	}
 	if len(errs) > 0 {
 		return nil, errs
@@ -109,9 +114,37 @@ func (l Limits) checkTime(ts, now time.Time) string {
 	return ""
 }
 
-func truncate(s string, n int) string {
-	if len(s) <= n {
-		return s
+// checkUTF8 refuses a string that is not valid UTF-8: stored, it would come
+// back as invalid JSON. (Names and tag keys are ASCII by their pattern.)
+func checkUTF8(field, s string) []FieldError {
+	if validUTF8(s) {
+		return nil
 	}
-	return s[:n]
+	return []FieldError{{Field: field, Message: field + " is not valid UTF-8"}}
+}
+
+// validUTF8 is utf8.ValidString with a plain loop over the ASCII bytes
+// first: values are short and mostly ASCII, where it costs less (hot path).
+func validUTF8(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] >= utf8.RuneSelf {
+			return utf8.ValidString(s[i:])
+		}
+	}
+	return true
+}
+
+// truncate cuts s to about n bytes for a field name, which must stay
+// valid UTF-8 (bad bytes become U+FFFD).
+func truncate(s string, n int) string {
+	if len(s) > n {
+		for n > 0 && !utf8.RuneStart(s[n]) {
+			n--
+		}
+		s = s[:n]
+	}
+	if !utf8.ValidString(s) {
+		s = strings.ToValidUTF8(s, "\uFFFD")
+	}
+	return s
 }

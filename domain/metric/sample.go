@@ -65,6 +65,7 @@ func New(in Input, lim Limits, now time.Time) (Sample, []FieldError) {
 	if len(in.DedupeID) > lim.MaxDedupeIDBytes {
 		errs = append(errs, FieldError{Field: "dedupe_id", Message: limitMsg("dedupe_id", lim.MaxDedupeIDBytes, "bytes")})
 	}
+	errs = append(errs, checkUTF8("dedupe_id", in.DedupeID)...)
 	if len(errs) > 0 {
 		return Sample{}, errs
 	}
