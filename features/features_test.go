@@ -33,7 +33,7 @@ func TestFeatures(t *testing.T) {
 				},
 				Options: &godog.Options{
 					Format:      "progress",
-					Paths:       []string{"ingest.feature", "auth.feature", "limits.feature", "rollups.feature", "retention.feature"},
+					Paths:       []string{"ingest.feature", "auth.feature", "limits.feature", "rollups.feature", "retention.feature", "nothing_lost.feature"},
 					Strict:      true, // an undefined or pending step fails the run
 					Concurrency: 4,
 					TestingT:    t,

@@ -31,6 +31,7 @@ func (s *scenario) registerLimits(sc *godog.ScenarioContext) {
 	sc.Step(`^a server with settings:$`, s.aServerWithSettings)
 	sc.Step(`^a server with its workers held back and settings:$`, s.aServerWithWorkersHeldBack)
 	sc.Step(`^a server of its own$`, s.aServerOfItsOwn)
+	sc.Step(`^a server of its own on the wall clock$`, s.aServerOfItsOwnOnTheWallClock)
 	sc.Step(`^the clock advances (\d+) (seconds?|minutes?)$`, s.theClockAdvances)
 	sc.Step(`^the workers start$`, s.theWorkersStart)
 
@@ -85,6 +86,12 @@ func (s *scenario) registerLimits(sc *godog.ScenarioContext) {
 // in distributed mode the mode's database but its own queue stream (so its
 // backlog is its own) and quota keys.
 func (s *scenario) launchOwn(extra map[string]string, hold bool) error {
+	return s.launchOwnClock(extra, hold, newFakeClock())
+}
+
+// launchOwnClock is launchOwn on clock (nil: the wall clock, for samples
+// that take the server's time and must not all get one instant).
+func (s *scenario) launchOwnClock(extra map[string]string, hold bool, clock *fakeClock) error {
 	if s.own != nil {
 		return errors.New("this scenario already started its own server")
 	}
@@ -105,7 +112,6 @@ func (s *scenario) launchOwn(extra map[string]string, hold bool) error {
 		env["PULSE_RATE_LIMIT_PREFIX"] += own + ":"
 	}
 	maps.Copy(env, extra)
-	clock := newFakeClock()
 	srv, err := launch(s.srv.mode, env, launchOptions{clock: clock, holdWorkers: hold, mqtt: s.srv.mqttAddr != ""})
 	if err != nil {
 		if dataDir != "" {
@@ -117,7 +123,10 @@ func (s *scenario) launchOwn(extra map[string]string, hold bool) error {
 		stop := srv.stop
 		srv.stop = func() error { err := stop(); _ = os.RemoveAll(dataDir); return err }
 	}
-	s.own, s.srv, s.start = srv, srv, clock.Now()
+	s.own, s.srv = srv, srv
+	if clock != nil {
+		s.start = clock.Now()
+	}
 	return nil
 }
 
@@ -149,6 +158,8 @@ func (s *scenario) aServerWithWorkersHeldBack(t *godog.Table) error {
 }
 
 func (s *scenario) aServerOfItsOwn() error { return s.launchOwn(nil, false) }
+
+func (s *scenario) aServerOfItsOwnOnTheWallClock() error { return s.launchOwnClock(nil, false, nil) }
 
 func (s *scenario) theClockAdvances(n int, unit string) error {
 	if s.srv.clock == nil {

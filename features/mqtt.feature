@@ -163,3 +163,15 @@ Feature: Ingest over MQTT through the embedded broker
     When "a2" publishes 5 samples of "mqtt.quota" numbered from 10
     Then within 5 seconds "a" sees 10 points of "mqtt.quota"
     And once the queue is drained "a" still has 10 points of "mqtt.quota", none numbered 5
+
+  Scenario: A message of 100 samples of one series 10 ms apart is stored whole
+    Given a tenant with a token scoped "ingest,read"
+    When I publish 100 samples of "mqtt.hz" 10 ms apart in one message to "metrics/<my tenant>/sensor"
+    Then within 5 seconds "mqtt.hz" has 100 points
+
+  Scenario: Messages without ts published one right after the other each keep their sample
+    Each message takes its own arrival time; messages of one series that
+    arrive within one millisecond take the next free ones.
+    Given a tenant with a token scoped "ingest,read"
+    When I publish 5 messages of one sample of "mqtt.nots" without ts to "metrics/<my tenant>/sensor", one right after the other
+    Then within 5 seconds "mqtt.nots" has 5 points

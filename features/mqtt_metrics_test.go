@@ -22,6 +22,11 @@ func (s *scenario) metricSum(ctx context.Context, name string, want ...string) (
 	if err != nil {
 		return 0, err
 	}
+	tok, err := s.srv.platformToken(ctx) // per-tenant series are a platform admin's
+	if err != nil {
+		return 0, err
+	}
+	req.Header.Set("Authorization", "Bearer "+tok)
 	resp, err := httpClient.Do(req)
 	if err != nil {
 		return 0, err

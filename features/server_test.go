@@ -15,6 +15,7 @@ import (
 	"github.com/go-sql-driver/mysql"
 
 	"github.com/pulsemetrics/pulse/adapter/sqlstore"
+	"github.com/pulsemetrics/pulse/domain/audit"
 	"github.com/pulsemetrics/pulse/infrastructure/app"
 	"github.com/pulsemetrics/pulse/infrastructure/config"
 	"github.com/pulsemetrics/pulse/infrastructure/testservice"
@@ -48,6 +49,20 @@ type server struct {
 	mqttAddr string
 	// stop stops the server, its workers and its connections.
 	stop func() error
+	// platform is a platform-admin token, made on first use: /metrics
+	// shows per-tenant series only to one.
+	platformOnce sync.Once
+	platform     string
+	platformErr  error
+}
+
+// platformToken returns the server's platform-admin token.
+func (s *server) platformToken(ctx context.Context) (string, error) {
+	s.platformOnce.Do(func() {
+		iss, err := s.tenancy.CreatePlatformToken(ctx, audit.CLI(), "features")
+		s.platform, s.platformErr = iss.Plain, err
+	})
+	return s.platform, s.platformErr
 }
 
 // launchOptions are what a scenario may ask of its own server.
@@ -78,7 +93,8 @@ func distributedEnv(t *testing.T) map[string]string {
 		"PULSE_RATE_LIMIT_PREFIX": prefix + "rl:",
 		// Not read yet (see TestIdempotencyKeysOfTwoDeploymentsOnOneRedis):
 		// the setting the fix should add, so the test's keys stay its own.
-		"PULSE_IDEMPOTENCY_PREFIX": prefix + "idem:",
+		"PULSE_IDEMPOTENCY_PREFIX":   prefix + "idem:",
+		"PULSE_INVALIDATION_CHANNEL": prefix + "invalidate",
 	}
 }
 

@@ -60,6 +60,8 @@ type scenario struct {
 	mq *mqttState
 	// roll is what rollups.feature remembers, made on first use.
 	roll *rollupState
+	// burst is what nothing_lost.feature's burst sent.
+	burst *burstState
 }
 
 func newScenario(srv *server) *scenario {
@@ -101,6 +103,7 @@ func (s *scenario) register(sc *godog.ScenarioContext) {
 
 	s.registerLimits(sc)
 	s.registerMQTT(sc)
+	s.registerNothingLost(sc)
 	s.registerRollups(sc)
 	s.registerRetention(sc)
 }

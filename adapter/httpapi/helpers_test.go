@@ -36,6 +36,7 @@ const (
 	brokenToken  = "tok-broken"  // the token lookup fails with an unmarked error (a bug)
 	downToken    = "tok-down"    // the token store is down (an outage)
 	slowToken    = "tok-slow"    // the token store does not answer until the request's deadline
+	adminToken   = "tok-platform" // a platform-admin token
 )
 
 const tenantID = 7
@@ -62,6 +63,11 @@ func (fakeAuth) Authenticate(ctx context.Context, raw string, need token.Scope) 
 		return tenancy.Principal{TokenID: raw, TenantID: tenantID}, nil
 	case brokenToken:
 		return tenancy.Principal{}, fmt.Errorf("look up token: %w", errSecretDB)
+	case adminToken:
+		if need != token.ScopePlatform {
+			return tenancy.Principal{}, token.ErrForbidden
+		}
+		return tenancy.Principal{TokenID: raw}, nil
 	case downToken:
 		return tenancy.Principal{}, fmt.Errorf("look up token: %w", outage.Unavailable("database", errSecretDB))
 	case slowToken:

@@ -3,6 +3,7 @@ package httpapi_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -43,16 +44,22 @@ func TestHealthAndReady(t *testing.T) {
 	ok := func(context.Context) error { return nil }
 	failing := func(context.Context) error { return errors.New("dial db: password=hunter2") }
 	hanging := func(ctx context.Context) error { <-ctx.Done(); return ctx.Err() }
+	degraded := func(context.Context) error {
+		return fmt.Errorf("%w: 3 entries in the dead-letter store", httpapi.ErrDegraded)
+	}
 	tests := []struct {
-		name    string
-		checks  map[string]httpapi.Checker
-		status  int
-		failing []any
+		name       string
+		checks     map[string]httpapi.Checker
+		status     int
+		failing    []any
+		wantStatus string
 	}{
-		{"no checks", nil, 200, nil},
-		{"all pass", map[string]httpapi.Checker{"db": ok, "queue": ok}, 200, nil},
-		{"one fails", map[string]httpapi.Checker{"db": failing, "queue": ok}, 503, []any{"db"}},
-		{"one hangs past the timeout", map[string]httpapi.Checker{"broker": hanging, "db": ok}, 503, []any{"broker"}},
+		{"no checks", nil, 200, nil, "ok"},
+		{"all pass", map[string]httpapi.Checker{"db": ok, "queue": ok}, 200, nil, "ok"},
+		{"one fails", map[string]httpapi.Checker{"db": failing, "queue": ok}, 503, []any{"db"}, "unavailable"},
+		{"one hangs past the timeout", map[string]httpapi.Checker{"broker": hanging, "db": ok}, 503, []any{"broker"}, "unavailable"},
+		{"dead letters: serving, but degraded", map[string]httpapi.Checker{"db": ok, "queue": degraded}, 200, nil, "degraded"},
+		{"degraded and failing: failing wins", map[string]httpapi.Checker{"db": failing, "queue": degraded}, 503, []any{"db"}, "unavailable"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -74,6 +81,12 @@ func TestHealthAndReady(t *testing.T) {
 			}
 			if strings.Contains(string(a.body), "hunter2") {
 				t.Errorf("check error leaked: %s", a.body)
+			}
+			if m["status"] != tt.wantStatus {
+				t.Errorf("status = %v, want %s", m["status"], tt.wantStatus)
+			}
+			if tt.wantStatus == "degraded" && !strings.Contains(string(a.body), "dead-letter") {
+				t.Errorf("a degraded check does not say why: %s", a.body)
 			}
 		})
 	}

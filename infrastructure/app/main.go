@@ -72,6 +72,7 @@ func Start(ctx context.Context, name string, cfg *config.Config, init Init) erro
 		sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), cfg.ShutdownTimeout)
 		defer cancel()
 		_ = srv.Shutdown(sctx)
+		_ = ln.Close() // Serve may not have taken it yet
 		return err
 	}
 	defer cleanup()
