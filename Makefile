@@ -8,13 +8,13 @@ BINARIES := pulse pulse-api pulse-worker pulse-scheduler pulse-ingestor pulse-ag
 SERVICES := mariadb redis mosquitto
 TEST_TIMEOUT ?= 14m
 
-.PHONY: all build run dev test test-go frontend frontend-test e2e bench fuzz fuzz-smoke generate wire mocks services fmt vet clean
+.PHONY: all build run dev test test-go frontend frontend-test e2e bench fuzz fuzz-smoke generate wire mocks services fmt vet clean chaos
 
 # Native Go fuzz targets (package:target). Each has a committed seed corpus in
 # its package's testdata/fuzz; `make test` runs each briefly, `make fuzz` longer.
 FUZZ_TARGETS := adapter/httpapi:FuzzIngest adapter/samplejson:FuzzParseTS domain/metric:FuzzNew \
 	domain/token:FuzzParse adapter/batchcodec:FuzzDecode adapter/samplejson:FuzzCount \
-	adapter/samplejson:FuzzFastDecode
+	adapter/samplejson:FuzzFastDecode adapter/batchcodec:FuzzRoundTrip adapter/samplejson:FuzzSampleFields
 FUZZ_SMOKE_TIME ?= 50000x
 FUZZ_TIME ?= 2m
 
@@ -57,8 +57,9 @@ services:
 vet:
 	$(GO) vet ./...
 
-test: services vet fuzz-smoke frontend-test e2e ## everything CI runs (the fuzz pass first, so go test's summary closes the log)
+test: services vet fuzz-smoke frontend-test e2e ## everything CI runs (the fuzz pass first; the reliability suite last, about 3 minutes)
 	$(GO) test -count=1 -timeout $(TEST_TIMEOUT) ./...
+	$(MAKE) --no-print-directory chaos
 
 fuzz-smoke:
 	@for t in $(FUZZ_TARGETS); do pkg=$${t%%:*}; fn=$${t##*:}; \
@@ -71,6 +72,13 @@ fuzz: ## each fuzz target for FUZZ_TIME (default 2m)
 	  echo "fuzz $$fn ($$pkg) for $(FUZZ_TIME)"; \
 	  $(GO) test -run '^$$' -fuzz "^$$fn\$$" -fuzztime $(FUZZ_TIME) ./$$pkg || exit 1; \
 	done
+
+# The reliability suite (features/chaos/README.md): real processes on private MariaDB
+# and Redis instances it starts on free ports (never the machine's own services). It
+# builds pulse, pulse-api and pulse-worker itself (go build, into a temp dir).
+CHAOS_TIMEOUT ?= 20m
+chaos: ## kill -9 / SIGSTOP of Redis and MariaDB under load, misconfigured roles
+	$(GO) test -tags chaos -count=1 -v -timeout $(CHAOS_TIMEOUT) ./features/chaos/
 
 bench: services build ## throughput figures (see README, "Benchmarks")
 	$(GO) run ./cmd/pulse-bench

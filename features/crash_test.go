@@ -14,7 +14,7 @@ import (
 	"github.com/pulsemetrics/pulse/infrastructure/testservice"
 )
 
-// The crash tests prove DESIGN.md's exactly-once guarantee with kill -9:
+// The crash tests prove the exactly-once guarantee of docs/architecture.md with kill -9:
 // 100,000 accepted samples end up as exactly 100,000 rows, however often
 // the process that flushes them dies mid-way.
 

@@ -14,7 +14,7 @@ import (
 
 // TestIdempotencyKeysOfTwoDeploymentsOnOneRedis: two Pulse deployments
 // (two databases) share one Redis, each with its own queue stream and quota
-// prefix, as DESIGN.md's tests and a developer's services do. Tenant ids
+// prefix, as the project's tests and a developer's services do. Tenant ids
 // are per database, so each deployment's first tenant has id 1. A client of
 // the second deployment sending the same body with the same Idempotency-Key
 // as a client of the first must get its own request stored.

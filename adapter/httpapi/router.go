@@ -71,7 +71,7 @@ type Limits struct {
 	BodyTimeout time.Duration
 }
 
-// The defaults of Limits (DESIGN.md contract).
+// The defaults of Limits (docs/architecture.md, Contract).
 const (
 	DefaultMaxBodyBytes    = 5 << 20
 	DefaultMaxDecodedBytes = 5 << 20

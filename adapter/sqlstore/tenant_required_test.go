@@ -17,7 +17,7 @@ import (
 	"github.com/pulsemetrics/pulse/usecase/ingest"
 )
 
-// The rule these tests enforce (DESIGN.md, Guarantees: tenant isolation):
+// The rule these tests enforce (docs/architecture.md, Guarantees: tenant isolation):
 //
 //  1. Every exported method of *sqlstore.Store is classified: either it
 //     reads or writes one tenant's data and has a row in tenantCalls, or it

@@ -102,25 +102,28 @@ func (s *Service) forgetAll() {
 // cachedToken returns the token with the id; token.ErrNotFound is cached
 // like a token (unknown ids are what a scanner sends).
 func (s *Service) cachedToken(ctx context.Context, id string) (token.Token, error) {
-	return s.tokenCache.lookup(ctx, id, s.now(), func(ctx context.Context) (token.Token, error) {
+	return s.tokenCache.lookup(ctx, id, s.now, func(ctx context.Context) (token.Token, error) {
 		return s.tokens.TokenByID(ctx, id)
 	}, func(err error) bool { return errors.Is(err, token.ErrNotFound) })
 }
 
 // tenant returns the tenant with the id (tenant.ErrNotFound is cached too).
 func (s *Service) tenant(ctx context.Context, id int64) (tenant.Tenant, error) {
-	return s.tenantCache.lookup(ctx, id, s.now(), func(ctx context.Context) (tenant.Tenant, error) {
+	return s.tenantCache.lookup(ctx, id, s.now, func(ctx context.Context) (tenant.Tenant, error) {
 		return s.tenants.TenantByID(ctx, id)
 	}, func(err error) bool { return errors.Is(err, tenant.ErrNotFound) })
 }
 
 // Refreshing an entry: the store is asked by one caller at a time per key,
-// for at most refreshTimeout; a caller waits for that answer, not longer.
-// When it fails, the stale entry serves, and the store is not asked again
-// for that key before retryAfterFailure: a database that hangs (SIGSTOP)
-// costs one short wait per key and second, not one request deadline each.
+// for at most refreshTimeout. A caller holding a stale entry waits for the
+// answer at most staleWait, then goes on with the stale entry while the
+// refresh finishes beside it; a failed refresh keeps the stale entry and
+// the store is not asked again for that key before retryAfterFailure. So a
+// database that hangs (SIGSTOP) delays a request by staleWait at most,
+// once per key and second, and never by a request deadline.
 const (
 	refreshTimeout    = time.Second
+	staleWait         = 100 * time.Millisecond
 	retryAfterFailure = time.Second
 )
 
@@ -135,15 +138,17 @@ type entry[V any] struct {
 // boundedCache is a map of at most maxCached entries, safe for concurrent
 // use. Its zero value is ready.
 type boundedCache[K comparable, V any] struct {
-	mu     sync.RWMutex
-	m      map[K]entry[V]
-	flight singleflight.Group
+	mu         sync.RWMutex
+	m          map[K]entry[V]
+	flight     singleflight.Group
+	refreshing sync.Map // key → true while its refresh runs
 }
 
 // lookup answers k from the cache while fresh, else from fetch (keep tells
 // the errors that are answers to cache, like "not found"); when fetch fails
-// otherwise, from the stale entry if there is one.
-func (c *boundedCache[K, V]) lookup(ctx context.Context, k K, now time.Time, fetch func(context.Context) (V, error), keep func(error) bool) (V, error) {
+// or is slow, from the stale entry if there is one.
+func (c *boundedCache[K, V]) lookup(ctx context.Context, k K, clock func() time.Time, fetch func(context.Context) (V, error), keep func(error) bool) (V, error) {
+	now := clock()
 	e, ok := c.get(k)
 	switch {
 	case ok && now.Sub(e.fetched) < CacheTTL:
@@ -151,30 +156,46 @@ func (c *boundedCache[K, V]) lookup(ctx context.Context, k K, now time.Time, fet
 	case ok && e.err == nil && now.Before(e.retryAt):
 		return e.val, nil
 	}
-	ch := c.flight.DoChan(fmt.Sprint(k), func() (any, error) {
+	stale := ok && e.err == nil
+	key := fmt.Sprint(k)
+	if _, busy := c.refreshing.Load(key); busy && stale {
+		return e.val, nil // a refresh is already out: do not queue behind it
+	}
+	ch := c.flight.DoChan(key, func() (any, error) {
+		c.refreshing.Store(key, true)
+		defer c.refreshing.Delete(key)
 		fctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), refreshTimeout)
 		defer cancel()
 		v, err := fetch(fctx)
+		at := clock()
+		if err == nil || keep(err) {
+			c.put(k, entry[V]{val: v, err: err, fetched: at})
+		} else if old, ok := c.get(k); ok && old.err == nil {
+			old.retryAt = at.Add(retryAfterFailure)
+			c.put(k, old)
+		}
 		return v, err
 	})
-	var (
-		v   V
-		err error
-	)
+	wait := refreshTimeout
+	if stale {
+		wait = staleWait
+	}
+	timer := time.NewTimer(wait)
+	defer timer.Stop()
+	var err error
 	select {
 	case res := <-ch:
-		v, _ = res.Val.(V)
+		if res.Err == nil || keep(res.Err) {
+			v, _ := res.Val.(V)
+			return v, res.Err
+		}
 		err = res.Err
+	case <-timer.C:
+		err = fmt.Errorf("no answer within %s: %w", wait, context.DeadlineExceeded)
 	case <-ctx.Done():
 		err = ctx.Err()
 	}
-	switch {
-	case err == nil || keep(err):
-		c.put(k, entry[V]{val: v, err: err, fetched: now})
-		return v, err
-	case ok && e.err == nil:
-		e.retryAt = now.Add(retryAfterFailure)
-		c.put(k, e)
+	if stale {
 		return e.val, nil // stale-if-error
 	}
 	var zero V
