@@ -29,13 +29,13 @@ import (
 
 // Tokens the fake authenticator knows.
 const (
-	ingestToken  = "tok-ingest"  // tenant 7, scope ingest
-	readToken    = "tok-read"    // tenant 7, scope read
-	revokedToken = "tok-revoked" // revoked
-	orphanToken  = "tok-orphan"  // tenant 404 (no such tenant), scope ingest
-	brokenToken  = "tok-broken"  // the token lookup fails with an unmarked error (a bug)
-	downToken    = "tok-down"    // the token store is down (an outage)
-	slowToken    = "tok-slow"    // the token store does not answer until the request's deadline
+	ingestToken  = "tok-ingest"   // tenant 7, scope ingest
+	readToken    = "tok-read"     // tenant 7, scope read
+	revokedToken = "tok-revoked"  // revoked
+	orphanToken  = "tok-orphan"   // tenant 404 (no such tenant), scope ingest
+	brokenToken  = "tok-broken"   // the token lookup fails with an unmarked error (a bug)
+	downToken    = "tok-down"     // the token store is down (an outage)
+	slowToken    = "tok-slow"     // the token store does not answer until the request's deadline
 	adminToken   = "tok-platform" // a platform-admin token
 )
 

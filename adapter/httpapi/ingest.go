@@ -151,7 +151,7 @@ func readError(err error, wireLimit error) error {
 	case errors.Is(err, gzip.ErrHeader), errors.Is(err, gzip.ErrChecksum), errors.As(err, &corrupt):
 		return &requestError{status: http.StatusBadRequest, msg: "request body is not valid gzip"}
 	case errors.Is(err, os.ErrDeadlineExceeded):
-		return &requestError{status: http.StatusRequestTimeout, msg: "the request body did not arrive within the time limit (PULSE_BODY_TIMEOUT); send it faster or in smaller requests"}
+		return &requestError{status: http.StatusRequestTimeout, msg: "the request body did not arrive within the time limit (PULSE_REQUEST_TIMEOUT); send it faster or in smaller requests"}
 	case errors.Is(err, io.ErrUnexpectedEOF), errors.Is(err, io.EOF):
 		return &requestError{status: http.StatusBadRequest, msg: "request body ended early (truncated upload or gzip stream)"}
 	}

@@ -63,12 +63,10 @@ type Limits struct {
 	MaxDecodedBytes int64
 	// MaxSamples caps the samples of one request. Default 10,000.
 	MaxSamples int
-	// RequestTimeout bounds the handling of a request, every dependency
-	// call within it included (its context's deadline). Default 10 s.
+	// RequestTimeout bounds a request: its body must arrive within it (a
+	// read deadline on the connection: a slow client gets 408) and every
+	// dependency call ends by it (its context's deadline). Default 10 s.
 	RequestTimeout time.Duration
-	// BodyTimeout bounds the reading of a request's body (a read deadline
-	// on the connection: slow clients get 408). Default 30 s.
-	BodyTimeout time.Duration
 }
 
 // The defaults of Limits (docs/architecture.md, Contract).
@@ -90,9 +88,6 @@ func (l Limits) withDefaults() Limits {
 	}
 	if l.RequestTimeout <= 0 {
 		l.RequestTimeout = 10 * time.Second
-	}
-	if l.BodyTimeout <= 0 {
-		l.BodyTimeout = 30 * time.Second
 	}
 	return l
 }
@@ -217,16 +212,16 @@ func NewRouter(deps Deps) http.Handler {
 // reach a slow reader.
 const writeGrace = 30 * time.Second
 
-// deadlines bounds every request: its body must arrive within BodyTimeout
-// (a read deadline on the connection, not only on the handler), its
-// handling within RequestTimeout (the context every dependency call
-// inherits), its answer within RequestTimeout + writeGrace. A streaming
-// route must be exempted from the last two when one is added.
+// deadlines bounds every request by RequestTimeout: its body must arrive
+// by then (a read deadline on the connection, not only on the handler),
+// and every dependency call ends by then (the context they inherit); its
+// answer must be written within writeGrace more. A streaming route must be
+// exempted when one is added.
 func (s *server) deadlines(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		now := time.Now()
 		rc := http.NewResponseController(w)
-		_ = rc.SetReadDeadline(now.Add(s.limits.BodyTimeout))
+		_ = rc.SetReadDeadline(now.Add(s.limits.RequestTimeout))
 		_ = rc.SetWriteDeadline(now.Add(s.limits.RequestTimeout + writeGrace))
 		ctx, cancel := context.WithTimeout(r.Context(), s.limits.RequestTimeout)
 		defer cancel()

@@ -49,7 +49,7 @@ func slowUpload(t *testing.T, addr string, declared int, gap time.Duration, stop
 // A body sent at 1 byte per 100 ms is cut at the body deadline with a
 // 408, not held open for as long as the client likes.
 func TestSlowBodyTimesOut(t *testing.T) {
-	e := newEnv(t, func(d *httpapi.Deps) { d.Limits.BodyTimeout = 500 * time.Millisecond })
+	e := newEnv(t, func(d *httpapi.Deps) { d.Limits.RequestTimeout = 500 * time.Millisecond })
 	srv := httptest.NewServer(e.h)
 	defer srv.Close()
 	stop := make(chan struct{})
@@ -66,7 +66,7 @@ func TestSlowBodyTimesOut(t *testing.T) {
 // 50 uploads that declare 5 MiB and then trickle must not reserve 5 MiB
 // each: the body buffer grows as bytes arrive.
 func TestDeclaredLengthIsNotReservedUpFront(t *testing.T) {
-	e := newEnv(t, func(d *httpapi.Deps) { d.Limits.BodyTimeout = 5 * time.Second })
+	e := newEnv(t, func(d *httpapi.Deps) { d.Limits.RequestTimeout = 5 * time.Second })
 	srv := httptest.NewServer(e.h)
 	defer srv.Close()
 	runtime.GC()
@@ -86,4 +86,3 @@ func TestDeclaredLengthIsNotReservedUpFront(t *testing.T) {
 		t.Errorf("heap grew by %d MiB for 50 trickling uploads, want far less than 50 × 5 MiB", grew>>20)
 	}
 }
-

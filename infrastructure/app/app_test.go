@@ -118,8 +118,10 @@ func TestStartStopsOnAConfigurationError(t *testing.T) {
 // failingBinder cannot open its listener.
 type failingBinder struct{}
 
-func (failingBinder) Bind(context.Context) error { return errors.New("listen :1883: address already in use") }
-func (failingBinder) Run(context.Context) error  { return nil }
+func (failingBinder) Bind(context.Context) error {
+	return errors.New("listen :1883: address already in use")
+}
+func (failingBinder) Run(context.Context) error { return nil }
 
 // A loop whose listener cannot be bound stops the start before the
 // process announces it.

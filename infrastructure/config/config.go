@@ -55,17 +55,17 @@ type Config struct {
 	MaxDecodedBytes int64
 	MaxSamples      int
 
-	RateLimitSamples   int64 // per token per minute; 0 = unlimited
-	RateLimitRequests  int64 // per token per minute; 0 = unlimited
-	RateLimitPrefix    string
-	IdempotencyPrefix  string
+	RateLimitSamples  int64 // per token per minute; 0 = unlimited
+	RateLimitRequests int64 // per token per minute; 0 = unlimited
+	RateLimitPrefix   string
+	IdempotencyPrefix string
 	// InvalidationChannel is the Redis pub/sub channel of token and tenant
 	// changes (every process's cache listens on it).
 	InvalidationChannel string
-	MaxBacklog         int64 // queue entries before 503; 0 = unbounded
-	MaxSeriesPerTenant int
-	DedupeWindow       time.Duration
-	IdempotencyTTL     time.Duration
+	MaxBacklog          int64 // queue entries before 503; 0 = unbounded
+	MaxSeriesPerTenant  int
+	DedupeWindow        time.Duration
+	IdempotencyTTL      time.Duration
 
 	// RollupIntervals are the rollup steps kept ("1m,5m,1h"), parsed into RollupSteps.
 	RollupIntervals string
@@ -79,11 +79,9 @@ type Config struct {
 	PartitionsAhead     int           // MariaDB: daily partitions created ahead
 
 	ShutdownTimeout time.Duration
-	// RequestTimeout bounds the handling of one API request, every
-	// dependency call within it included; past it the answer is 503.
+	// RequestTimeout bounds one API request: its body must arrive within
+	// it (408 past it) and every dependency call ends by it (503).
 	RequestTimeout time.Duration
-	// BodyTimeout bounds the reading of one request body (slow clients).
-	BodyTimeout time.Duration
 	// TrustProxy takes the client address for audit logs from X-Forwarded-For.
 	TrustProxy bool
 	// UIDevURL, when set, makes the dashboard load its scripts from the Vite
@@ -190,8 +188,7 @@ func Register(fs *flag.FlagSet, getenv func(string) string) (*Config, func() err
 	fs.BoolVar(&c.TrustProxy, "trust-proxy", trust, "take client addresses from X-Forwarded-For (behind a reverse proxy) (PULSE_TRUST_PROXY)")
 	str(&c.UIDevURL, "ui-dev-url", "PULSE_UI_DEV_URL", "", "dashboard: load scripts from this Vite dev server (e.g. http://localhost:5173) instead of the embedded build")
 	dur(&c.ShutdownTimeout, "shutdown-timeout", "PULSE_SHUTDOWN_TIMEOUT", 15*time.Second, "drain time on SIGTERM")
-	dur(&c.RequestTimeout, "request-timeout", "PULSE_REQUEST_TIMEOUT", 10*time.Second, "longest handling of one API request; past it the answer is 503 + Retry-After")
-	dur(&c.BodyTimeout, "body-timeout", "PULSE_BODY_TIMEOUT", 30*time.Second, "longest time to receive one request body; past it the answer is 408")
+	dur(&c.RequestTimeout, "request-timeout", "PULSE_REQUEST_TIMEOUT", 10*time.Second, "longest time for one API request, its body included (408 when the body is late, 503 + Retry-After when a dependency is)")
 	return c, func() error {
 		if len(errs) > 0 {
 			return errs[0]
@@ -281,8 +278,8 @@ func (c *Config) validate() error {
 	if c.FlushLinger < 0 || c.QueueLease <= 0 || c.ShutdownTimeout <= 0 {
 		return errors.New("PULSE_FLUSH_LINGER, PULSE_QUEUE_LEASE and PULSE_SHUTDOWN_TIMEOUT must be positive durations")
 	}
-	if c.RequestTimeout <= 0 || c.BodyTimeout <= 0 {
-		return errors.New("PULSE_REQUEST_TIMEOUT and PULSE_BODY_TIMEOUT must be positive durations")
+	if c.RequestTimeout <= 0 {
+		return fmt.Errorf("PULSE_REQUEST_TIMEOUT=%s: must be a positive duration", c.RequestTimeout)
 	}
 	if c.UIDevURL != "" {
 		u, err := url.Parse(c.UIDevURL)

@@ -64,7 +64,7 @@ func TestWrongSettingNamesIt(t *testing.T) {
 		{"PULSE_DEDUPE_WINDOW", "0s"},
 		{"PULSE_IDEMPOTENCY_TTL", "forever"},
 		{"PULSE_REQUEST_TIMEOUT", "0s"},
-		{"PULSE_BODY_TIMEOUT", "slow"},
+		{"PULSE_REQUEST_TIMEOUT", "slow"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.env+"="+tc.value, func(t *testing.T) {

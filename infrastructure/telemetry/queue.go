@@ -14,7 +14,7 @@ const statsTimeout = 2 * time.Second
 
 // queueCollector reads the queue's stats at each scrape.
 type queueCollector struct {
-	src                                             flush.StatsSource
+	src                                            flush.StatsSource
 	waiting, pending, oldest, dead, unreadable, up *prometheus.Desc
 }
 

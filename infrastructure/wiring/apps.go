@@ -66,7 +66,7 @@ func ProvideAPIHandler(cfg *config.Config, ten *tenancy.Service, in *ingest.Serv
 		Catalogue: catalogue.NewService(st),
 		Checks:    checks(st, q, extra),
 		Limits: httpapi.Limits{MaxBodyBytes: cfg.MaxBodyBytes, MaxDecodedBytes: cfg.MaxDecodedBytes, MaxSamples: cfg.MaxSamples,
-			RequestTimeout: cfg.RequestTimeout, BodyTimeout: cfg.BodyTimeout},
+			RequestTimeout: cfg.RequestTimeout},
 		SampleLimits: metric.DefaultLimits(),
 		Logger:       log, Registerer: reg, Gatherer: reg, Now: clock,
 		WebUI: ui,
