@@ -41,17 +41,7 @@ func (s *scenario) registerNothingLost(sc *godog.ScenarioContext) {
 }
 
 func (s *scenario) iPublishDense(n int, name string, gapMS int, topic string) error {
-	var b bytes.Buffer
-	b.WriteByte('[')
-	base := s.start.Add(-10 * time.Minute).UnixMilli()
-	for i := range n {
-		if i > 0 {
-			b.WriteByte(',')
-		}
-		fmt.Fprintf(&b, `{"name":%q,"value":%d,"ts":%d}`, name, i, base+int64(i*gapMS))
-	}
-	b.WriteByte(']')
-	return s.publish("", topic, b.String())
+	return s.publish("", topic, string(s.denseBody(n, name, gapMS)))
 }
 
 func (s *scenario) iPublishTimeless(n int, name, topic string) error {
@@ -63,7 +53,8 @@ func (s *scenario) iPublishTimeless(n int, name, topic string) error {
 	return nil
 }
 
-func (s *scenario) iPostDense(ctx context.Context, n int, name string, gapMS int) error {
+// denseBody is n samples of one series gapMS apart, valued 0 to n-1.
+func (s *scenario) denseBody(n int, name string, gapMS int) []byte {
 	var b bytes.Buffer
 	b.WriteByte('[')
 	base := s.start.Add(-10 * time.Minute).UnixMilli()
@@ -74,7 +65,11 @@ func (s *scenario) iPostDense(ctx context.Context, n int, name string, gapMS int
 		fmt.Fprintf(&b, `{"name":%q,"value":%d,"ts":%d}`, name, i, base+int64(i*gapMS))
 	}
 	b.WriteByte(']')
-	_, err := s.post(ctx, "", b.Bytes())
+	return b.Bytes()
+}
+
+func (s *scenario) iPostDense(ctx context.Context, n int, name string, gapMS int) error {
+	_, err := s.post(ctx, "", s.denseBody(n, name, gapMS))
 	return err
 }
 

@@ -85,25 +85,20 @@ func freeAddr(t *testing.T) string {
 
 func waitHealthy(t *testing.T, addr string, stderr *bytes.Buffer) {
 	t.Helper()
-	deadline := time.Now().Add(20 * time.Second)
-	for time.Now().Before(deadline) {
-		resp, err := http.Get("http://" + addr + "/healthz")
-		if err == nil {
-			resp.Body.Close()
-			if resp.StatusCode == http.StatusOK {
-				return
-			}
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
-	t.Fatalf("no healthy answer on %s within 20s; stderr:\n%s", addr, stderr)
+	waitOK(t, addr, "/healthz", 20*time.Second, stderr)
 }
 
 func waitReady(t *testing.T, addr string, stderr *bytes.Buffer) {
 	t.Helper()
-	deadline := time.Now().Add(30 * time.Second)
+	waitOK(t, addr, "/readyz", 30*time.Second, stderr)
+}
+
+// waitOK polls path until it answers 200 or bound passes.
+func waitOK(t *testing.T, addr, path string, bound time.Duration, stderr *bytes.Buffer) {
+	t.Helper()
+	deadline := time.Now().Add(bound)
 	for time.Now().Before(deadline) {
-		resp, err := http.Get("http://" + addr + "/readyz")
+		resp, err := http.Get("http://" + addr + path)
 		if err == nil {
 			resp.Body.Close()
 			if resp.StatusCode == http.StatusOK {
@@ -112,7 +107,7 @@ func waitReady(t *testing.T, addr string, stderr *bytes.Buffer) {
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
-	t.Fatalf("not ready on %s within 30s; stderr:\n%s", addr, stderr)
+	t.Fatalf("no 200 from %s%s within %s; stderr:\n%s", addr, path, bound, stderr)
 }
 
 // Every binary starts (pulse serve on embedded defaults, the single roles
