@@ -12,9 +12,9 @@ TEST_TIMEOUT ?= 14m
 
 # Native Go fuzz targets (package:target). Each has a committed seed corpus in
 # its package's testdata/fuzz; `make test` runs each briefly, `make fuzz` longer.
-FUZZ_TARGETS := adapter/httpapi:FuzzIngest adapter/samplejson:FuzzParseTS domain/metric:FuzzNew \
-	domain/token:FuzzParse adapter/batchcodec:FuzzDecode adapter/samplejson:FuzzCount \
-	adapter/samplejson:FuzzFastDecode adapter/batchcodec:FuzzRoundTrip adapter/samplejson:FuzzSampleFields
+FUZZ_TARGETS := adapter/http/api:FuzzIngest adapter/samplejson:FuzzParseTS domain/metric:FuzzNew \
+	domain/token:FuzzParse adapter/queue/batchcodec:FuzzDecode adapter/samplejson:FuzzCount \
+	adapter/samplejson:FuzzFastDecode adapter/queue/batchcodec:FuzzRoundTrip adapter/samplejson:FuzzSampleFields
 FUZZ_SMOKE_TIME ?= 50000x
 FUZZ_TIME ?= 2m
 

@@ -27,7 +27,7 @@ import (
 
 	paho "github.com/eclipse/paho.mqtt.golang"
 
-	"github.com/pulsemetrics/pulse/adapter/spool"
+	"github.com/pulsemetrics/pulse/adapter/agent/spool"
 )
 
 // ---- test certificates ----

@@ -8,7 +8,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/pulsemetrics/pulse/adapter/mosquittodynsec"
+	"github.com/pulsemetrics/pulse/adapter/mqtt/dynsec"
 	"github.com/pulsemetrics/pulse/infrastructure/testservice"
 )
 
@@ -102,7 +102,7 @@ func TestAgentOverTLSToMosquitto(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
 
-	prov, err := mosquittodynsec.New(mosquittodynsec.Options{BrokerURL: broker.URL, Username: broker.AdminUser, Password: broker.AdminPass})
+	prov, err := dynsec.New(dynsec.Options{BrokerURL: broker.URL, Username: broker.AdminUser, Password: broker.AdminPass})
 	if err != nil {
 		t.Fatal(err)
 	}

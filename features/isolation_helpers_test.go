@@ -19,7 +19,7 @@ import (
 
 	"github.com/redis/go-redis/v9"
 
-	"github.com/pulsemetrics/pulse/adapter/redisidempotency"
+	"github.com/pulsemetrics/pulse/adapter/idempotency/redisidempotency"
 	"github.com/pulsemetrics/pulse/domain/audit"
 	"github.com/pulsemetrics/pulse/domain/token"
 	"github.com/pulsemetrics/pulse/infrastructure/app"
@@ -40,7 +40,7 @@ var isoClient = &http.Client{Timeout: 30 * time.Second}
 type isoServer struct {
 	mode    string
 	baseURL string
-	handler http.Handler // as assembled: httpapi.Routes reads it
+	handler http.Handler // as assembled: api.Routes reads it
 	tenancy *tenancy.Service
 	redis   *redis.Client // distributed mode only
 }

@@ -7,7 +7,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/pulsemetrics/pulse/adapter/httpapi"
+	"github.com/pulsemetrics/pulse/adapter/http/api"
 	"github.com/pulsemetrics/pulse/domain/token"
 )
 
@@ -18,7 +18,7 @@ import (
 // admin on the platform admin API). Each route runs twice, aimed at tenant
 // A's resources and then at B's, so both directions are covered.
 //
-// A route registered in adapter/httpapi without a row in isoRoutes fails
+// A route registered in adapter/http/api without a row in isoRoutes fails
 // the test: a new endpoint must join the matrix.
 func TestIsolation(t *testing.T) {
 	for _, mode := range []string{"embedded", "distributed"} {
@@ -75,7 +75,7 @@ const (
 
 // isoRoute is one row of the matrix.
 type isoRoute struct {
-	method, path string // as registered (httpapi.Routes)
+	method, path string // as registered (api.Routes)
 	access       isoAccess
 	scope        string // tenant routes: the token role that has the scope
 	wrong        string // the token role of the same tenant that lacks it
@@ -171,9 +171,9 @@ var isoRoutes = []isoRoute{
 // isoCheckCoverage fails for a registered route without a row, and for a
 // row whose route is no longer registered.
 func isoCheckCoverage(t *testing.T, srv *isoServer) {
-	registered := httpapi.Routes(srv.handler)
+	registered := api.Routes(srv.handler)
 	if len(registered) == 0 {
-		t.Fatal("httpapi.Routes lists no route: the assembled handler is not the one httpapi.NewRouter returns")
+		t.Fatal("api.Routes lists no route: the assembled handler is not the one api.NewRouter returns")
 	}
 	rows := map[string]bool{}
 	for _, r := range isoRoutes {

@@ -8,7 +8,7 @@ import (
 
 	paho "github.com/eclipse/paho.mqtt.golang"
 
-	"github.com/pulsemetrics/pulse/adapter/mosquittodynsec"
+	"github.com/pulsemetrics/pulse/adapter/mqtt/dynsec"
 	"github.com/pulsemetrics/pulse/domain/audit"
 	"github.com/pulsemetrics/pulse/domain/token"
 )
@@ -29,7 +29,7 @@ func TestMQTTThroughMosquittoDynsec(t *testing.T) {
 	env["PULSE_MQTT_CLIENT_ID"] = uniqueClientID("features-ingestor")
 	srv := startServerWith(t, "mosquitto", env, launchOptions{mqtt: true})
 
-	prov, err := mosquittodynsec.New(mosquittodynsec.Options{BrokerURL: broker.URL, Username: broker.AdminUser, Password: broker.AdminPass})
+	prov, err := dynsec.New(dynsec.Options{BrokerURL: broker.URL, Username: broker.AdminUser, Password: broker.AdminPass})
 	if err != nil {
 		t.Fatalf("dynsec provisioner: %v", err)
 	}

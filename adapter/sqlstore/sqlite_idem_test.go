@@ -7,7 +7,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/pulsemetrics/pulse/adapter/idempotencytest"
+	"github.com/pulsemetrics/pulse/adapter/idempotency/idempotencytest"
 	"github.com/pulsemetrics/pulse/adapter/sqlstore"
 	"github.com/pulsemetrics/pulse/usecase/ingest"
 )

@@ -5,15 +5,15 @@ import (
 	"net/http"
 	"runtime"
 
-	"github.com/pulsemetrics/pulse/adapter/mqttpublish"
-	"github.com/pulsemetrics/pulse/adapter/spool"
+	"github.com/pulsemetrics/pulse/adapter/agent/spool"
+	"github.com/pulsemetrics/pulse/adapter/mqtt/publish"
 	"github.com/pulsemetrics/pulse/usecase/agentloop"
 )
 
 // handler serves the agent's own /metrics (Prometheus text format, written
 // by hand to keep the binary small), /healthz (the process runs) and
 // /readyz (connected to the broker).
-func handler(loop *agentloop.Service, sp *spool.Spool, pub *mqttpublish.Publisher) http.Handler {
+func handler(loop *agentloop.Service, sp *spool.Spool, pub *publish.Publisher) http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
 		fmt.Fprintln(w, "ok")

@@ -23,9 +23,9 @@ import (
 
 	"golang.org/x/sync/errgroup"
 
-	"github.com/pulsemetrics/pulse/adapter/hostmetrics"
-	"github.com/pulsemetrics/pulse/adapter/mqttpublish"
-	"github.com/pulsemetrics/pulse/adapter/spool"
+	"github.com/pulsemetrics/pulse/adapter/agent/hostmetrics"
+	"github.com/pulsemetrics/pulse/adapter/agent/spool"
+	"github.com/pulsemetrics/pulse/adapter/mqtt/publish"
 	"github.com/pulsemetrics/pulse/infrastructure/logging"
 	"github.com/pulsemetrics/pulse/usecase/agentloop"
 )
@@ -63,7 +63,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	cfg := agentloop.Config{Topic: s.topic(), Interval: s.Interval, Tags: tags, DrainRate: s.DrainRate}
 
 	if s.Once && s.DryRun {
-		loop := agentloop.New(cfg, col, nil, noSpool{}, mqttpublish.Encode, time.Now, log)
+		loop := agentloop.New(cfg, col, nil, noSpool{}, publish.Encode, time.Now, log)
 		_, payload, err := loop.Once(ctx)
 		if err != nil {
 			return err
@@ -76,9 +76,9 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	if err != nil {
 		return err
 	}
-	pub, err := mqttpublish.New(mqttpublish.Options{
+	pub, err := publish.New(publish.Options{
 		Broker: s.Broker, ClientID: s.ClientID, Username: s.username(), Password: s.Token,
-		TLS: mqttpublish.TLSOptions{
+		TLS: publish.TLSOptions{
 			CAFile: s.CAFile, CertFile: s.CertFile, KeyFile: s.KeyFile,
 			ServerName: s.ServerName, InsecureSkipVerify: s.Insecure,
 		},
@@ -90,7 +90,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	if s.Insecure {
 		log.Warn("--insecure-skip-verify: the broker's certificate is NOT verified; the token can be stolen by anyone in the path")
 	}
-	loop := agentloop.New(cfg, col, pub, spoolPort{sp}, mqttpublish.Encode, time.Now, log)
+	loop := agentloop.New(cfg, col, pub, spoolPort{sp}, publish.Encode, time.Now, log)
 	st := sp.Stats()
 	log.Info("pulse-agent starting", "broker", s.Broker, "topic", s.topic(), "interval", s.Interval,
 		"collectors", col.Enabled(), "spool", s.SpoolDir, "spooled_batches", st.Batches)
@@ -129,7 +129,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 
 // runOnce collects one batch and publishes it (spooling it when that fails),
 // first draining nothing: --once is for checking a setup by hand.
-func runOnce(ctx context.Context, s *settings, loop *agentloop.Service, pub *mqttpublish.Publisher, log *slog.Logger) error {
+func runOnce(ctx context.Context, s *settings, loop *agentloop.Service, pub *publish.Publisher, log *slog.Logger) error {
 	ctx, cancel := context.WithTimeout(ctx, 2*s.AckTimeout+5*time.Second)
 	defer cancel()
 	b, payload, err := loop.Once(ctx)

@@ -17,7 +17,7 @@ import (
 
 	"go.yaml.in/yaml/v3"
 
-	"github.com/pulsemetrics/pulse/adapter/hostmetrics"
+	"github.com/pulsemetrics/pulse/adapter/agent/hostmetrics"
 	"github.com/pulsemetrics/pulse/domain/token"
 )
 

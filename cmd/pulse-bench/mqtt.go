@@ -14,8 +14,8 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/testutil"
 
-	"github.com/pulsemetrics/pulse/adapter/mosquittodynsec"
-	"github.com/pulsemetrics/pulse/adapter/mqttingest"
+	"github.com/pulsemetrics/pulse/adapter/mqtt/dynsec"
+	"github.com/pulsemetrics/pulse/adapter/mqtt/ingestor"
 	"github.com/pulsemetrics/pulse/domain/audit"
 	"github.com/pulsemetrics/pulse/domain/token"
 	"github.com/pulsemetrics/pulse/infrastructure/testservice"
@@ -110,7 +110,7 @@ func runMQTT(ctx context.Context, w mqttWorkload) error {
 	if err != nil {
 		return err
 	}
-	prov, err := mosquittodynsec.New(mosquittodynsec.Options{BrokerURL: broker.URL, Username: broker.AdminUser, Password: broker.AdminPass})
+	prov, err := dynsec.New(dynsec.Options{BrokerURL: broker.URL, Username: broker.AdminUser, Password: broker.AdminPass})
 	if err != nil {
 		return err
 	}
@@ -145,8 +145,8 @@ func runMQTT(ctx context.Context, w mqttWorkload) error {
 		return err
 	}
 
-	accepted := mqttingest.AcceptedSamples(p.Registry.Registry) // the counter the door's ingestor adds to
-	base := testutil.ToFloat64(accepted)                        // the probes
+	accepted := ingestor.AcceptedSamples(p.Registry.Registry) // the counter the door's ingestor adds to
+	base := testutil.ToFloat64(accepted)                      // the probes
 	total := float64(w.messages * w.samplesPerMessage)
 	payloads := w.payloads(time.Now().Add(-2 * time.Hour))
 	stopQueueProfile := startProfile(*acceptProfile) // -accept-cpuprofile: the door alone

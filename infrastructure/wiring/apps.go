@@ -4,7 +4,7 @@ import (
 	"log/slog"
 	"net/http"
 
-	"github.com/pulsemetrics/pulse/adapter/httpapi"
+	"github.com/pulsemetrics/pulse/adapter/http/api"
 	"github.com/pulsemetrics/pulse/adapter/sqlstore"
 	"github.com/pulsemetrics/pulse/domain/metric"
 	"github.com/pulsemetrics/pulse/infrastructure/app"
@@ -37,7 +37,7 @@ func ProvideWorkers(cfg *config.Config, q Queue, st *sqlstore.Store, ten *tenanc
 }
 
 // ExtraChecks are readiness checks beyond the database and the queue.
-type ExtraChecks map[string]httpapi.Checker
+type ExtraChecks map[string]api.Checker
 
 // NoExtraChecks is for processes without an MQTT door.
 func NoExtraChecks() ExtraChecks { return nil }
@@ -45,8 +45,8 @@ func NoExtraChecks() ExtraChecks { return nil }
 // MQTTChecks makes /readyz report the MQTT door.
 func MQTTChecks(door *MQTTDoor) ExtraChecks { return ExtraChecks{"mqtt": door.Ready} }
 
-func checks(st *sqlstore.Store, q Queue, extra ExtraChecks) map[string]httpapi.Checker {
-	m := map[string]httpapi.Checker{
+func checks(st *sqlstore.Store, q Queue, extra ExtraChecks) map[string]api.Checker {
+	m := map[string]api.Checker{
 		"database": st.Ping,
 		"queue":    queueReady(q),
 	}
@@ -61,11 +61,11 @@ func checks(st *sqlstore.Store, q Queue, extra ExtraChecks) map[string]httpapi.C
 func ProvideAPIHandler(cfg *config.Config, ten *tenancy.Service, in *ingest.Service, qs *query.Service,
 	st *sqlstore.Store, q Queue, reg *telemetry.Registry, log *slog.Logger, clock Clock, extra ExtraChecks, ui WebUI) http.Handler {
 	reg.RegisterQueue(q)
-	return httpapi.NewRouter(httpapi.Deps{
+	return api.NewRouter(api.Deps{
 		Auth: ten, Ingest: in, Query: qs, Admin: ten, TrustProxy: cfg.TrustProxy,
 		Catalogue: catalogue.NewService(st),
 		Checks:    checks(st, q, extra),
-		Limits: httpapi.Limits{MaxBodyBytes: cfg.MaxBodyBytes, MaxDecodedBytes: cfg.MaxDecodedBytes, MaxSamples: cfg.MaxSamples,
+		Limits: api.Limits{MaxBodyBytes: cfg.MaxBodyBytes, MaxDecodedBytes: cfg.MaxDecodedBytes, MaxSamples: cfg.MaxSamples,
 			RequestTimeout: cfg.RequestTimeout},
 		SampleLimits: metric.DefaultLimits(),
 		Logger:       log, Registerer: reg, Gatherer: reg, Now: clock,
@@ -75,7 +75,7 @@ func ProvideAPIHandler(cfg *config.Config, ten *tenancy.Service, in *ingest.Serv
 
 // ProvideOpsHandler serves only /healthz, /readyz and /metrics (worker, scheduler, ingestor).
 func ProvideOpsHandler(st *sqlstore.Store, q Queue, ten *tenancy.Service, reg *telemetry.Registry, log *slog.Logger, extra ExtraChecks) http.Handler {
-	return httpapi.NewOpsRouter(httpapi.OpsDeps{Auth: ten, Checks: checks(st, q, extra), Logger: log, Registerer: reg, Gatherer: reg})
+	return api.NewOpsRouter(api.OpsDeps{Auth: ten, Checks: checks(st, q, extra), Logger: log, Registerer: reg, Gatherer: reg})
 }
 
 // NewServeApp is `pulse serve`: the API, the workers, the scheduler's jobs

@@ -8,9 +8,9 @@ import (
 	"os"
 	"time"
 
-	"github.com/pulsemetrics/pulse/adapter/mosquittodynsec"
-	"github.com/pulsemetrics/pulse/adapter/mqttbroker"
-	"github.com/pulsemetrics/pulse/adapter/mqttingest"
+	"github.com/pulsemetrics/pulse/adapter/mqtt/broker"
+	"github.com/pulsemetrics/pulse/adapter/mqtt/dynsec"
+	"github.com/pulsemetrics/pulse/adapter/mqtt/ingestor"
 	"github.com/pulsemetrics/pulse/adapter/samplejson"
 	"github.com/pulsemetrics/pulse/infrastructure/config"
 	"github.com/pulsemetrics/pulse/infrastructure/telemetry"
@@ -24,15 +24,15 @@ import (
 type MQTTDoor struct {
 	cfg     *config.Config
 	ten     *tenancy.Service
-	ing     *mqttingest.Ingestor
+	ing     *ingestor.Ingestor
 	limiter ingest.RateLimiter
 	reg     *telemetry.Registry
 	log     *slog.Logger
 
 	// Broker is the embedded broker once Run has started it (nil with an
 	// external broker); tests read its address.
-	Broker  *mqttbroker.Broker
-	sub     *mqttingest.PahoSubscriber
+	Broker  *broker.Broker
+	sub     *ingestor.PahoSubscriber
 	started chan struct{}
 	stop    func(context.Context) error // set by Bind
 }
@@ -61,7 +61,7 @@ func ProvideMQTTDoor(cfg *config.Config, ten *tenancy.Service, in *ingest.Servic
 		// Behind an external broker the publishing token is unknown to the
 		// ingestor, so the quota falls back to one per tenant ("mqtt:<slug>");
 		// the embedded broker charges each publish to its token instead.
-		ing:     mqttingest.NewIngestor(in, ten, reg, log, mqttingest.Options{TenantQuota: cfg.MQTTURL != ""}),
+		ing:     ingestor.NewIngestor(in, ten, reg, log, ingestor.Options{TenantQuota: cfg.MQTTURL != ""}),
 		started: make(chan struct{}),
 	}
 }
@@ -100,7 +100,7 @@ func (d *MQTTDoor) start(ctx context.Context) (func(context.Context) error, erro
 	if d.cfg.MQTTURL != "" {
 		return d.startSubscriber(ctx)
 	}
-	b, err := mqttbroker.New(d.ten, mqttbroker.Options{
+	b, err := broker.New(d.ten, broker.Options{
 		Listen: d.cfg.MQTTListen, TLSListen: d.cfg.MQTTTLSListen,
 		TLSCertFile: d.cfg.MQTTTLSCert, TLSKeyFile: d.cfg.MQTTTLSKey,
 		OnPublish: d.takeQuota, Registerer: d.reg, Logger: d.log,
@@ -111,7 +111,7 @@ func (d *MQTTDoor) start(ctx context.Context) (func(context.Context) error, erro
 	if err := b.Start(ctx); err != nil {
 		return nil, fmt.Errorf("embedded MQTT broker (PULSE_MQTT_LISTEN=%s): %w", d.cfg.MQTTListen, err)
 	}
-	if err := b.Subscribe(mqttingest.TopicFilter, d.ing.HandleInline); err != nil {
+	if err := b.Subscribe(ingestor.TopicFilter, d.ing.HandleInline); err != nil {
 		_ = b.Close()
 		return nil, fmt.Errorf("embedded MQTT broker: subscribe the ingestor: %w", err)
 	}
@@ -132,7 +132,7 @@ func (d *MQTTDoor) startSubscriber(ctx context.Context) (func(context.Context) e
 		host, _ := os.Hostname()
 		id = "pulse-ingestor-" + host
 	}
-	s, err := mqttingest.NewPahoSubscriber(mqttingest.PahoOptions{
+	s, err := ingestor.NewPahoSubscriber(ingestor.PahoOptions{
 		BrokerURL: d.cfg.MQTTURL, ClientID: id, Username: d.cfg.MQTTUsername, Password: d.cfg.MQTTPassword,
 		SharedGroup: d.cfg.MQTTShareGroup, Logger: d.log,
 	}, d.ing)
@@ -176,7 +176,7 @@ func ProvideBrokerAccounts(cfg *config.Config, log *slog.Logger) (tenancy.Broker
 	if cfg.MQTTDynsecUsername == "" {
 		return nil, func() {}, nil
 	}
-	p, err := mosquittodynsec.New(mosquittodynsec.Options{
+	p, err := dynsec.New(dynsec.Options{
 		BrokerURL: cfg.MQTTURL, Username: cfg.MQTTDynsecUsername, Password: cfg.MQTTDynsecPassword, Logger: log,
 	})
 	if err != nil {

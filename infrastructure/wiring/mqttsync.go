@@ -7,7 +7,7 @@ import (
 	"io"
 	"strings"
 
-	"github.com/pulsemetrics/pulse/adapter/mosquittodynsec"
+	"github.com/pulsemetrics/pulse/adapter/mqtt/dynsec"
 	"github.com/pulsemetrics/pulse/domain/token"
 	"github.com/pulsemetrics/pulse/infrastructure/config"
 	"github.com/pulsemetrics/pulse/usecase/tenancy"
@@ -21,12 +21,12 @@ func SyncMQTT(ctx context.Context, cfg *config.Config, ten *tenancy.Service, out
 	if cfg.MQTTURL == "" || cfg.MQTTDynsecUsername == "" {
 		return errors.New("pulse mqtt sync needs PULSE_MQTT_URL and PULSE_MQTT_DYNSEC_USERNAME/PASSWORD (the embedded broker needs no sync)")
 	}
-	p, err := mosquittodynsec.New(mosquittodynsec.Options{BrokerURL: cfg.MQTTURL, Username: cfg.MQTTDynsecUsername, Password: cfg.MQTTDynsecPassword})
+	p, err := dynsec.New(dynsec.Options{BrokerURL: cfg.MQTTURL, Username: cfg.MQTTDynsecUsername, Password: cfg.MQTTDynsecPassword})
 	if err != nil {
 		return fmt.Errorf("Mosquitto dynamic security at %s: %w", cfg.MQTTURL, err)
 	}
 	defer p.Close()
-	var want []mosquittodynsec.Account
+	var want []dynsec.Account
 	var after int64
 	for {
 		tenants, err := ten.ListTenantsAfter(ctx, after, 500)
@@ -44,7 +44,7 @@ func SyncMQTT(ctx context.Context, cfg *config.Config, ten *tenancy.Service, out
 				for _, tok := range toks {
 					afterTok = tok.ID
 					if tok.RevokedAt == nil && (tok.Has(token.ScopeIngest) || tok.Has(token.ScopeRead)) {
-						want = append(want, mosquittodynsec.Account{TokenID: tok.ID, TenantSlug: t.Slug, Disabled: t.Disabled, Scopes: tok.Scopes})
+						want = append(want, dynsec.Account{TokenID: tok.ID, TenantSlug: t.Slug, Disabled: t.Disabled, Scopes: tok.Scopes})
 					}
 				}
 				if len(toks) < 500 {

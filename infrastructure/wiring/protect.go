@@ -3,9 +3,9 @@ package wiring
 import (
 	"github.com/redis/go-redis/v9"
 
-	"github.com/pulsemetrics/pulse/adapter/memratelimit"
-	"github.com/pulsemetrics/pulse/adapter/redisidempotency"
-	"github.com/pulsemetrics/pulse/adapter/redisratelimit"
+	"github.com/pulsemetrics/pulse/adapter/idempotency/redisidempotency"
+	"github.com/pulsemetrics/pulse/adapter/ratelimit/memratelimit"
+	"github.com/pulsemetrics/pulse/adapter/ratelimit/redisratelimit"
 	"github.com/pulsemetrics/pulse/adapter/sqlstore"
 	"github.com/pulsemetrics/pulse/infrastructure/config"
 	"github.com/pulsemetrics/pulse/usecase/ingest"

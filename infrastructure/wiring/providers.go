@@ -15,7 +15,7 @@ import (
 	"github.com/google/uuid"
 	"github.com/redis/go-redis/v9"
 
-	"github.com/pulsemetrics/pulse/adapter/redisinvalidate"
+	"github.com/pulsemetrics/pulse/adapter/invalidation/redisinvalidate"
 	"github.com/pulsemetrics/pulse/adapter/sqlstore"
 	"github.com/pulsemetrics/pulse/domain/metric"
 	"github.com/pulsemetrics/pulse/infrastructure/config"

@@ -10,9 +10,9 @@ import (
 
 	"github.com/redis/go-redis/v9"
 
-	"github.com/pulsemetrics/pulse/adapter/httpapi"
-	"github.com/pulsemetrics/pulse/adapter/redisqueue"
-	"github.com/pulsemetrics/pulse/adapter/sqlitequeue"
+	"github.com/pulsemetrics/pulse/adapter/http/api"
+	"github.com/pulsemetrics/pulse/adapter/queue/redisqueue"
+	"github.com/pulsemetrics/pulse/adapter/queue/sqlitequeue"
 	"github.com/pulsemetrics/pulse/infrastructure/config"
 	"github.com/pulsemetrics/pulse/usecase/flush"
 	"github.com/pulsemetrics/pulse/usecase/ingest"
@@ -30,7 +30,7 @@ type Queue interface {
 // queueReady is the queue's readiness check: it answers, and holds no dead
 // letters (accepted data that was not stored: degraded until an operator
 // looks; see the README).
-func queueReady(q Queue) httpapi.Checker {
+func queueReady(q Queue) api.Checker {
 	return func(ctx context.Context) error {
 		if err := q.Ping(ctx); err != nil {
 			return err
@@ -40,7 +40,7 @@ func queueReady(q Queue) httpapi.Checker {
 			return err
 		}
 		if st.DeadLetters > 0 || st.Unreadable > 0 {
-			return fmt.Errorf("%w: %d entries in the dead-letter store, %d found unreadable by this process", httpapi.ErrDegraded, st.DeadLetters, st.Unreadable)
+			return fmt.Errorf("%w: %d entries in the dead-letter store, %d found unreadable by this process", api.ErrDegraded, st.DeadLetters, st.Unreadable)
 		}
 		return nil
 	}

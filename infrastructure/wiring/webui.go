@@ -4,9 +4,9 @@ import (
 	"log/slog"
 	"net/http"
 
-	"github.com/pulsemetrics/pulse/adapter/httpapi"
+	"github.com/pulsemetrics/pulse/adapter/http/api"
+	"github.com/pulsemetrics/pulse/adapter/http/webui"
 	"github.com/pulsemetrics/pulse/adapter/sqlstore"
-	"github.com/pulsemetrics/pulse/adapter/webui"
 	"github.com/pulsemetrics/pulse/frontend"
 	"github.com/pulsemetrics/pulse/infrastructure/config"
 	"github.com/pulsemetrics/pulse/usecase/accounts"
@@ -37,7 +37,7 @@ func ProvideDashboards(st *sqlstore.Store, clock Clock) *dashboards.Service {
 // behind the login session.
 func ProvideWebUI(cfg *config.Config, acc *accounts.Service, dash *dashboards.Service, qs *query.Service,
 	st *sqlstore.Store, log *slog.Logger, clock Clock) WebUI {
-	read := httpapi.NewReadHandlers(httpapi.ReadDeps{
+	read := api.NewReadHandlers(api.ReadDeps{
 		Query: qs, Catalogue: catalogue.NewService(st), Principal: webui.PrincipalFrom, Logger: log, Now: clock,
 	})
 	return webui.New(webui.Deps{
