@@ -80,7 +80,7 @@ func (s *scenario) retentionChanged(ctx context.Context, tenantName string, days
 func (s *scenario) retentionRuns(ctx context.Context) error {
 	deadline := time.Now().Add(30 * time.Second)
 	for {
-		_, skipped, err := wiring.RunRetentionOnce(ctx, s.srv.store, s.srv.retention, "features")
+		_, skipped, err := wiring.RunRetentionOnce(ctx, s.srv.store.Leases, s.srv.retention, "features")
 		if err != nil || !skipped {
 			return err
 		}

@@ -14,7 +14,7 @@ import (
 
 	"github.com/go-sql-driver/mysql"
 
-	"github.com/pulsemetrics/pulse/adapter/sqlstore"
+	"github.com/pulsemetrics/pulse/adapter/store/sqldb/sqldbtest"
 	"github.com/pulsemetrics/pulse/domain/audit"
 	"github.com/pulsemetrics/pulse/infrastructure/app"
 	"github.com/pulsemetrics/pulse/infrastructure/config"
@@ -36,7 +36,7 @@ type server struct {
 	queue     wiring.Queue
 	rollup    *rollupjob.Service
 	retention *retention.Service
-	store     *sqlstore.Store
+	store     *sqldbtest.Stores
 	env       map[string]string // the settings it runs with
 	// clock is the server's clock when it runs on a fake one, else nil.
 	clock *fakeClock
@@ -191,7 +191,7 @@ func launch(mode string, env map[string]string, opts launchOptions) (*server, er
 		return nil, fmt.Errorf("%s: listen: %w", mode, err)
 	}
 	a := &app.App{Name: "features-" + mode, Handler: p.Handler, Log: p.Log, ShutdownTimeout: 5 * time.Second}
-	s := &server{mode: mode, baseURL: "http://" + ln.Addr().String(), tenancy: p.Tenancy, queue: p.Queue, rollup: p.Rollup, retention: p.Retention, store: p.Store, env: env, clock: opts.clock}
+	s := &server{mode: mode, baseURL: "http://" + ln.Addr().String(), tenancy: p.Tenancy, queue: p.Queue, rollup: p.Rollup, retention: p.Retention, store: sqldbtest.NewStores(p.DB), env: env, clock: opts.clock}
 
 	// Held-back workers run beside the app, on their own context.
 	workerCtx, stopWorkers := context.WithCancel(context.Background())

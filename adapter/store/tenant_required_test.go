@@ -1,4 +1,4 @@
-package sqlstore_test
+package store_test
 
 import (
 	"context"
@@ -8,8 +8,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/pulsemetrics/pulse/adapter/sqlstore"
-	"github.com/pulsemetrics/pulse/adapter/sqlstore/storetest"
+	"github.com/pulsemetrics/pulse/adapter/store/sqldb"
+	"github.com/pulsemetrics/pulse/adapter/store/sqldb/sqldbtest"
 	"github.com/pulsemetrics/pulse/domain/dashboard"
 	"github.com/pulsemetrics/pulse/domain/metric"
 	"github.com/pulsemetrics/pulse/domain/tenant"
@@ -19,7 +19,7 @@ import (
 
 // The rule these tests enforce (docs/architecture.md, Guarantees: tenant isolation):
 //
-//  1. Every exported method of *sqlstore.Store is classified: either it
+//  1. Every exported method of *sqldbtest.Stores is classified: either it
 //     reads or writes one tenant's data and has a row in tenantCalls, or it
 //     is listed in notTenantScoped with the reason it needs no tenant. A new
 //     method in neither list fails TestTenantRequiredCoversEveryMethod, so
@@ -28,7 +28,7 @@ import (
 //     metric.Batch, metric.Query, or slices of them) carries tenant data by
 //     construction and may not be exempted.
 //  3. Every row of tenantCalls, called with no tenant (0 or below), answers
-//     sqlstore.ErrTenantRequired — on SQLite and on MariaDB, and on a closed
+//     sqldb.ErrTenantRequired — on SQLite and on MariaDB, and on a closed
 //     store too, which proves the refusal comes before any SQL is built or
 //     sent (a closed pool would otherwise answer "sql: database is
 //     closed"). Called with a real tenant it succeeds, so the guard is not
@@ -38,7 +38,7 @@ import (
 // fixture holds what a successful call with the real tenant needs.
 type tenantCall struct {
 	method string
-	call   func(ctx context.Context, s *sqlstore.Store, f fixture, tenantID int64) error
+	call   func(ctx context.Context, s *sqldbtest.Stores, f fixture, tenantID int64) error
 }
 
 // fixture is what exists in the database before the calls run.
@@ -66,90 +66,90 @@ func reqBatch(tenantID int64, name string) metric.Batch {
 func tenantCalls() []tenantCall {
 	rec := ingest.IdempotencyRecord{Fingerprint: [32]byte{1}, RequestID: "req-1", Accepted: 1}
 	return []tenantCall{
-		{"WriteBatches", func(ctx context.Context, s *sqlstore.Store, _ fixture, id int64) error {
+		{"WriteBatches", func(ctx context.Context, s *sqldbtest.Stores, _ fixture, id int64) error {
 			_, err := s.WriteBatches(ctx, []metric.Batch{reqBatch(id, "req.write")})
 			return err
 		}},
-		{"ReadRaw", func(ctx context.Context, s *sqlstore.Store, _ fixture, id int64) error {
+		{"ReadRaw", func(ctx context.Context, s *sqldbtest.Stores, _ fixture, id int64) error {
 			_, err := s.ReadRaw(ctx, metric.Query{TenantID: id, Name: "req.write", Start: 0, End: reqTime.UnixMilli() + 1, Interval: "raw"})
 			return err
 		}},
-		{"MetricNames", func(ctx context.Context, s *sqlstore.Store, _ fixture, id int64) error {
+		{"MetricNames", func(ctx context.Context, s *sqldbtest.Stores, _ fixture, id int64) error {
 			_, _, err := s.MetricNames(ctx, id, "req.", 10, 5)
 			return err
 		}},
-		{"ReadRollups", func(ctx context.Context, s *sqlstore.Store, _ fixture, id int64) error {
+		{"ReadRollups", func(ctx context.Context, s *sqldbtest.Stores, _ fixture, id int64) error {
 			_, err := s.ReadRollups(ctx, metric.Query{TenantID: id, Name: "req.write", Start: 0, End: reqTime.UnixMilli() + 1}, 60_000)
 			return err
 		}},
-		{"ReadRollupsAs", func(ctx context.Context, s *sqlstore.Store, _ fixture, id int64) error {
+		{"ReadRollupsAs", func(ctx context.Context, s *sqldbtest.Stores, _ fixture, id int64) error {
 			_, err := s.ReadRollupsAs(ctx, metric.Query{TenantID: id, Name: "req.write", Start: 0, End: reqTime.UnixMilli() + 1}, 300_000, 3_600_000)
 			return err
 		}},
-		{"RollupCoverage", func(ctx context.Context, s *sqlstore.Store, _ fixture, id int64) error {
+		{"RollupCoverage", func(ctx context.Context, s *sqldbtest.Stores, _ fixture, id int64) error {
 			_, _, err := s.RollupCoverage(ctx, metric.Query{TenantID: id, Name: "req.write", Start: 0, End: reqTime.UnixMilli() + 1}, 60_000)
 			return err
 		}},
-		{"Admit", func(ctx context.Context, s *sqlstore.Store, _ fixture, id int64) error {
+		{"Admit", func(ctx context.Context, s *sqldbtest.Stores, _ fixture, id int64) error {
 			_, err := s.Admit(ctx, id, []metric.Sample{reqSample("req.admit")}, 100)
 			return err
 		}},
-		{"Reserve", func(ctx context.Context, s *sqlstore.Store, _ fixture, id int64) error {
+		{"Reserve", func(ctx context.Context, s *sqldbtest.Stores, _ fixture, id int64) error {
 			_, _, err := s.Reserve(ctx, id, "req-key", rec, time.Minute)
 			return err
 		}},
-		{"Release", func(ctx context.Context, s *sqlstore.Store, _ fixture, id int64) error {
+		{"Release", func(ctx context.Context, s *sqldbtest.Stores, _ fixture, id int64) error {
 			return s.Release(ctx, id, "req-key")
 		}},
-		{"Complete", func(ctx context.Context, s *sqlstore.Store, _ fixture, id int64) error {
+		{"Complete", func(ctx context.Context, s *sqldbtest.Stores, _ fixture, id int64) error {
 			return s.Complete(ctx, id, "req-key", rec, time.Minute)
 		}},
-		{"ListTokens", func(ctx context.Context, s *sqlstore.Store, _ fixture, id int64) error {
+		{"ListTokens", func(ctx context.Context, s *sqldbtest.Stores, _ fixture, id int64) error {
 			_, err := s.ListTokens(ctx, id, "", 10)
 			return err
 		}},
-		{"ListAudit", func(ctx context.Context, s *sqlstore.Store, _ fixture, id int64) error {
+		{"ListAudit", func(ctx context.Context, s *sqldbtest.Stores, _ fixture, id int64) error {
 			_, err := s.ListAudit(ctx, id, 10)
 			return err
 		}},
-		{"RevokeTenantToken", func(ctx context.Context, s *sqlstore.Store, f fixture, id int64) error {
+		{"RevokeTenantToken", func(ctx context.Context, s *sqldbtest.Stores, f fixture, id int64) error {
 			return s.RevokeTenantToken(ctx, id, f.tokenID, reqTime)
 		}},
-		{"DeleteSamplesBefore", func(ctx context.Context, s *sqlstore.Store, _ fixture, id int64) error {
+		{"DeleteSamplesBefore", func(ctx context.Context, s *sqldbtest.Stores, _ fixture, id int64) error {
 			_, err := s.DeleteSamplesBefore(ctx, id, 0, 10)
 			return err
 		}},
-		{"DeleteRollupsBefore", func(ctx context.Context, s *sqlstore.Store, _ fixture, id int64) error {
+		{"DeleteRollupsBefore", func(ctx context.Context, s *sqldbtest.Stores, _ fixture, id int64) error {
 			_, err := s.DeleteRollupsBefore(ctx, id, 60_000, 0, 10)
 			return err
 		}},
-		{"CreateDashboard", func(ctx context.Context, s *sqlstore.Store, _ fixture, id int64) error {
+		{"CreateDashboard", func(ctx context.Context, s *sqldbtest.Stores, _ fixture, id int64) error {
 			_, err := s.CreateDashboard(ctx, id, "req", reqTime)
 			return err
 		}},
-		{"ListDashboards", func(ctx context.Context, s *sqlstore.Store, _ fixture, id int64) error {
+		{"ListDashboards", func(ctx context.Context, s *sqldbtest.Stores, _ fixture, id int64) error {
 			_, _, err := s.ListDashboards(ctx, id, 0, 20)
 			return err
 		}},
-		{"DashboardByID", func(ctx context.Context, s *sqlstore.Store, f fixture, id int64) error {
+		{"DashboardByID", func(ctx context.Context, s *sqldbtest.Stores, f fixture, id int64) error {
 			_, err := s.DashboardByID(ctx, id, f.dashboardID)
 			return err
 		}},
-		{"RenameDashboard", func(ctx context.Context, s *sqlstore.Store, f fixture, id int64) error {
+		{"RenameDashboard", func(ctx context.Context, s *sqldbtest.Stores, f fixture, id int64) error {
 			return s.RenameDashboard(ctx, id, f.dashboardID, "req renamed", reqTime)
 		}},
-		{"AddWidget", func(ctx context.Context, s *sqlstore.Store, f fixture, id int64) error {
+		{"AddWidget", func(ctx context.Context, s *sqldbtest.Stores, f fixture, id int64) error {
 			_, err := s.AddWidget(ctx, id, f.dashboardID, reqWidget(0), reqTime)
 			return err
 		}},
-		{"UpdateWidget", func(ctx context.Context, s *sqlstore.Store, f fixture, id int64) error {
+		{"UpdateWidget", func(ctx context.Context, s *sqldbtest.Stores, f fixture, id int64) error {
 			return s.UpdateWidget(ctx, id, f.dashboardID, reqWidget(f.widgetID), reqTime)
 		}},
 		// Deletions last: the rows above need the dashboard and widget.
-		{"DeleteWidget", func(ctx context.Context, s *sqlstore.Store, f fixture, id int64) error {
+		{"DeleteWidget", func(ctx context.Context, s *sqldbtest.Stores, f fixture, id int64) error {
 			return s.DeleteWidget(ctx, id, f.dashboardID, f.widgetID, reqTime)
 		}},
-		{"DeleteDashboard", func(ctx context.Context, s *sqlstore.Store, f fixture, id int64) error {
+		{"DeleteDashboard", func(ctx context.Context, s *sqldbtest.Stores, f fixture, id int64) error {
 			return s.DeleteDashboard(ctx, id, f.dashboardID)
 		}},
 	}
@@ -162,11 +162,16 @@ var notTenantScoped = map[string]string{
 	"Migrate":                "lifecycle",
 	"MigrateDown":            "lifecycle",
 	"Ping":                   "lifecycle",
-	"Dialect":                "configuration",
+	"Name":                   "configuration",
+	"Now":                    "configuration: the stores' clock",
+	"Retry":                  "a helper of the stores: runs a given transaction again",
+	"PurgeChunked":           "a helper of the stores: deletes expired rows of a table, every tenant's",
 	"SetClock":               "configuration",
 	"SetDedupeWindow":        "configuration",
 	"SetSampleRowsPerInsert": "configuration",
 	"PurgeExpired":           "maintenance over every tenant's expired keys; returns a count only",
+	"PurgeDedupe":            "maintenance over every tenant's expired dedupe ids; returns a count only",
+	"Purge":                  "maintenance over every tenant's expired idempotency keys; returns a count only",
 	"PurgeAccounts":          "maintenance: ended sessions and old login failures of every user; returns a count only",
 	"RollupPending":          "maintenance: recomputes the buckets the pending list names, for every tenant; returns counts only",
 	"PendingRollups":         "maintenance: the size of the rollup backlog over every tenant; returns a count only",
@@ -213,7 +218,7 @@ func TestTenantRequiredCoversEveryMethod(t *testing.T) {
 	for _, c := range tenantCalls() {
 		inTable[c.method] = true
 	}
-	typ := reflect.TypeOf((*sqlstore.Store)(nil))
+	typ := reflect.TypeOf((*sqldbtest.Stores)(nil))
 	exists := map[string]bool{}
 	for i := range typ.NumMethod() {
 		m := typ.Method(i)
@@ -224,7 +229,7 @@ func TestTenantRequiredCoversEveryMethod(t *testing.T) {
 			t.Errorf("%s is both in tenantCalls and in notTenantScoped: pick one", m.Name)
 		case !inTable[m.Name] && !exempt:
 			t.Errorf("(*Store).%s is not classified: if it reads or writes a tenant's data, make it refuse tenant 0 "+
-				"with sqlstore.ErrTenantRequired and add a row to tenantCalls; otherwise add it to notTenantScoped with the reason", m.Name)
+				"with sqldb.ErrTenantRequired and add a row to tenantCalls; otherwise add it to notTenantScoped with the reason", m.Name)
 		case exempt:
 			for j := 1; j < m.Type.NumIn(); j++ { // 0 is the receiver
 				for _, bad := range tenantDataTypes {
@@ -248,14 +253,14 @@ func TestTenantRequiredCoversEveryMethod(t *testing.T) {
 }
 
 func TestTenantRequiredSQLite(t *testing.T) {
-	testTenantRequired(t, openSQLite)
+	testTenantRequired(t, sqldbtest.SQLite)
 }
 
 func TestTenantRequiredMariaDB(t *testing.T) {
-	testTenantRequired(t, openMariaDB)
+	testTenantRequired(t, sqldbtest.MariaDB)
 }
 
-func testTenantRequired(t *testing.T, open func(testing.TB) storetest.Target) {
+func testTenantRequired(t *testing.T, open func(testing.TB) sqldbtest.Target) {
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
 	tg := open(t)
@@ -264,8 +269,8 @@ func testTenantRequired(t *testing.T, open func(testing.TB) storetest.Target) {
 	t.Run("no tenant", func(t *testing.T) {
 		for _, c := range tenantCalls() {
 			for _, id := range []int64{0, -1} {
-				if err := c.call(ctx, tg.Store, f, id); !errors.Is(err, sqlstore.ErrTenantRequired) {
-					t.Errorf("%s with tenant %d: %v, want sqlstore.ErrTenantRequired", c.method, id, err)
+				if err := c.call(ctx, tg.Store, f, id); !errors.Is(err, sqldb.ErrTenantRequired) {
+					t.Errorf("%s with tenant %d: %v, want sqldb.ErrTenantRequired", c.method, id, err)
 				}
 			}
 		}
@@ -282,8 +287,8 @@ func testTenantRequired(t *testing.T, open func(testing.TB) storetest.Target) {
 	t.Run("one batch without a tenant refuses the whole write", func(t *testing.T) {
 		before := countWhere(t, ctx, tg.DB, "series", "1 = 1")
 		_, err := tg.Store.WriteBatches(ctx, []metric.Batch{reqBatch(f.tenantID, "req.mixed"), reqBatch(0, "req.mixed")})
-		if !errors.Is(err, sqlstore.ErrTenantRequired) {
-			t.Fatalf("WriteBatches(tenant %d, tenant 0): %v, want sqlstore.ErrTenantRequired", f.tenantID, err)
+		if !errors.Is(err, sqldb.ErrTenantRequired) {
+			t.Fatalf("WriteBatches(tenant %d, tenant 0): %v, want sqldb.ErrTenantRequired", f.tenantID, err)
 		}
 		if after := countWhere(t, ctx, tg.DB, "series", "1 = 1"); after != before {
 			t.Errorf("series %d -> %d: a refused write stored something", before, after)
@@ -304,14 +309,14 @@ func testTenantRequired(t *testing.T, open func(testing.TB) storetest.Target) {
 			t.Fatal(err)
 		}
 		for _, c := range tenantCalls() {
-			if err := c.call(ctx, closed, f, 0); !errors.Is(err, sqlstore.ErrTenantRequired) {
-				t.Errorf("%s with tenant 0 on a closed store: %v, want sqlstore.ErrTenantRequired before any SQL", c.method, err)
+			if err := c.call(ctx, closed, f, 0); !errors.Is(err, sqldb.ErrTenantRequired) {
+				t.Errorf("%s with tenant 0 on a closed store: %v, want sqldb.ErrTenantRequired before any SQL", c.method, err)
 			}
 		}
 	})
 }
 
-func seedFixture(t *testing.T, ctx context.Context, s *sqlstore.Store) fixture {
+func seedFixture(t *testing.T, ctx context.Context, s *sqldbtest.Stores) fixture {
 	t.Helper()
 	tn, err := tenant.New("req-tenant", "", 0, reqTime)
 	if err != nil {

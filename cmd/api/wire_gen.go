@@ -8,6 +8,10 @@ package main
 
 import (
 	"context"
+	"github.com/pulsemetrics/pulse/adapter/idempotency/sqlidempotency"
+	"github.com/pulsemetrics/pulse/adapter/store/dashboards"
+	"github.com/pulsemetrics/pulse/adapter/store/tenants"
+	"github.com/pulsemetrics/pulse/adapter/store/users"
 	"github.com/pulsemetrics/pulse/infrastructure/config"
 	"github.com/pulsemetrics/pulse/infrastructure/wiring"
 )
@@ -17,10 +21,11 @@ import (
 func initApp(ctx context.Context, cfg *config.Config, role wiring.Role) (wiring.APIApp, func(), error) {
 	logger := wiring.ProvideLogger(cfg, role)
 	clock := wiring.ProvideClock()
-	store, cleanup, err := wiring.ProvideStore(ctx, cfg, logger, clock)
+	db, cleanup, err := wiring.ProvideDB(ctx, cfg, logger, clock)
 	if err != nil {
 		return wiring.APIApp{}, nil, err
 	}
+	store := tenants.New(db)
 	client, cleanup2, err := wiring.ProvideRedis(cfg)
 	if err != nil {
 		cleanup()
@@ -40,19 +45,24 @@ func initApp(ctx context.Context, cfg *config.Config, role wiring.Role) (wiring.
 		cleanup()
 		return wiring.APIApp{}, nil, err
 	}
-	rateLimiter, cleanup5 := wiring.ProvideRateLimiter(client, cfg, clock)
-	idempotencyStore := wiring.ProvideIdempotency(client, cfg, store)
-	ingestService := wiring.ProvideIngest(cfg, queue, service, store, rateLimiter, idempotencyStore, clock)
-	queryService := wiring.ProvideQuery(store, cfg)
+	samplesStore, cleanup5 := wiring.ProvideSamples(db, cfg)
+	rateLimiter, cleanup6 := wiring.ProvideRateLimiter(client, cfg, clock)
+	sqlidempotencyStore := sqlidempotency.New(db)
+	idempotencyStore := wiring.ProvideIdempotency(client, cfg, sqlidempotencyStore)
+	ingestService := wiring.ProvideIngest(cfg, queue, service, samplesStore, rateLimiter, idempotencyStore, clock)
+	queryService := wiring.ProvideQuery(samplesStore, cfg)
 	registry := wiring.ProvideRegistry(role)
 	extraChecks := wiring.NoExtraChecks()
-	accountsService := wiring.ProvideAccounts(store, clock)
-	dashboardsService := wiring.ProvideDashboards(store, clock)
-	webUI := wiring.ProvideWebUI(cfg, accountsService, dashboardsService, queryService, store, logger, clock)
-	handler := wiring.ProvideAPIHandler(cfg, service, ingestService, queryService, store, queue, registry, logger, clock, extraChecks, webUI)
+	usersStore := users.New(db)
+	accountsService := wiring.ProvideAccounts(usersStore, store, clock)
+	dashboardsStore := dashboards.New(db)
+	dashboardsService := wiring.ProvideDashboards(dashboardsStore, clock)
+	webUI := wiring.ProvideWebUI(cfg, accountsService, dashboardsService, queryService, samplesStore, logger, clock)
+	handler := wiring.ProvideAPIHandler(cfg, service, ingestService, queryService, db, samplesStore, queue, registry, logger, clock, extraChecks, webUI)
 	cacheListener := wiring.ProvideCacheListener(service)
 	apiApp := wiring.NewAPIApp(cfg, role, handler, cacheListener, logger)
 	return apiApp, func() {
+		cleanup6()
 		cleanup5()
 		cleanup4()
 		cleanup3()

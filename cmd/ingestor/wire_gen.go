@@ -8,6 +8,8 @@ package main
 
 import (
 	"context"
+	"github.com/pulsemetrics/pulse/adapter/idempotency/sqlidempotency"
+	"github.com/pulsemetrics/pulse/adapter/store/tenants"
 	"github.com/pulsemetrics/pulse/infrastructure/config"
 	"github.com/pulsemetrics/pulse/infrastructure/wiring"
 )
@@ -17,7 +19,7 @@ import (
 func initApp(ctx context.Context, cfg *config.Config, role wiring.Role) (wiring.OpsApp, func(), error) {
 	logger := wiring.ProvideLogger(cfg, role)
 	clock := wiring.ProvideClock()
-	store, cleanup, err := wiring.ProvideStore(ctx, cfg, logger, clock)
+	db, cleanup, err := wiring.ProvideDB(ctx, cfg, logger, clock)
 	if err != nil {
 		return wiring.OpsApp{}, nil, err
 	}
@@ -32,6 +34,7 @@ func initApp(ctx context.Context, cfg *config.Config, role wiring.Role) (wiring.
 		cleanup()
 		return wiring.OpsApp{}, nil, err
 	}
+	store := tenants.New(db)
 	brokerAccounts, cleanup4, err := wiring.ProvideBrokerAccounts(cfg, logger)
 	if err != nil {
 		cleanup3()
@@ -41,16 +44,19 @@ func initApp(ctx context.Context, cfg *config.Config, role wiring.Role) (wiring.
 	}
 	service := wiring.ProvideTenancy(cfg, store, client, clock, brokerAccounts)
 	registry := wiring.ProvideRegistry(role)
-	rateLimiter, cleanup5 := wiring.ProvideRateLimiter(client, cfg, clock)
-	idempotencyStore := wiring.ProvideIdempotency(client, cfg, store)
-	ingestService := wiring.ProvideIngest(cfg, queue, service, store, rateLimiter, idempotencyStore, clock)
+	samplesStore, cleanup5 := wiring.ProvideSamples(db, cfg)
+	rateLimiter, cleanup6 := wiring.ProvideRateLimiter(client, cfg, clock)
+	sqlidempotencyStore := sqlidempotency.New(db)
+	idempotencyStore := wiring.ProvideIdempotency(client, cfg, sqlidempotencyStore)
+	ingestService := wiring.ProvideIngest(cfg, queue, service, samplesStore, rateLimiter, idempotencyStore, clock)
 	mqttDoor := wiring.ProvideMQTTDoor(cfg, service, ingestService, rateLimiter, queue, registry, logger)
 	extraChecks := wiring.MQTTChecks(mqttDoor)
-	handler := wiring.ProvideOpsHandler(store, queue, service, registry, logger, extraChecks)
+	handler := wiring.ProvideOpsHandler(db, queue, service, registry, logger, extraChecks)
 	workers := wiring.IngestorLoops(mqttDoor)
 	cacheListener := wiring.ProvideCacheListener(service)
 	opsApp := wiring.NewOpsApp(cfg, role, handler, workers, cacheListener, logger)
 	return opsApp, func() {
+		cleanup6()
 		cleanup5()
 		cleanup4()
 		cleanup3()

@@ -12,12 +12,12 @@ import (
 	"github.com/redis/go-redis/v9"
 	"golang.org/x/sync/errgroup"
 
-	"github.com/pulsemetrics/pulse/adapter/sqlstore"
+	"github.com/pulsemetrics/pulse/adapter/store/sqldb"
 	"github.com/pulsemetrics/pulse/infrastructure/testservice"
 )
 
 // rowsPerStatement and rowsPerTx match the workers' defaults
-// (sqlstore's multi-row INSERT size and PULSE_FLUSH_CHUNK).
+// (the samples store's multi-row INSERT size and PULSE_FLUSH_CHUNK).
 const (
 	rowsPerStatement = 5000
 	rowsPerTx        = 10000
@@ -32,7 +32,7 @@ func measureCeiling(ctx context.Context, w workload, loops int) (float64, error)
 		return 0, err
 	}
 	defer drop()
-	st, err := sqlstore.OpenMariaDB(dsn)
+	st, err := sqldb.OpenMariaDB(dsn)
 	if err != nil {
 		return 0, err
 	}

@@ -132,7 +132,7 @@ func writeRollupData(ctx context.Context, p *wiring.Pipeline, tenantID int64, w 
 			v := 50 + 40*float64((ts.Unix()/60+int64(s))%97)/97
 			batch = append(batch, metric.Rehydrate("bench.cpu", v, tags, ts.UnixMilli(), ""))
 			if len(batch) == 10000 || !ts.Add(step).Before(end) {
-				if _, err := p.Store.WriteBatches(ctx, []metric.Batch{{ID: "bench", TenantID: tenantID, AcceptedAt: time.Now(), Samples: batch}}); err != nil {
+				if _, err := p.Samples.WriteBatches(ctx, []metric.Batch{{ID: "bench", TenantID: tenantID, AcceptedAt: time.Now(), Samples: batch}}); err != nil {
 					return total, err
 				}
 				total += len(batch)

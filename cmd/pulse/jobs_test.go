@@ -10,7 +10,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/pulsemetrics/pulse/adapter/sqlstore"
+	"github.com/pulsemetrics/pulse/adapter/store/sqldb/sqldbtest"
 	"github.com/pulsemetrics/pulse/domain/metric"
 )
 
@@ -36,7 +36,7 @@ func TestJobCommands(t *testing.T) {
 		t.Fatalf("tenant create: %v %s %s", err, out, errOut)
 	}
 	// Three samples in one minute and one 20 days old, written as the workers would.
-	st, err := sqlstore.OpenSQLite(filepath.Join(data, "pulse.db"))
+	st, err := sqldbtest.OpenSQLite(filepath.Join(data, "pulse.db"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -63,7 +63,7 @@ func TestJobCommands(t *testing.T) {
 		t.Fatalf("retention run: %v %q %q", err, out, errOut)
 	}
 
-	st, err = sqlstore.OpenSQLite(filepath.Join(data, "pulse.db"))
+	st, err = sqldbtest.OpenSQLite(filepath.Join(data, "pulse.db"))
 	if err != nil {
 		t.Fatal(err)
 	}

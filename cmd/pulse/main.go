@@ -84,7 +84,7 @@ func run(args []string) int {
 				return "", err
 			}
 			defer cleanup()
-			line, skipped, err := wiring.RunRetentionOnce(ctx, job.Store, job.Retention, "cli")
+			line, skipped, err := wiring.RunRetentionOnce(ctx, job.Leases, job.Retention, "cli")
 			if skipped {
 				return "", fmt.Errorf("another process is applying retention now (its lease is held); try again later")
 			}

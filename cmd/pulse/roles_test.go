@@ -17,7 +17,7 @@ import (
 
 	"github.com/go-sql-driver/mysql"
 
-	"github.com/pulsemetrics/pulse/adapter/sqlstore"
+	"github.com/pulsemetrics/pulse/adapter/store/sqldb/sqldbtest"
 	"github.com/pulsemetrics/pulse/domain/audit"
 	"github.com/pulsemetrics/pulse/infrastructure/testservice"
 )
@@ -295,7 +295,7 @@ func TestAdminCommands(t *testing.T) {
 // actor "cli".
 func assertCLIAudit(t *testing.T, data string) {
 	t.Helper()
-	st, err := sqlstore.OpenSQLite(filepath.Join(data, "pulse.db"))
+	st, err := sqldbtest.OpenSQLite(filepath.Join(data, "pulse.db"))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -7,7 +7,7 @@ import (
 
 	"github.com/google/wire"
 
-	"github.com/pulsemetrics/pulse/adapter/sqlstore"
+	"github.com/pulsemetrics/pulse/adapter/store/sqldb"
 	"github.com/pulsemetrics/pulse/infrastructure/app"
 	"github.com/pulsemetrics/pulse/infrastructure/config"
 	"github.com/pulsemetrics/pulse/infrastructure/wiring"
@@ -22,26 +22,26 @@ func initServe(ctx context.Context, cfg *config.Config, role wiring.Role) (*app.
 }
 
 func initTenancy(ctx context.Context, cfg *config.Config, role wiring.Role) (*tenancy.Service, func(), error) {
-	wire.Build(wiring.ProvideClock, wiring.ProvideLogger, wiring.ProvideStore, wiring.ProvideRedis, wiring.ProvideBrokerAccounts, wiring.ProvideTenancy)
+	wire.Build(wiring.ProvideClock, wiring.ProvideLogger, wiring.StoreSet, wiring.ProvideRedis, wiring.ProvideBrokerAccounts, wiring.ProvideTenancy)
 	return nil, nil, nil
 }
 
 func initAccounts(ctx context.Context, cfg *config.Config, role wiring.Role) (*accounts.Service, func(), error) {
-	wire.Build(wiring.ProvideClock, wiring.ProvideLogger, wiring.ProvideStore, wiring.ProvideAccounts)
+	wire.Build(wiring.ProvideClock, wiring.ProvideLogger, wiring.StoreSet, wiring.ProvideAccounts)
 	return nil, nil, nil
 }
 
-func initStore(ctx context.Context, cfg *config.Config, role wiring.Role) (*sqlstore.Store, func(), error) {
-	wire.Build(wiring.ProvideClock, wiring.ProvideLogger, wiring.ProvideStore)
+func initStore(ctx context.Context, cfg *config.Config, role wiring.Role) (*sqldb.DB, func(), error) {
+	wire.Build(wiring.ProvideClock, wiring.ProvideLogger, wiring.ProvideDB)
 	return nil, nil, nil
 }
 
 func initRollupJob(ctx context.Context, cfg *config.Config, role wiring.Role) (*rollupjob.Service, func(), error) {
-	wire.Build(wiring.ProvideClock, wiring.ProvideLogger, wiring.ProvideStore, wiring.ProvideRegistry, wiring.ProvideRollupJob)
+	wire.Build(wiring.ProvideClock, wiring.ProvideLogger, wiring.StoreSet, wiring.ProvideRegistry, wiring.ProvideRollupJob)
 	return nil, nil, nil
 }
 
 func initRetention(ctx context.Context, cfg *config.Config, role wiring.Role) (wiring.RetentionJob, func(), error) {
-	wire.Build(wiring.ProvideClock, wiring.ProvideLogger, wiring.ProvideStore, wiring.ProvideRetention, wire.Struct(new(wiring.RetentionJob), "*"))
+	wire.Build(wiring.ProvideClock, wiring.ProvideLogger, wiring.StoreSet, wiring.ProvideRetention, wire.Struct(new(wiring.RetentionJob), "*"))
 	return wiring.RetentionJob{}, nil, nil
 }

@@ -8,7 +8,12 @@ package main
 
 import (
 	"context"
-	"github.com/pulsemetrics/pulse/adapter/sqlstore"
+	"github.com/pulsemetrics/pulse/adapter/idempotency/sqlidempotency"
+	"github.com/pulsemetrics/pulse/adapter/store/dashboards"
+	"github.com/pulsemetrics/pulse/adapter/store/leases"
+	"github.com/pulsemetrics/pulse/adapter/store/sqldb"
+	"github.com/pulsemetrics/pulse/adapter/store/tenants"
+	"github.com/pulsemetrics/pulse/adapter/store/users"
 	"github.com/pulsemetrics/pulse/infrastructure/app"
 	"github.com/pulsemetrics/pulse/infrastructure/config"
 	"github.com/pulsemetrics/pulse/infrastructure/wiring"
@@ -22,10 +27,11 @@ import (
 func initServe(ctx context.Context, cfg *config.Config, role wiring.Role) (*app.App, func(), error) {
 	logger := wiring.ProvideLogger(cfg, role)
 	clock := wiring.ProvideClock()
-	store, cleanup, err := wiring.ProvideStore(ctx, cfg, logger, clock)
+	db, cleanup, err := wiring.ProvideDB(ctx, cfg, logger, clock)
 	if err != nil {
 		return nil, nil, err
 	}
+	store := tenants.New(db)
 	client, cleanup2, err := wiring.ProvideRedis(cfg)
 	if err != nil {
 		cleanup()
@@ -45,20 +51,26 @@ func initServe(ctx context.Context, cfg *config.Config, role wiring.Role) (*app.
 		cleanup()
 		return nil, nil, err
 	}
-	rateLimiter, cleanup5 := wiring.ProvideRateLimiter(client, cfg, clock)
-	idempotencyStore := wiring.ProvideIdempotency(client, cfg, store)
-	ingestService := wiring.ProvideIngest(cfg, queue, service, store, rateLimiter, idempotencyStore, clock)
-	queryService := wiring.ProvideQuery(store, cfg)
+	samplesStore, cleanup5 := wiring.ProvideSamples(db, cfg)
+	rateLimiter, cleanup6 := wiring.ProvideRateLimiter(client, cfg, clock)
+	sqlidempotencyStore := sqlidempotency.New(db)
+	idempotencyStore := wiring.ProvideIdempotency(client, cfg, sqlidempotencyStore)
+	ingestService := wiring.ProvideIngest(cfg, queue, service, samplesStore, rateLimiter, idempotencyStore, clock)
+	queryService := wiring.ProvideQuery(samplesStore, cfg)
 	registry := wiring.ProvideRegistry(role)
 	mqttDoor := wiring.ProvideMQTTDoor(cfg, service, ingestService, rateLimiter, queue, registry, logger)
 	extraChecks := wiring.MQTTChecks(mqttDoor)
-	accountsService := wiring.ProvideAccounts(store, clock)
-	dashboardsService := wiring.ProvideDashboards(store, clock)
-	webUI := wiring.ProvideWebUI(cfg, accountsService, dashboardsService, queryService, store, logger, clock)
-	handler := wiring.ProvideAPIHandler(cfg, service, ingestService, queryService, store, queue, registry, logger, clock, extraChecks, webUI)
-	workers := wiring.ProvideWorkers(cfg, queue, store, service, registry, logger)
-	rollupjobService, err := wiring.ProvideRollupJob(cfg, store, registry, logger, role)
+	usersStore := users.New(db)
+	accountsService := wiring.ProvideAccounts(usersStore, store, clock)
+	dashboardsStore := dashboards.New(db)
+	dashboardsService := wiring.ProvideDashboards(dashboardsStore, clock)
+	webUI := wiring.ProvideWebUI(cfg, accountsService, dashboardsService, queryService, samplesStore, logger, clock)
+	handler := wiring.ProvideAPIHandler(cfg, service, ingestService, queryService, db, samplesStore, queue, registry, logger, clock, extraChecks, webUI)
+	workers := wiring.ProvideWorkers(cfg, queue, samplesStore, service, registry, logger)
+	leasesStore := leases.New(db)
+	rollupjobService, err := wiring.ProvideRollupJob(cfg, samplesStore, leasesStore, registry, logger, role)
 	if err != nil {
+		cleanup6()
 		cleanup5()
 		cleanup4()
 		cleanup3()
@@ -66,8 +78,10 @@ func initServe(ctx context.Context, cfg *config.Config, role wiring.Role) (*app.
 		cleanup()
 		return nil, nil, err
 	}
-	retentionService, err := wiring.ProvideRetention(cfg, store, logger)
+	retentionStore := wiring.ProvideRetentionStore(store, samplesStore)
+	retentionService, err := wiring.ProvideRetention(cfg, retentionStore, logger)
 	if err != nil {
+		cleanup6()
 		cleanup5()
 		cleanup4()
 		cleanup3()
@@ -75,10 +89,11 @@ func initServe(ctx context.Context, cfg *config.Config, role wiring.Role) (*app.
 		cleanup()
 		return nil, nil, err
 	}
-	schedulerLoops := wiring.ProvideSchedulerLoops(cfg, store, rollupjobService, retentionService, registry, logger, role)
+	schedulerLoops := wiring.ProvideSchedulerLoops(cfg, samplesStore, leasesStore, usersStore, sqlidempotencyStore, rollupjobService, retentionService, registry, logger, role)
 	cacheListener := wiring.ProvideCacheListener(service)
 	appApp := wiring.NewServeApp(cfg, role, handler, workers, schedulerLoops, mqttDoor, cacheListener, logger)
 	return appApp, func() {
+		cleanup6()
 		cleanup5()
 		cleanup4()
 		cleanup3()
@@ -90,10 +105,11 @@ func initServe(ctx context.Context, cfg *config.Config, role wiring.Role) (*app.
 func initTenancy(ctx context.Context, cfg *config.Config, role wiring.Role) (*tenancy.Service, func(), error) {
 	logger := wiring.ProvideLogger(cfg, role)
 	clock := wiring.ProvideClock()
-	store, cleanup, err := wiring.ProvideStore(ctx, cfg, logger, clock)
+	db, cleanup, err := wiring.ProvideDB(ctx, cfg, logger, clock)
 	if err != nil {
 		return nil, nil, err
 	}
+	store := tenants.New(db)
 	client, cleanup2, err := wiring.ProvideRedis(cfg)
 	if err != nil {
 		cleanup()
@@ -116,24 +132,26 @@ func initTenancy(ctx context.Context, cfg *config.Config, role wiring.Role) (*te
 func initAccounts(ctx context.Context, cfg *config.Config, role wiring.Role) (*accounts.Service, func(), error) {
 	logger := wiring.ProvideLogger(cfg, role)
 	clock := wiring.ProvideClock()
-	store, cleanup, err := wiring.ProvideStore(ctx, cfg, logger, clock)
+	db, cleanup, err := wiring.ProvideDB(ctx, cfg, logger, clock)
 	if err != nil {
 		return nil, nil, err
 	}
-	service := wiring.ProvideAccounts(store, clock)
+	store := users.New(db)
+	tenantsStore := tenants.New(db)
+	service := wiring.ProvideAccounts(store, tenantsStore, clock)
 	return service, func() {
 		cleanup()
 	}, nil
 }
 
-func initStore(ctx context.Context, cfg *config.Config, role wiring.Role) (*sqlstore.Store, func(), error) {
+func initStore(ctx context.Context, cfg *config.Config, role wiring.Role) (*sqldb.DB, func(), error) {
 	logger := wiring.ProvideLogger(cfg, role)
 	clock := wiring.ProvideClock()
-	store, cleanup, err := wiring.ProvideStore(ctx, cfg, logger, clock)
+	db, cleanup, err := wiring.ProvideDB(ctx, cfg, logger, clock)
 	if err != nil {
 		return nil, nil, err
 	}
-	return store, func() {
+	return db, func() {
 		cleanup()
 	}, nil
 }
@@ -141,17 +159,21 @@ func initStore(ctx context.Context, cfg *config.Config, role wiring.Role) (*sqls
 func initRollupJob(ctx context.Context, cfg *config.Config, role wiring.Role) (*rollupjob.Service, func(), error) {
 	logger := wiring.ProvideLogger(cfg, role)
 	clock := wiring.ProvideClock()
-	store, cleanup, err := wiring.ProvideStore(ctx, cfg, logger, clock)
+	db, cleanup, err := wiring.ProvideDB(ctx, cfg, logger, clock)
 	if err != nil {
 		return nil, nil, err
 	}
+	store, cleanup2 := wiring.ProvideSamples(db, cfg)
+	leasesStore := leases.New(db)
 	registry := wiring.ProvideRegistry(role)
-	service, err := wiring.ProvideRollupJob(cfg, store, registry, logger, role)
+	service, err := wiring.ProvideRollupJob(cfg, store, leasesStore, registry, logger, role)
 	if err != nil {
+		cleanup2()
 		cleanup()
 		return nil, nil, err
 	}
 	return service, func() {
+		cleanup2()
 		cleanup()
 	}, nil
 }
@@ -159,20 +181,26 @@ func initRollupJob(ctx context.Context, cfg *config.Config, role wiring.Role) (*
 func initRetention(ctx context.Context, cfg *config.Config, role wiring.Role) (wiring.RetentionJob, func(), error) {
 	logger := wiring.ProvideLogger(cfg, role)
 	clock := wiring.ProvideClock()
-	store, cleanup, err := wiring.ProvideStore(ctx, cfg, logger, clock)
+	db, cleanup, err := wiring.ProvideDB(ctx, cfg, logger, clock)
 	if err != nil {
 		return wiring.RetentionJob{}, nil, err
 	}
-	service, err := wiring.ProvideRetention(cfg, store, logger)
+	store := leases.New(db)
+	tenantsStore := tenants.New(db)
+	samplesStore, cleanup2 := wiring.ProvideSamples(db, cfg)
+	retentionStore := wiring.ProvideRetentionStore(tenantsStore, samplesStore)
+	service, err := wiring.ProvideRetention(cfg, retentionStore, logger)
 	if err != nil {
+		cleanup2()
 		cleanup()
 		return wiring.RetentionJob{}, nil, err
 	}
 	retentionJob := wiring.RetentionJob{
-		Store:     store,
+		Leases:    store,
 		Retention: service,
 	}
 	return retentionJob, func() {
+		cleanup2()
 		cleanup()
 	}, nil
 }

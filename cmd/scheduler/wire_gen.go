@@ -8,6 +8,10 @@ package main
 
 import (
 	"context"
+	"github.com/pulsemetrics/pulse/adapter/idempotency/sqlidempotency"
+	"github.com/pulsemetrics/pulse/adapter/store/leases"
+	"github.com/pulsemetrics/pulse/adapter/store/tenants"
+	"github.com/pulsemetrics/pulse/adapter/store/users"
 	"github.com/pulsemetrics/pulse/infrastructure/config"
 	"github.com/pulsemetrics/pulse/infrastructure/wiring"
 )
@@ -17,7 +21,7 @@ import (
 func initApp(ctx context.Context, cfg *config.Config, role wiring.Role) (wiring.OpsApp, func(), error) {
 	logger := wiring.ProvideLogger(cfg, role)
 	clock := wiring.ProvideClock()
-	store, cleanup, err := wiring.ProvideStore(ctx, cfg, logger, clock)
+	db, cleanup, err := wiring.ProvideDB(ctx, cfg, logger, clock)
 	if err != nil {
 		return wiring.OpsApp{}, nil, err
 	}
@@ -32,6 +36,7 @@ func initApp(ctx context.Context, cfg *config.Config, role wiring.Role) (wiring.
 		cleanup()
 		return wiring.OpsApp{}, nil, err
 	}
+	store := tenants.New(db)
 	brokerAccounts, cleanup4, err := wiring.ProvideBrokerAccounts(cfg, logger)
 	if err != nil {
 		cleanup3()
@@ -42,27 +47,35 @@ func initApp(ctx context.Context, cfg *config.Config, role wiring.Role) (wiring.
 	service := wiring.ProvideTenancy(cfg, store, client, clock, brokerAccounts)
 	registry := wiring.ProvideRegistry(role)
 	extraChecks := wiring.NoExtraChecks()
-	handler := wiring.ProvideOpsHandler(store, queue, service, registry, logger, extraChecks)
-	rollupjobService, err := wiring.ProvideRollupJob(cfg, store, registry, logger, role)
+	handler := wiring.ProvideOpsHandler(db, queue, service, registry, logger, extraChecks)
+	samplesStore, cleanup5 := wiring.ProvideSamples(db, cfg)
+	leasesStore := leases.New(db)
+	usersStore := users.New(db)
+	sqlidempotencyStore := sqlidempotency.New(db)
+	rollupjobService, err := wiring.ProvideRollupJob(cfg, samplesStore, leasesStore, registry, logger, role)
 	if err != nil {
+		cleanup5()
 		cleanup4()
 		cleanup3()
 		cleanup2()
 		cleanup()
 		return wiring.OpsApp{}, nil, err
 	}
-	retentionService, err := wiring.ProvideRetention(cfg, store, logger)
+	retentionStore := wiring.ProvideRetentionStore(store, samplesStore)
+	retentionService, err := wiring.ProvideRetention(cfg, retentionStore, logger)
 	if err != nil {
+		cleanup5()
 		cleanup4()
 		cleanup3()
 		cleanup2()
 		cleanup()
 		return wiring.OpsApp{}, nil, err
 	}
-	schedulerLoops := wiring.ProvideSchedulerLoops(cfg, store, rollupjobService, retentionService, registry, logger, role)
+	schedulerLoops := wiring.ProvideSchedulerLoops(cfg, samplesStore, leasesStore, usersStore, sqlidempotencyStore, rollupjobService, retentionService, registry, logger, role)
 	cacheListener := wiring.ProvideCacheListener(service)
 	opsApp := wiring.NewSchedulerApp(cfg, role, handler, schedulerLoops, cacheListener, logger)
 	return opsApp, func() {
+		cleanup5()
 		cleanup4()
 		cleanup3()
 		cleanup2()

@@ -8,6 +8,7 @@ package main
 
 import (
 	"context"
+	"github.com/pulsemetrics/pulse/adapter/store/tenants"
 	"github.com/pulsemetrics/pulse/infrastructure/config"
 	"github.com/pulsemetrics/pulse/infrastructure/wiring"
 )
@@ -17,7 +18,7 @@ import (
 func initApp(ctx context.Context, cfg *config.Config, role wiring.Role) (wiring.OpsApp, func(), error) {
 	logger := wiring.ProvideLogger(cfg, role)
 	clock := wiring.ProvideClock()
-	store, cleanup, err := wiring.ProvideStore(ctx, cfg, logger, clock)
+	db, cleanup, err := wiring.ProvideDB(ctx, cfg, logger, clock)
 	if err != nil {
 		return wiring.OpsApp{}, nil, err
 	}
@@ -32,6 +33,7 @@ func initApp(ctx context.Context, cfg *config.Config, role wiring.Role) (wiring.
 		cleanup()
 		return wiring.OpsApp{}, nil, err
 	}
+	store := tenants.New(db)
 	brokerAccounts, cleanup4, err := wiring.ProvideBrokerAccounts(cfg, logger)
 	if err != nil {
 		cleanup3()
@@ -42,11 +44,13 @@ func initApp(ctx context.Context, cfg *config.Config, role wiring.Role) (wiring.
 	service := wiring.ProvideTenancy(cfg, store, client, clock, brokerAccounts)
 	registry := wiring.ProvideRegistry(role)
 	extraChecks := wiring.NoExtraChecks()
-	handler := wiring.ProvideOpsHandler(store, queue, service, registry, logger, extraChecks)
-	workers := wiring.ProvideWorkers(cfg, queue, store, service, registry, logger)
+	handler := wiring.ProvideOpsHandler(db, queue, service, registry, logger, extraChecks)
+	samplesStore, cleanup5 := wiring.ProvideSamples(db, cfg)
+	workers := wiring.ProvideWorkers(cfg, queue, samplesStore, service, registry, logger)
 	cacheListener := wiring.ProvideCacheListener(service)
 	opsApp := wiring.NewOpsApp(cfg, role, handler, workers, cacheListener, logger)
 	return opsApp, func() {
+		cleanup5()
 		cleanup4()
 		cleanup3()
 		cleanup2()

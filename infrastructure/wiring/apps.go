@@ -5,7 +5,8 @@ import (
 	"net/http"
 
 	"github.com/pulsemetrics/pulse/adapter/http/api"
-	"github.com/pulsemetrics/pulse/adapter/sqlstore"
+	"github.com/pulsemetrics/pulse/adapter/store/samples"
+	"github.com/pulsemetrics/pulse/adapter/store/sqldb"
 	"github.com/pulsemetrics/pulse/domain/metric"
 	"github.com/pulsemetrics/pulse/infrastructure/app"
 	"github.com/pulsemetrics/pulse/infrastructure/config"
@@ -24,7 +25,7 @@ func ProvideRegistry(role Role) *telemetry.Registry { return telemetry.NewRegist
 type Workers []app.Loop
 
 // ProvideWorkers builds PULSE_WORKER_CONCURRENCY flush loops.
-func ProvideWorkers(cfg *config.Config, q Queue, st *sqlstore.Store, ten *tenancy.Service, reg *telemetry.Registry, log *slog.Logger) Workers {
+func ProvideWorkers(cfg *config.Config, q Queue, st *samples.Store, ten *tenancy.Service, reg *telemetry.Registry, log *slog.Logger) Workers {
 	m := reg.Flush(ten.TenantName)
 	reg.RegisterQueue(q)
 	out := make(Workers, cfg.WorkerConcurrency)
@@ -45,9 +46,9 @@ func NoExtraChecks() ExtraChecks { return nil }
 // MQTTChecks makes /readyz report the MQTT door.
 func MQTTChecks(door *MQTTDoor) ExtraChecks { return ExtraChecks{"mqtt": door.Ready} }
 
-func checks(st *sqlstore.Store, q Queue, extra ExtraChecks) map[string]api.Checker {
+func checks(db *sqldb.DB, q Queue, extra ExtraChecks) map[string]api.Checker {
 	m := map[string]api.Checker{
-		"database": st.Ping,
+		"database": db.Ping,
 		"queue":    queueReady(q),
 	}
 	for k, v := range extra {
@@ -59,12 +60,12 @@ func checks(st *sqlstore.Store, q Queue, extra ExtraChecks) map[string]api.Check
 // ProvideAPIHandler is the full HTTP API, with the dashboard (WebUI) for
 // every other path.
 func ProvideAPIHandler(cfg *config.Config, ten *tenancy.Service, in *ingest.Service, qs *query.Service,
-	st *sqlstore.Store, q Queue, reg *telemetry.Registry, log *slog.Logger, clock Clock, extra ExtraChecks, ui WebUI) http.Handler {
+	db *sqldb.DB, st *samples.Store, q Queue, reg *telemetry.Registry, log *slog.Logger, clock Clock, extra ExtraChecks, ui WebUI) http.Handler {
 	reg.RegisterQueue(q)
 	return api.NewRouter(api.Deps{
 		Auth: ten, Ingest: in, Query: qs, Admin: ten, TrustProxy: cfg.TrustProxy,
 		Catalogue: catalogue.NewService(st),
-		Checks:    checks(st, q, extra),
+		Checks:    checks(db, q, extra),
 		Limits: api.Limits{MaxBodyBytes: cfg.MaxBodyBytes, MaxDecodedBytes: cfg.MaxDecodedBytes, MaxSamples: cfg.MaxSamples,
 			RequestTimeout: cfg.RequestTimeout},
 		SampleLimits: metric.DefaultLimits(),
@@ -74,8 +75,8 @@ func ProvideAPIHandler(cfg *config.Config, ten *tenancy.Service, in *ingest.Serv
 }
 
 // ProvideOpsHandler serves only /healthz, /readyz and /metrics (worker, scheduler, ingestor).
-func ProvideOpsHandler(st *sqlstore.Store, q Queue, ten *tenancy.Service, reg *telemetry.Registry, log *slog.Logger, extra ExtraChecks) http.Handler {
-	return api.NewOpsRouter(api.OpsDeps{Auth: ten, Checks: checks(st, q, extra), Logger: log, Registerer: reg, Gatherer: reg})
+func ProvideOpsHandler(db *sqldb.DB, q Queue, ten *tenancy.Service, reg *telemetry.Registry, log *slog.Logger, extra ExtraChecks) http.Handler {
+	return api.NewOpsRouter(api.OpsDeps{Auth: ten, Checks: checks(db, q, extra), Logger: log, Registerer: reg, Gatherer: reg})
 }
 
 // NewServeApp is `pulse serve`: the API, the workers, the scheduler's jobs

@@ -4,7 +4,9 @@ import (
 	"log/slog"
 	"net/http"
 
-	"github.com/pulsemetrics/pulse/adapter/sqlstore"
+	"github.com/pulsemetrics/pulse/adapter/store/samples"
+	"github.com/pulsemetrics/pulse/adapter/store/sqldb"
+	"github.com/pulsemetrics/pulse/adapter/store/tenants"
 	"github.com/pulsemetrics/pulse/infrastructure/config"
 	"github.com/pulsemetrics/pulse/infrastructure/telemetry"
 	"github.com/pulsemetrics/pulse/usecase/ingest"
@@ -20,7 +22,9 @@ import (
 type Pipeline struct {
 	Config    *config.Config
 	Log       *slog.Logger
-	Store     *sqlstore.Store
+	DB        *sqldb.DB
+	Samples   *samples.Store
+	Tenants   *tenants.Store
 	Queue     Queue
 	Tenancy   *tenancy.Service
 	Ingest    *ingest.Service

@@ -4,9 +4,10 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/pulsemetrics/pulse/adapter/idempotency/redisidempotency"
+	"github.com/pulsemetrics/pulse/adapter/idempotency/sqlidempotency"
 	"github.com/pulsemetrics/pulse/adapter/ratelimit/memratelimit"
 	"github.com/pulsemetrics/pulse/adapter/ratelimit/redisratelimit"
-	"github.com/pulsemetrics/pulse/adapter/sqlstore"
+	"github.com/pulsemetrics/pulse/adapter/store/samples"
 	"github.com/pulsemetrics/pulse/infrastructure/config"
 	"github.com/pulsemetrics/pulse/usecase/ingest"
 	"github.com/pulsemetrics/pulse/usecase/tenancy"
@@ -26,7 +27,7 @@ func ProvideRateLimiter(client *redis.Client, cfg *config.Config, clock Clock) (
 
 // ProvideIdempotency keeps Idempotency-Keys in Redis when it is configured,
 // else in the database.
-func ProvideIdempotency(client *redis.Client, cfg *config.Config, st *sqlstore.Store) ingest.IdempotencyStore {
+func ProvideIdempotency(client *redis.Client, cfg *config.Config, st *sqlidempotency.Store) ingest.IdempotencyStore {
 	if client == nil {
 		return st
 	}
@@ -35,7 +36,7 @@ func ProvideIdempotency(client *redis.Client, cfg *config.Config, st *sqlstore.S
 
 // ProvideIngest builds the ingest use case with time-ordered request ids and
 // every protection the settings ask for.
-func ProvideIngest(cfg *config.Config, q Queue, ten *tenancy.Service, st *sqlstore.Store,
+func ProvideIngest(cfg *config.Config, q Queue, ten *tenancy.Service, st *samples.Store,
 	limiter ingest.RateLimiter, idem ingest.IdempotencyStore, clock Clock) *ingest.Service {
 	return ingest.NewService(q, ten, clock, newRequestID,
 		ingest.WithRateLimit(limiter, ingest.Quota{SamplesPerMinute: cfg.RateLimitSamples, RequestsPerMinute: cfg.RateLimitRequests}),

@@ -7,7 +7,6 @@ package wiring
 import (
 	"context"
 	"crypto/rand"
-	"fmt"
 	"log/slog"
 	"os"
 	"time"
@@ -16,7 +15,8 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/pulsemetrics/pulse/adapter/invalidation/redisinvalidate"
-	"github.com/pulsemetrics/pulse/adapter/sqlstore"
+	"github.com/pulsemetrics/pulse/adapter/store/samples"
+	"github.com/pulsemetrics/pulse/adapter/store/tenants"
 	"github.com/pulsemetrics/pulse/domain/metric"
 	"github.com/pulsemetrics/pulse/infrastructure/config"
 	"github.com/pulsemetrics/pulse/infrastructure/logging"
@@ -32,41 +32,6 @@ func ProvideLogger(cfg *config.Config, role Role) *slog.Logger {
 	return logging.New(os.Stderr, cfg.LogLevel, cfg.LogFormat).With("role", string(role))
 }
 
-// ProvideStore opens the configured database (SQLite in the data dir when no
-// PULSE_DATABASE_URL is set) and brings its schema up to date.
-func ProvideStore(ctx context.Context, cfg *config.Config, log *slog.Logger, clock Clock) (*sqlstore.Store, func(), error) {
-	var (
-		st  *sqlstore.Store
-		err error
-	)
-	if cfg.DatabaseURL == "" {
-		if err := os.MkdirAll(cfg.DataDir, 0o750); err != nil {
-			return nil, nil, fmt.Errorf("PULSE_DATA_DIR=%s: %w", cfg.DataDir, err)
-		}
-		st, err = sqlstore.OpenSQLite(cfg.SQLitePath())
-		if err != nil {
-			return nil, nil, fmt.Errorf("open SQLite %s: %w", cfg.SQLitePath(), err)
-		}
-		log.Info("database: embedded SQLite", "path", cfg.SQLitePath())
-	} else {
-		dsn, _ := config.MySQLDSN(cfg.DatabaseURL) // validated at load
-		st, err = sqlstore.OpenMariaDB(dsn)
-		if err != nil {
-			return nil, nil, fmt.Errorf("open MariaDB (PULSE_DATABASE_URL): %w", err)
-		}
-		log.Info("database: MariaDB")
-	}
-	st.SetDedupeWindow(cfg.DedupeWindow)
-	st.SetClock(clock)
-	mctx, cancel := context.WithTimeout(ctx, 2*time.Minute)
-	defer cancel()
-	if err := st.Migrate(mctx); err != nil {
-		_ = st.Close()
-		return nil, nil, unavailable("database", fmt.Errorf("migrate database: %w", err))
-	}
-	return st, func() { _ = st.Close() }, nil
-}
-
 // Clock is the time source of the use cases; tests pass a fixed one.
 type Clock func() time.Time
 
@@ -76,7 +41,7 @@ func ProvideClock() Clock { return time.Now }
 // ProvideTenancy builds the tenancy use case; the store keeps the audit
 // log. With an external Mosquitto it also keeps the broker's accounts in
 // step with the tokens.
-func ProvideTenancy(cfg *config.Config, st *sqlstore.Store, client *redis.Client, clock Clock, broker tenancy.BrokerAccounts) *tenancy.Service {
+func ProvideTenancy(cfg *config.Config, st *tenants.Store, client *redis.Client, clock Clock, broker tenancy.BrokerAccounts) *tenancy.Service {
 	s := tenancy.NewService(st, st, tenancy.AuditFunc(st.RecordAudit), rand.Reader, clock, metric.DefaultLimits()).
 		WithDefaultQuota(cfg.RateLimitSamples)
 	if broker != nil {
@@ -99,7 +64,7 @@ func ProvideCacheListener(ten *tenancy.Service) CacheListener { return CacheList
 func (c CacheListener) Run(ctx context.Context) error { return c.ten.ListenForChanges(ctx) }
 
 // ProvideQuery builds the query use case.
-func ProvideQuery(st *sqlstore.Store, cfg *config.Config) *query.Service {
+func ProvideQuery(st *samples.Store, cfg *config.Config) *query.Service {
 	return query.NewService(st, cfg.RollupSteps)
 }
 

@@ -10,7 +10,10 @@ import (
 	"os"
 	"time"
 
-	"github.com/pulsemetrics/pulse/adapter/sqlstore"
+	"github.com/pulsemetrics/pulse/adapter/idempotency/sqlidempotency"
+	"github.com/pulsemetrics/pulse/adapter/store/leases"
+	"github.com/pulsemetrics/pulse/adapter/store/samples"
+	"github.com/pulsemetrics/pulse/adapter/store/users"
 	"github.com/pulsemetrics/pulse/infrastructure/app"
 	"github.com/pulsemetrics/pulse/infrastructure/config"
 	"github.com/pulsemetrics/pulse/infrastructure/telemetry"
@@ -33,8 +36,8 @@ func holderName(role Role) string {
 }
 
 // ProvideRollupJob is the downsampling job over the store.
-func ProvideRollupJob(cfg *config.Config, st *sqlstore.Store, reg *telemetry.Registry, log *slog.Logger, role Role) (*rollupjob.Service, error) {
-	job, err := rollupjob.New(st, st, rollupjob.Options{Steps: cfg.RollupSteps, Holder: holderName(role)}, log.With("job", "rollup"))
+func ProvideRollupJob(cfg *config.Config, st *samples.Store, ls *leases.Store, reg *telemetry.Registry, log *slog.Logger, role Role) (*rollupjob.Service, error) {
+	job, err := rollupjob.New(st, ls, rollupjob.Options{Steps: cfg.RollupSteps, Holder: holderName(role)}, log.With("job", "rollup"))
 	if err != nil {
 		return nil, err
 	}
@@ -43,7 +46,7 @@ func ProvideRollupJob(cfg *config.Config, st *sqlstore.Store, reg *telemetry.Reg
 }
 
 // ProvideRetention is the retention job over the store.
-func ProvideRetention(cfg *config.Config, st *sqlstore.Store, log *slog.Logger) (*retention.Service, error) {
+func ProvideRetention(cfg *config.Config, st RetentionStore, log *slog.Logger) (*retention.Service, error) {
 	days := make(map[time.Duration]int, len(cfg.RollupRetentionDays))
 	for step, d := range cfg.RollupRetentionDays {
 		days[time.Duration(step)*time.Millisecond] = d
@@ -53,7 +56,7 @@ func ProvideRetention(cfg *config.Config, st *sqlstore.Store, log *slog.Logger) 
 
 // RetentionJob is what `pulse retention run` needs.
 type RetentionJob struct {
-	Store     *sqlstore.Store
+	Leases    *leases.Store
 	Retention *retention.Service
 }
 
@@ -63,7 +66,7 @@ const retentionLeaseTTL = 30 * time.Minute
 
 // RunRetentionOnce runs retention under its lease (one replica at a time)
 // and returns a summary; skipped is true when another process holds the lease.
-func RunRetentionOnce(ctx context.Context, st *sqlstore.Store, ret *retention.Service, role Role) (summary string, skipped bool, err error) {
+func RunRetentionOnce(ctx context.Context, st *leases.Store, ret *retention.Service, role Role) (summary string, skipped bool, err error) {
 	holder := holderName(role)
 	ok, err := st.AcquireLease(ctx, "retention", holder, retentionLeaseTTL)
 	if err != nil || !ok {
@@ -79,10 +82,11 @@ func RunRetentionOnce(ctx context.Context, st *sqlstore.Store, ret *retention.Se
 // ProvideSchedulerLoops runs the rollup job every PULSE_ROLLUP_EVERY,
 // retention every PULSE_RETENTION_EVERY, and hourly the purge of expired
 // dedupe ids, idempotency keys, ended login sessions and old login failures.
-func ProvideSchedulerLoops(cfg *config.Config, st *sqlstore.Store, job *rollupjob.Service, ret *retention.Service, reg *telemetry.Registry, log *slog.Logger, role Role) SchedulerLoops {
+func ProvideSchedulerLoops(cfg *config.Config, st *samples.Store, ls *leases.Store, us *users.Store, idem *sqlidempotency.Store,
+	job *rollupjob.Service, ret *retention.Service, reg *telemetry.Registry, log *slog.Logger, role Role) SchedulerLoops {
 	return SchedulerLoops{
 		&periodic{name: "retention", every: cfg.RetentionEvery, log: log, reg: reg, run: func(ctx context.Context) error {
-			_, _, err := RunRetentionOnce(ctx, st, ret, role)
+			_, _, err := RunRetentionOnce(ctx, ls, ret, role)
 			return err
 		}},
 		&periodic{name: "rollup", every: cfg.RollupEvery, log: log, reg: reg, run: func(ctx context.Context) error {
@@ -94,11 +98,14 @@ func ProvideSchedulerLoops(cfg *config.Config, st *sqlstore.Store, job *rollupjo
 		}},
 		&periodic{name: "purge-expired", every: time.Hour, log: log, reg: reg, run: func(ctx context.Context) error {
 			now := time.Now()
-			n, err := st.PurgeExpired(ctx, now)
+			n, err := st.PurgeDedupe(ctx, now)
+			k, ierr := idem.Purge(ctx, now)
+			n += k
+			err = errors.Join(err, ierr)
 			if n > 0 {
 				log.Info("purged expired dedupe ids and idempotency keys", "rows", n)
 			}
-			m, aerr := st.PurgeAccounts(ctx, now, now.Add(-accounts.FailureWindow))
+			m, aerr := us.PurgeAccounts(ctx, now, now.Add(-accounts.FailureWindow))
 			if m > 0 {
 				log.Info("purged ended sessions and old login failures", "rows", m)
 			}

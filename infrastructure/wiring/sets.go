@@ -6,7 +6,7 @@ import "github.com/google/wire"
 var CoreSet = wire.NewSet(ProvideClock, CoreNoClockSet)
 
 // CoreNoClockSet is CoreSet for injectors that are given their clock (tests).
-var CoreNoClockSet = wire.NewSet(ProvideLogger, ProvideBrokerAccounts, ProvideStore, ProvideRedis, ProvideQueue, ProvideRegistry,
+var CoreNoClockSet = wire.NewSet(ProvideLogger, ProvideBrokerAccounts, StoreSet, ProvideRedis, ProvideQueue, ProvideRegistry,
 	ProvideTenancy, ProvideCacheListener, ProvideRateLimiter, ProvideIdempotency, ProvideIngest, ProvideQuery)
 
 // ServeSet assembles `pulse serve` (every role in one process).

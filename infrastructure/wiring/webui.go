@@ -6,7 +6,10 @@ import (
 
 	"github.com/pulsemetrics/pulse/adapter/http/api"
 	"github.com/pulsemetrics/pulse/adapter/http/webui"
-	"github.com/pulsemetrics/pulse/adapter/sqlstore"
+	dashboardstore "github.com/pulsemetrics/pulse/adapter/store/dashboards"
+	"github.com/pulsemetrics/pulse/adapter/store/samples"
+	"github.com/pulsemetrics/pulse/adapter/store/tenants"
+	"github.com/pulsemetrics/pulse/adapter/store/users"
 	"github.com/pulsemetrics/pulse/frontend"
 	"github.com/pulsemetrics/pulse/infrastructure/config"
 	"github.com/pulsemetrics/pulse/usecase/accounts"
@@ -23,12 +26,12 @@ type WebUI http.Handler
 // ProvideAccounts builds the accounts use case (users, logins, sessions)
 // on the store; login throttling counts live in the database, so API
 // replicas share them. The audit trail is the tenancy one.
-func ProvideAccounts(st *sqlstore.Store, clock Clock) *accounts.Service {
-	return accounts.NewService(st, st, st, st, tenancy.AuditFunc(st.RecordAudit), nil, nil, clock)
+func ProvideAccounts(us *users.Store, ten *tenants.Store, clock Clock) *accounts.Service {
+	return accounts.NewService(us, us, us, ten, tenancy.AuditFunc(ten.RecordAudit), nil, nil, clock)
 }
 
 // ProvideDashboards builds the dashboards use case.
-func ProvideDashboards(st *sqlstore.Store, clock Clock) *dashboards.Service {
+func ProvideDashboards(st *dashboardstore.Store, clock Clock) *dashboards.Service {
 	return dashboards.NewService(st, st, clock)
 }
 
@@ -36,7 +39,7 @@ func ProvideDashboards(st *sqlstore.Store, clock Clock) *dashboards.Service {
 // build (or PULSE_UI_DEV_URL), and the REST API's query and names handlers
 // behind the login session.
 func ProvideWebUI(cfg *config.Config, acc *accounts.Service, dash *dashboards.Service, qs *query.Service,
-	st *sqlstore.Store, log *slog.Logger, clock Clock) WebUI {
+	st *samples.Store, log *slog.Logger, clock Clock) WebUI {
 	read := api.NewReadHandlers(api.ReadDeps{
 		Query: qs, Catalogue: catalogue.NewService(st), Principal: webui.PrincipalFrom, Logger: log, Now: clock,
 	})

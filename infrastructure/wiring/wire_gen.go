@@ -8,6 +8,11 @@ package wiring
 
 import (
 	"context"
+	"github.com/pulsemetrics/pulse/adapter/idempotency/sqlidempotency"
+	"github.com/pulsemetrics/pulse/adapter/store/dashboards"
+	"github.com/pulsemetrics/pulse/adapter/store/leases"
+	"github.com/pulsemetrics/pulse/adapter/store/tenants"
+	"github.com/pulsemetrics/pulse/adapter/store/users"
 	"github.com/pulsemetrics/pulse/infrastructure/config"
 )
 
@@ -17,43 +22,53 @@ import (
 func AssemblePipeline(ctx context.Context, cfg *config.Config, role Role) (*Pipeline, func(), error) {
 	logger := ProvideLogger(cfg, role)
 	clock := ProvideClock()
-	store, cleanup, err := ProvideStore(ctx, cfg, logger, clock)
+	db, cleanup, err := ProvideDB(ctx, cfg, logger, clock)
 	if err != nil {
 		return nil, nil, err
 	}
-	client, cleanup2, err := ProvideRedis(cfg)
-	if err != nil {
-		cleanup()
-		return nil, nil, err
-	}
-	queue, cleanup3, err := ProvideQueue(cfg, client, role, logger)
+	store, cleanup2 := ProvideSamples(db, cfg)
+	tenantsStore := tenants.New(db)
+	client, cleanup3, err := ProvideRedis(cfg)
 	if err != nil {
 		cleanup2()
 		cleanup()
 		return nil, nil, err
 	}
-	brokerAccounts, cleanup4, err := ProvideBrokerAccounts(cfg, logger)
+	queue, cleanup4, err := ProvideQueue(cfg, client, role, logger)
 	if err != nil {
 		cleanup3()
 		cleanup2()
 		cleanup()
 		return nil, nil, err
 	}
-	service := ProvideTenancy(cfg, store, client, clock, brokerAccounts)
-	rateLimiter, cleanup5 := ProvideRateLimiter(client, cfg, clock)
-	idempotencyStore := ProvideIdempotency(client, cfg, store)
+	brokerAccounts, cleanup5, err := ProvideBrokerAccounts(cfg, logger)
+	if err != nil {
+		cleanup4()
+		cleanup3()
+		cleanup2()
+		cleanup()
+		return nil, nil, err
+	}
+	service := ProvideTenancy(cfg, tenantsStore, client, clock, brokerAccounts)
+	rateLimiter, cleanup6 := ProvideRateLimiter(client, cfg, clock)
+	sqlidempotencyStore := sqlidempotency.New(db)
+	idempotencyStore := ProvideIdempotency(client, cfg, sqlidempotencyStore)
 	ingestService := ProvideIngest(cfg, queue, service, store, rateLimiter, idempotencyStore, clock)
 	queryService := ProvideQuery(store, cfg)
 	registry := ProvideRegistry(role)
 	extraChecks := NoExtraChecks()
-	accountsService := ProvideAccounts(store, clock)
-	dashboardsService := ProvideDashboards(store, clock)
+	usersStore := users.New(db)
+	accountsService := ProvideAccounts(usersStore, tenantsStore, clock)
+	dashboardsStore := dashboards.New(db)
+	dashboardsService := ProvideDashboards(dashboardsStore, clock)
 	webUI := ProvideWebUI(cfg, accountsService, dashboardsService, queryService, store, logger, clock)
-	handler := ProvideAPIHandler(cfg, service, ingestService, queryService, store, queue, registry, logger, clock, extraChecks, webUI)
+	handler := ProvideAPIHandler(cfg, service, ingestService, queryService, db, store, queue, registry, logger, clock, extraChecks, webUI)
 	workers := ProvideWorkers(cfg, queue, store, service, registry, logger)
 	mqttDoor := ProvideMQTTDoor(cfg, service, ingestService, rateLimiter, queue, registry, logger)
-	rollupjobService, err := ProvideRollupJob(cfg, store, registry, logger, role)
+	leasesStore := leases.New(db)
+	rollupjobService, err := ProvideRollupJob(cfg, store, leasesStore, registry, logger, role)
 	if err != nil {
+		cleanup6()
 		cleanup5()
 		cleanup4()
 		cleanup3()
@@ -61,8 +76,10 @@ func AssemblePipeline(ctx context.Context, cfg *config.Config, role Role) (*Pipe
 		cleanup()
 		return nil, nil, err
 	}
-	retentionService, err := ProvideRetention(cfg, store, logger)
+	retentionStore := ProvideRetentionStore(tenantsStore, store)
+	retentionService, err := ProvideRetention(cfg, retentionStore, logger)
 	if err != nil {
+		cleanup6()
 		cleanup5()
 		cleanup4()
 		cleanup3()
@@ -73,7 +90,9 @@ func AssemblePipeline(ctx context.Context, cfg *config.Config, role Role) (*Pipe
 	pipeline := &Pipeline{
 		Config:    cfg,
 		Log:       logger,
-		Store:     store,
+		DB:        db,
+		Samples:   store,
+		Tenants:   tenantsStore,
 		Queue:     queue,
 		Tenancy:   service,
 		Ingest:    ingestService,
@@ -86,6 +105,7 @@ func AssemblePipeline(ctx context.Context, cfg *config.Config, role Role) (*Pipe
 		Retention: retentionService,
 	}
 	return pipeline, func() {
+		cleanup6()
 		cleanup5()
 		cleanup4()
 		cleanup3()
@@ -98,43 +118,53 @@ func AssemblePipeline(ctx context.Context, cfg *config.Config, role Role) (*Pipe
 // limits, retention and ids all read it (end-to-end tests move it by hand).
 func AssemblePipelineWithClock(ctx context.Context, cfg *config.Config, role Role, clock Clock) (*Pipeline, func(), error) {
 	logger := ProvideLogger(cfg, role)
-	store, cleanup, err := ProvideStore(ctx, cfg, logger, clock)
+	db, cleanup, err := ProvideDB(ctx, cfg, logger, clock)
 	if err != nil {
 		return nil, nil, err
 	}
-	client, cleanup2, err := ProvideRedis(cfg)
-	if err != nil {
-		cleanup()
-		return nil, nil, err
-	}
-	queue, cleanup3, err := ProvideQueue(cfg, client, role, logger)
+	store, cleanup2 := ProvideSamples(db, cfg)
+	tenantsStore := tenants.New(db)
+	client, cleanup3, err := ProvideRedis(cfg)
 	if err != nil {
 		cleanup2()
 		cleanup()
 		return nil, nil, err
 	}
-	brokerAccounts, cleanup4, err := ProvideBrokerAccounts(cfg, logger)
+	queue, cleanup4, err := ProvideQueue(cfg, client, role, logger)
 	if err != nil {
 		cleanup3()
 		cleanup2()
 		cleanup()
 		return nil, nil, err
 	}
-	service := ProvideTenancy(cfg, store, client, clock, brokerAccounts)
-	rateLimiter, cleanup5 := ProvideRateLimiter(client, cfg, clock)
-	idempotencyStore := ProvideIdempotency(client, cfg, store)
+	brokerAccounts, cleanup5, err := ProvideBrokerAccounts(cfg, logger)
+	if err != nil {
+		cleanup4()
+		cleanup3()
+		cleanup2()
+		cleanup()
+		return nil, nil, err
+	}
+	service := ProvideTenancy(cfg, tenantsStore, client, clock, brokerAccounts)
+	rateLimiter, cleanup6 := ProvideRateLimiter(client, cfg, clock)
+	sqlidempotencyStore := sqlidempotency.New(db)
+	idempotencyStore := ProvideIdempotency(client, cfg, sqlidempotencyStore)
 	ingestService := ProvideIngest(cfg, queue, service, store, rateLimiter, idempotencyStore, clock)
 	queryService := ProvideQuery(store, cfg)
 	registry := ProvideRegistry(role)
 	extraChecks := NoExtraChecks()
-	accountsService := ProvideAccounts(store, clock)
-	dashboardsService := ProvideDashboards(store, clock)
+	usersStore := users.New(db)
+	accountsService := ProvideAccounts(usersStore, tenantsStore, clock)
+	dashboardsStore := dashboards.New(db)
+	dashboardsService := ProvideDashboards(dashboardsStore, clock)
 	webUI := ProvideWebUI(cfg, accountsService, dashboardsService, queryService, store, logger, clock)
-	handler := ProvideAPIHandler(cfg, service, ingestService, queryService, store, queue, registry, logger, clock, extraChecks, webUI)
+	handler := ProvideAPIHandler(cfg, service, ingestService, queryService, db, store, queue, registry, logger, clock, extraChecks, webUI)
 	workers := ProvideWorkers(cfg, queue, store, service, registry, logger)
 	mqttDoor := ProvideMQTTDoor(cfg, service, ingestService, rateLimiter, queue, registry, logger)
-	rollupjobService, err := ProvideRollupJob(cfg, store, registry, logger, role)
+	leasesStore := leases.New(db)
+	rollupjobService, err := ProvideRollupJob(cfg, store, leasesStore, registry, logger, role)
 	if err != nil {
+		cleanup6()
 		cleanup5()
 		cleanup4()
 		cleanup3()
@@ -142,8 +172,10 @@ func AssemblePipelineWithClock(ctx context.Context, cfg *config.Config, role Rol
 		cleanup()
 		return nil, nil, err
 	}
-	retentionService, err := ProvideRetention(cfg, store, logger)
+	retentionStore := ProvideRetentionStore(tenantsStore, store)
+	retentionService, err := ProvideRetention(cfg, retentionStore, logger)
 	if err != nil {
+		cleanup6()
 		cleanup5()
 		cleanup4()
 		cleanup3()
@@ -154,7 +186,9 @@ func AssemblePipelineWithClock(ctx context.Context, cfg *config.Config, role Rol
 	pipeline := &Pipeline{
 		Config:    cfg,
 		Log:       logger,
-		Store:     store,
+		DB:        db,
+		Samples:   store,
+		Tenants:   tenantsStore,
 		Queue:     queue,
 		Tenancy:   service,
 		Ingest:    ingestService,
@@ -167,6 +201,7 @@ func AssemblePipelineWithClock(ctx context.Context, cfg *config.Config, role Rol
 		Retention: retentionService,
 	}
 	return pipeline, func() {
+		cleanup6()
 		cleanup5()
 		cleanup4()
 		cleanup3()

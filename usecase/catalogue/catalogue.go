@@ -15,7 +15,7 @@ import (
 
 //go:generate go tool mockgen -destination=mock_ports_test.go -package=catalogue_test . Lister
 
-// Lister reads a tenant's catalogue (sqlstore.Store.MetricNames): the names
+// Lister reads a tenant's catalogue (adapter/store/samples): the names
 // starting with prefix (a plain prefix, no wildcards), sorted, at most
 // limit, each with its sorted tag keys and their first valuesPerKey values;
 // more tells that further names match. The tenant is always applied.

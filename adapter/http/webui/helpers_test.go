@@ -9,7 +9,6 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
-	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -19,7 +18,7 @@ import (
 	"github.com/alexedwards/argon2id"
 
 	"github.com/pulsemetrics/pulse/adapter/http/webui"
-	"github.com/pulsemetrics/pulse/adapter/sqlstore"
+	"github.com/pulsemetrics/pulse/adapter/store/sqldb/sqldbtest"
 	"github.com/pulsemetrics/pulse/domain/audit"
 	"github.com/pulsemetrics/pulse/domain/tenant"
 	"github.com/pulsemetrics/pulse/domain/token"
@@ -36,7 +35,7 @@ const password = "correct horse battery"
 type world struct {
 	t       *testing.T
 	h       *webui.Handler
-	store   *sqlstore.Store
+	store   *sqldbtest.Stores
 	clock   *clock
 	dashA   int64
 	widgetA int64
@@ -62,14 +61,7 @@ var testDist = fstest.MapFS{
 func newWorld(t *testing.T) *world {
 	t.Helper()
 	ctx := context.Background()
-	st, err := sqlstore.OpenSQLite(filepath.Join(t.TempDir(), "pulse.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = st.Close() })
-	if err := st.Migrate(ctx); err != nil {
-		t.Fatal(err)
-	}
+	st := sqldbtest.SQLite(t).Store // migrated, closed when t ends
 	c := &clock{t: time.Date(2026, 11, 25, 10, 0, 0, 0, time.UTC)}
 	hasher := accounts.Argon2id{Params: &argon2id.Params{Memory: 64, Iterations: 1, Parallelism: 1, SaltLength: 16, KeyLength: 32}}
 	acc := accounts.NewService(st, st, st, st, tenancy.AuditFunc(st.RecordAudit), hasher, nil, c.now)

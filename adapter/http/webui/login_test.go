@@ -3,7 +3,6 @@ package webui_test
 import (
 	"context"
 	"net/http"
-	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -12,7 +11,7 @@ import (
 	"github.com/alexedwards/argon2id"
 
 	"github.com/pulsemetrics/pulse/adapter/http/webui"
-	"github.com/pulsemetrics/pulse/adapter/sqlstore"
+	"github.com/pulsemetrics/pulse/adapter/store/sqldb/sqldbtest"
 	"github.com/pulsemetrics/pulse/domain/audit"
 	"github.com/pulsemetrics/pulse/domain/dashboard"
 	"github.com/pulsemetrics/pulse/domain/tenant"
@@ -142,14 +141,7 @@ func (h *gatedHasher) Verify(password, hash string) (bool, error) {
 func newSlotWorld(t *testing.T, h *gatedHasher) *world {
 	t.Helper()
 	ctx := context.Background()
-	st, err := sqlstore.OpenSQLite(filepath.Join(t.TempDir(), "pulse.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = st.Close() })
-	if err := st.Migrate(ctx); err != nil {
-		t.Fatal(err)
-	}
+	st := sqldbtest.SQLite(t).Store // migrated, closed when t ends
 	c := &clock{t: time.Date(2026, 11, 25, 10, 0, 0, 0, time.UTC)}
 	acc := accounts.NewService(st, st, st, st, tenancy.AuditFunc(st.RecordAudit), h, nil, c.now,
 		accounts.WithHashSlots(1), accounts.WithHashWait(20*time.Millisecond))

@@ -3,14 +3,13 @@ package broker_test
 import (
 	"context"
 	"crypto/rand"
-	"path/filepath"
 	"testing"
 	"time"
 
 	paho "github.com/eclipse/paho.mqtt.golang"
 
 	"github.com/pulsemetrics/pulse/adapter/mqtt/broker"
-	"github.com/pulsemetrics/pulse/adapter/sqlstore"
+	"github.com/pulsemetrics/pulse/adapter/store/sqldb/sqldbtest"
 	"github.com/pulsemetrics/pulse/domain/audit"
 	"github.com/pulsemetrics/pulse/domain/metric"
 	"github.com/pulsemetrics/pulse/domain/token"
@@ -23,14 +22,7 @@ import (
 // live connections within 5 s.
 func TestRealTenancyRevokeAndDisableDropLiveSessions(t *testing.T) {
 	ctx := context.Background()
-	st, err := sqlstore.OpenSQLite(filepath.Join(t.TempDir(), "pulse.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = st.Close() })
-	if err := st.Migrate(ctx); err != nil {
-		t.Fatal(err)
-	}
+	st := sqldbtest.SQLite(t).Store // migrated, closed when t ends
 	svc := tenancy.NewService(st, st, tenancy.AuditFunc(st.RecordAudit), rand.Reader, time.Now, metric.DefaultLimits())
 	for _, slug := range []string{"acme", "globex"} {
 		if _, err := svc.CreateTenant(ctx, audit.CLI(), slug, "", 0); err != nil {

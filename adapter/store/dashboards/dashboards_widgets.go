@@ -1,4 +1,4 @@
-package sqlstore
+package dashboards
 
 import (
 	"context"
@@ -8,6 +8,8 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/pulsemetrics/pulse/adapter/store/sqldb"
+
 	sq "github.com/Masterminds/squirrel"
 
 	"github.com/pulsemetrics/pulse/domain/dashboard"
@@ -16,9 +18,9 @@ import (
 var widgetColumns = []string{"id", "dashboard_id", "title", "metric", "tags", "agg", "chart", "position"}
 
 func (s *Store) widgets(ctx context.Context, tenantID, dashboardID int64) ([]dashboard.Widget, error) {
-	rows, err := s.sb.Select(widgetColumns...).From("dashboard_widgets").
+	rows, err := s.db.SB.Select(widgetColumns...).From("dashboard_widgets").
 		Where(sq.Eq{"tenant_id": tenantID, "dashboard_id": dashboardID}).OrderBy("position", "id").
-		RunWith(s.read).QueryContext(ctx)
+		RunWith(s.db.Read).QueryContext(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("widgets tenant=%d dashboard=%d: %w", tenantID, dashboardID, err)
 	}
@@ -59,7 +61,7 @@ func tagsJSON(tags map[string]string) ([]byte, error) {
 // widget) and bumps the dashboard's updated_at; an unknown dashboard is
 // dashboard.ErrNotFound.
 func (s *Store) AddWidget(ctx context.Context, tenantID, dashboardID int64, w dashboard.Widget, at time.Time) (dashboard.Widget, error) {
-	if err := requireTenant("add widget", tenantID); err != nil {
+	if err := sqldb.RequireTenant("add widget", tenantID); err != nil {
 		return dashboard.Widget{}, err
 	}
 	tags, err := tagsJSON(w.Tags)
@@ -71,12 +73,12 @@ func (s *Store) AddWidget(ctx context.Context, tenantID, dashboardID int64, w da
 			return err
 		}
 		var next int
-		if err := s.sb.Select("COALESCE(MAX(position) + 1, 0)").From("dashboard_widgets").
+		if err := s.db.SB.Select("COALESCE(MAX(position) + 1, 0)").From("dashboard_widgets").
 			Where(sq.Eq{"tenant_id": tenantID, "dashboard_id": dashboardID}).
 			RunWith(tx).QueryRowContext(ctx).Scan(&next); err != nil {
 			return err
 		}
-		res, err := s.sb.Insert("dashboard_widgets").
+		res, err := s.db.SB.Insert("dashboard_widgets").
 			Columns("tenant_id", "dashboard_id", "title", "metric", "tags", "agg", "chart", "position").
 			Values(tenantID, dashboardID, w.Title, w.Metric, string(tags), string(w.Agg), string(w.Chart), next).
 			RunWith(tx).ExecContext(ctx)
@@ -99,7 +101,7 @@ func (s *Store) AddWidget(ctx context.Context, tenantID, dashboardID int64, w da
 // widget w.ID of the tenant's dashboard; an unknown dashboard or widget is
 // dashboard.ErrNotFound.
 func (s *Store) UpdateWidget(ctx context.Context, tenantID, dashboardID int64, w dashboard.Widget, at time.Time) error {
-	if err := requireTenant("update widget", tenantID); err != nil {
+	if err := sqldb.RequireTenant("update widget", tenantID); err != nil {
 		return err
 	}
 	tags, err := tagsJSON(w.Tags)
@@ -109,14 +111,14 @@ func (s *Store) UpdateWidget(ctx context.Context, tenantID, dashboardID int64, w
 	return s.inTx(ctx, fmt.Sprintf("update widget tenant=%d dashboard=%d widget=%d", tenantID, dashboardID, w.ID), func(tx *sql.Tx) error {
 		where := sq.Eq{"tenant_id": tenantID, "dashboard_id": dashboardID, "id": w.ID}
 		var one int
-		err := s.sb.Select("1").From("dashboard_widgets").Where(where).RunWith(tx).QueryRowContext(ctx).Scan(&one)
+		err := s.db.SB.Select("1").From("dashboard_widgets").Where(where).RunWith(tx).QueryRowContext(ctx).Scan(&one)
 		if errors.Is(err, sql.ErrNoRows) {
 			return dashboard.ErrNotFound
 		}
 		if err != nil {
 			return err
 		}
-		if _, err := s.sb.Update("dashboard_widgets").Set("title", w.Title).Set("metric", w.Metric).Set("tags", string(tags)).
+		if _, err := s.db.SB.Update("dashboard_widgets").Set("title", w.Title).Set("metric", w.Metric).Set("tags", string(tags)).
 			Set("agg", string(w.Agg)).Set("chart", string(w.Chart)).Where(where).RunWith(tx).ExecContext(ctx); err != nil {
 			return err
 		}
@@ -127,11 +129,11 @@ func (s *Store) UpdateWidget(ctx context.Context, tenantID, dashboardID int64, w
 // DeleteWidget deletes a widget of the tenant's dashboard; an unknown
 // dashboard or widget is dashboard.ErrNotFound.
 func (s *Store) DeleteWidget(ctx context.Context, tenantID, dashboardID, widgetID int64, at time.Time) error {
-	if err := requireTenant("delete widget", tenantID); err != nil {
+	if err := sqldb.RequireTenant("delete widget", tenantID); err != nil {
 		return err
 	}
 	return s.inTx(ctx, fmt.Sprintf("delete widget tenant=%d dashboard=%d widget=%d", tenantID, dashboardID, widgetID), func(tx *sql.Tx) error {
-		res, err := s.sb.Delete("dashboard_widgets").
+		res, err := s.db.SB.Delete("dashboard_widgets").
 			Where(sq.Eq{"tenant_id": tenantID, "dashboard_id": dashboardID, "id": widgetID}).RunWith(tx).ExecContext(ctx)
 		if err != nil {
 			return err
@@ -148,7 +150,7 @@ func (s *Store) DeleteWidget(ctx context.Context, tenantID, dashboardID, widgetI
 // touchDashboard sets updated_at, or answers dashboard.ErrNotFound.
 func (s *Store) touchDashboard(ctx context.Context, tx *sql.Tx, tenantID, id int64, at time.Time) error {
 	where := sq.Eq{"tenant_id": tenantID, "id": id}
-	res, err := s.sb.Update("dashboards").Set("updated_at", millis(at)).Where(where).RunWith(tx).ExecContext(ctx)
+	res, err := s.db.SB.Update("dashboards").Set("updated_at", sqldb.Millis(at)).Where(where).RunWith(tx).ExecContext(ctx)
 	if err != nil {
 		return err
 	}
@@ -158,7 +160,7 @@ func (s *Store) touchDashboard(ctx context.Context, tx *sql.Tx, tenantID, id int
 		return nil
 	}
 	var one int
-	err = s.sb.Select("1").From("dashboards").Where(where).RunWith(tx).QueryRowContext(ctx).Scan(&one)
+	err = s.db.SB.Select("1").From("dashboards").Where(where).RunWith(tx).QueryRowContext(ctx).Scan(&one)
 	if errors.Is(err, sql.ErrNoRows) {
 		return dashboard.ErrNotFound
 	}

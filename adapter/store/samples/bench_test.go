@@ -1,4 +1,4 @@
-package sqlstore_test
+package samples_test
 
 import (
 	"cmp"
@@ -12,7 +12,9 @@ import (
 	"time"
 
 	"github.com/go-sql-driver/mysql"
-	"github.com/pulsemetrics/pulse/adapter/sqlstore"
+
+	"github.com/pulsemetrics/pulse/adapter/store/sqldb"
+	"github.com/pulsemetrics/pulse/adapter/store/sqldb/sqldbtest"
 	"github.com/pulsemetrics/pulse/domain/metric"
 	"github.com/pulsemetrics/pulse/domain/tenant"
 	"github.com/pulsemetrics/pulse/infrastructure/testservice"
@@ -51,7 +53,7 @@ func benchCalls(tenantID int64, n, first int) [][]metric.Batch {
 	return calls
 }
 
-func benchWriteBatches(b *testing.B, s *sqlstore.Store) {
+func benchWriteBatches(b *testing.B, s *sqldbtest.Stores) {
 	ctx := context.Background()
 	tn, err := tenant.New("bench", "", 0, time.UnixMilli(benchBase))
 	if err != nil {
@@ -79,11 +81,11 @@ func benchWriteBatches(b *testing.B, s *sqlstore.Store) {
 }
 
 func BenchmarkWriteBatchesMariaDB(b *testing.B) {
-	benchWriteBatches(b, openMariaDB(b).Store)
+	benchWriteBatches(b, sqldbtest.MariaDB(b).Store)
 }
 
 func BenchmarkWriteBatchesSQLite(b *testing.B) {
-	benchWriteBatches(b, openSQLite(b).Store)
+	benchWriteBatches(b, sqldbtest.SQLite(b).Store)
 }
 
 // BenchmarkPlainInsertMariaDB is the ceiling WriteBatches is measured
@@ -95,7 +97,7 @@ func BenchmarkPlainInsertMariaDB(b *testing.B) {
 	for _, mode := range []string{"literal", "placeholders", "placeholders-interpolated"} {
 		b.Run(mode, func(b *testing.B) {
 			dsn := testservice.MariaDB(b)
-			s, err := sqlstore.OpenMariaDB(dsn)
+			s, err := sqldb.OpenMariaDB(dsn)
 			if err != nil {
 				b.Fatal(err)
 			}

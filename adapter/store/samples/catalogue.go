@@ -1,4 +1,4 @@
-package sqlstore
+package samples
 
 import (
 	"context"
@@ -9,7 +9,10 @@ import (
 	"strings"
 	"unicode/utf8"
 
+	"github.com/pulsemetrics/pulse/adapter/store/sqldb"
+
 	sq "github.com/Masterminds/squirrel"
+
 	"github.com/pulsemetrics/pulse/domain/metric"
 )
 
@@ -108,7 +111,7 @@ func (s *Store) insertIgnoreRows(ctx context.Context, tx *sql.Tx, table string, 
 		return 0
 	})
 	for start := 0; start < len(rows); start += catalogueRows {
-		b := s.sb.Insert(table).Options(s.d.insertIgnore).Columns(cols...)
+		b := s.db.SB.Insert(table).Options(s.db.Dialect.InsertIgnore).Columns(cols...)
 		for _, r := range rows[start:min(start+catalogueRows, len(rows))] {
 			b = b.Values(r...)
 		}
@@ -126,9 +129,9 @@ func (s *Store) insertIgnoreRows(ctx context.Context, tx *sql.Tx, table string, 
 // more). more is true when further names match. Every query is one range
 // of a catalogue table's primary key, so the cost follows the size of the
 // answer, not the number of series. A call without a tenant is
-// ErrTenantRequired.
+// sqldb.ErrTenantRequired.
 func (s *Store) MetricNames(ctx context.Context, tenantID int64, prefix string, limit, valuesPerKey int) ([]metric.NameInfo, bool, error) {
-	if err := requireTenant("metric names", tenantID); err != nil {
+	if err := sqldb.RequireTenant("metric names", tenantID); err != nil {
 		return nil, false, err
 	}
 	if limit <= 0 {
@@ -169,7 +172,7 @@ func (s *Store) MetricNames(ctx context.Context, tenantID int64, prefix string, 
 // its wildcards escaped) states the match exactly, whatever the collation's
 // padding rules.
 func (s *Store) catalogueNames(ctx context.Context, tenantID int64, prefix string, n int) ([]string, error) {
-	b := s.sb.Select("name").From("series_names").Where(sq.Eq{"tenant_id": tenantID})
+	b := s.db.SB.Select("name").From("series_names").Where(sq.Eq{"tenant_id": tenantID})
 	if prefix != "" {
 		b = b.Where(sq.GtOrEq{"name": prefix})
 		if hi, ok := prefixSuccessor(prefix); ok {
@@ -177,7 +180,7 @@ func (s *Store) catalogueNames(ctx context.Context, tenantID int64, prefix strin
 		}
 		b = b.Where("name LIKE ? ESCAPE '!'", likePrefix(prefix))
 	}
-	rows, err := b.OrderBy("name").Limit(uint64(n)).RunWith(s.read).QueryContext(ctx)
+	rows, err := b.OrderBy("name").Limit(uint64(n)).RunWith(s.db.Read).QueryContext(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("metric names tenant=%d: %w", tenantID, err)
 	}
@@ -199,10 +202,10 @@ func (s *Store) catalogueNames(ctx context.Context, tenantID int64, prefix strin
 // catalogueKeys fills the keys of the page's names, read as one range:
 // the page is every matching name from its first to its last.
 func (s *Store) catalogueKeys(ctx context.Context, tenantID int64, names []string, index map[string]int, out []metric.NameInfo) error {
-	rows, err := s.sb.Select("name", "tag_key").From("series_tag_keys").
+	rows, err := s.db.SB.Select("name", "tag_key").From("series_tag_keys").
 		Where(sq.Eq{"tenant_id": tenantID}).
 		Where(sq.GtOrEq{"name": names[0]}).Where(sq.LtOrEq{"name": names[len(names)-1]}).
-		OrderBy("name", "tag_key").RunWith(s.read).QueryContext(ctx)
+		OrderBy("name", "tag_key").RunWith(s.db.Read).QueryContext(ctx)
 	if err != nil {
 		return fmt.Errorf("metric tag keys tenant=%d: %w", tenantID, err)
 	}
@@ -243,7 +246,7 @@ func (s *Store) catalogueValues(ctx context.Context, tenantID int64, valuesPerKe
 				q.WriteString(" UNION ALL ")
 			}
 			one := "SELECT ? AS p, tag_value FROM series_tags WHERE tenant_id = ? AND name = ? AND tag_key = ? ORDER BY tag_value LIMIT " + limit
-			if s.d.name == "mysql" {
+			if s.db.Dialect.Name == "mysql" {
 				q.WriteString("(" + one + ")") // a derived table would be materialized
 			} else {
 				fmt.Fprintf(&q, "SELECT * FROM (%s) v%d", one, n) // SQLite has no parenthesized terms
@@ -274,7 +277,7 @@ func (s *Store) catalogueValues(ctx context.Context, tenantID int64, valuesPerKe
 }
 
 func (s *Store) readValues(ctx context.Context, query string, args []any, each func(pair int, value string)) error {
-	rows, err := s.read.QueryContext(ctx, query, args...)
+	rows, err := s.db.Read.QueryContext(ctx, query, args...)
 	if err != nil {
 		return err
 	}

@@ -1,4 +1,4 @@
-package sqlstore_test
+package samples_test
 
 import (
 	"context"
@@ -8,7 +8,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/pulsemetrics/pulse/adapter/sqlstore/storetest"
+	"github.com/pulsemetrics/pulse/adapter/store/sqldb/sqldbtest"
 	"github.com/pulsemetrics/pulse/domain/tenant"
 )
 
@@ -20,11 +20,11 @@ const (
 	catalogueBenchHosts = 5000
 )
 
-func BenchmarkMetricNamesMariaDB(b *testing.B) { benchMetricNames(b, openMariaDB(b)) }
+func BenchmarkMetricNamesMariaDB(b *testing.B) { benchMetricNames(b, sqldbtest.MariaDB(b)) }
 
-func BenchmarkMetricNamesSQLite(b *testing.B) { benchMetricNames(b, openSQLite(b)) }
+func BenchmarkMetricNamesSQLite(b *testing.B) { benchMetricNames(b, sqldbtest.SQLite(b)) }
 
-func benchMetricNames(b *testing.B, tg storetest.Target) {
+func benchMetricNames(b *testing.B, tg sqldbtest.Target) {
 	ctx := context.Background()
 	var tenants []int64
 	for _, slug := range []string{"bench-a", "bench-b"} {

@@ -1,10 +1,12 @@
-package sqlstore
+package samples
 
 import (
 	"context"
 	"fmt"
 	"sync"
 	"time"
+
+	"github.com/pulsemetrics/pulse/adapter/store/sqldb"
 
 	"github.com/pulsemetrics/pulse/domain/metric"
 	"github.com/pulsemetrics/pulse/usecase/ingest"
@@ -63,9 +65,9 @@ func (c *tenantCounts) get(tenantID int64) *tenantCount {
 // creating at that moment: at most one request's new series per other API
 // replica (assuming no replica creates maxSeries/2 series within countTTL).
 //
-// A missing tenant (tenantID <= 0) is ErrTenantRequired.
+// A missing tenant (tenantID <= 0) is sqldb.ErrTenantRequired.
 func (s *Store) Admit(ctx context.Context, tenantID int64, samples []metric.Sample, maxSeries int) ([]int, error) {
-	if err := requireTenant("admit series", tenantID); err != nil {
+	if err := sqldb.RequireTenant("admit series", tenantID); err != nil {
 		return nil, err
 	}
 	if len(samples) == 0 {
@@ -111,7 +113,7 @@ func (s *Store) Admit(ctx context.Context, tenantID int64, samples []metric.Samp
 	tc := s.seriesCounts.get(tenantID)
 	tc.mu.Lock()
 	defer tc.mu.Unlock()
-	now := s.now()
+	now := s.db.Now()
 	fits := func() int64 { return min(int64(len(fresh)), max(int64(maxSeries)-tc.n, 0)) }
 	stale := tc.at.IsZero() || now.Sub(tc.at) >= countTTL || now.Before(tc.at)
 	if stale || (fits() > 0 && tc.n+fits() > int64(maxSeries)/2) {
@@ -148,8 +150,8 @@ func (s *Store) Admit(ctx context.Context, tenantID int64, samples []metric.Samp
 // countSeries counts the tenant's series.
 func (s *Store) countSeries(ctx context.Context, tenantID int64) (int64, error) {
 	var n int64
-	err := s.sb.Select("COUNT(*)").From("series").Where("tenant_id = ?", tenantID).
-		RunWith(s.read).QueryRowContext(ctx).Scan(&n)
+	err := s.db.SB.Select("COUNT(*)").From("series").Where("tenant_id = ?", tenantID).
+		RunWith(s.db.Read).QueryRowContext(ctx).Scan(&n)
 	if err != nil {
 		return 0, fmt.Errorf("count series of tenant %d: %w", tenantID, err)
 	}

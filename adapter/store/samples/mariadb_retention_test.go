@@ -1,4 +1,4 @@
-package sqlstore_test
+package samples_test
 
 import (
 	"context"
@@ -13,15 +13,17 @@ import (
 	"github.com/go-sql-driver/mysql"
 	"github.com/pressly/goose/v3"
 
-	"github.com/pulsemetrics/pulse/adapter/sqlstore"
-	"github.com/pulsemetrics/pulse/adapter/sqlstore/storetest"
+	"github.com/pulsemetrics/pulse/adapter/store/samples"
+	"github.com/pulsemetrics/pulse/adapter/store/samples/samplestest"
+	"github.com/pulsemetrics/pulse/adapter/store/sqldb"
+	"github.com/pulsemetrics/pulse/adapter/store/sqldb/sqldbtest"
 	"github.com/pulsemetrics/pulse/domain/metric"
 	"github.com/pulsemetrics/pulse/domain/tenant"
 	"github.com/pulsemetrics/pulse/infrastructure/testservice"
 )
 
 func TestMariaDBRetention(t *testing.T) {
-	storetest.RunRetention(t, func(t *testing.T) storetest.Target { return openMariaDB(t) })
+	samplestest.RunRetention(t, func(t *testing.T) sqldbtest.Target { return sqldbtest.MariaDB(t) })
 }
 
 const dayMs = int64(24 * time.Hour / time.Millisecond)
@@ -116,7 +118,7 @@ func insertAt(t *testing.T, db *sql.DB, ts ...int64) {
 
 func TestMariaDBPartitionsCreatedAhead(t *testing.T) {
 	ctx := context.Background()
-	tg := openMariaDB(t)
+	tg := sqldbtest.MariaDB(t)
 	now := time.Now().UTC()
 	if !tg.Store.Partitioned() {
 		t.Fatal("MariaDB store reports no partitions")
@@ -188,7 +190,7 @@ func TestMariaDBPartitionsCreatedAhead(t *testing.T) {
 
 func TestMariaDBPartitionsDropped(t *testing.T) {
 	ctx := context.Background()
-	tg := openMariaDB(t)
+	tg := sqldbtest.MariaDB(t)
 	now := time.Now().UTC()
 	if _, err := tg.Store.EnsurePartitions(ctx, now, 10); err != nil {
 		t.Fatal(err)
@@ -261,7 +263,7 @@ func TestMariaDBMigrationPartitionsExistingRows(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = db.Close() })
-	p, err := goose.NewProvider(goose.DialectMySQL, db, os.DirFS("migrations/mysql"), goose.WithDisableGlobalRegistry(true))
+	p, err := goose.NewProvider(goose.DialectMySQL, db, os.DirFS("../sqldb/migrations/mysql"), goose.WithDisableGlobalRegistry(true))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -274,7 +276,7 @@ func TestMariaDBMigrationPartitionsExistingRows(t *testing.T) {
 	}
 	insertAt(t, db, dayStart(now, -40), dayStart(now, -10)+1, dayStart(now, -5), now.UnixMilli(), dayStart(now, 10))
 
-	s, err := sqlstore.OpenMariaDB(dsn)
+	s, err := sqldb.OpenMariaDB(dsn)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -298,7 +300,7 @@ func TestMariaDBMigrationPartitionsExistingRows(t *testing.T) {
 		t.Fatalf("samples = %d after the migration, want 5", n)
 	}
 	// The old rows go with their days.
-	dropped, err := s.DropPartitionsBefore(ctx, time.UnixMilli(dayStart(now, -4)))
+	dropped, err := samples.New(s).DropPartitionsBefore(ctx, time.UnixMilli(dayStart(now, -4)))
 	if err != nil || len(dropped) != 6 {
 		t.Fatalf("DropPartitionsBefore = %v, %v; want days -10..-5", dropped, err)
 	}

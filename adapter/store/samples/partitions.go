@@ -1,4 +1,4 @@
-package sqlstore
+package samples
 
 import (
 	"context"
@@ -50,7 +50,7 @@ type partition struct {
 // (MariaDB), so that retention can drop whole days with
 // DropPartitionsBefore. On SQLite it is false: old rows are deleted in
 // chunks (DeleteSamplesBefore) for every tenant.
-func (s *Store) Partitioned() bool { return s.d.name == "mysql" }
+func (s *Store) Partitioned() bool { return s.db.Dialect.Name == "mysql" }
 
 // EnsurePartitions makes sure daily partitions of samples exist for the
 // UTC days of now up to daysAhead days later, splitting pmax with
@@ -137,7 +137,7 @@ func (s *Store) alterPartitions(ctx context.Context, op string, plan func([]part
 		if stmt == "" {
 			return nil, nil
 		}
-		_, err = s.write.ExecContext(ctx, stmt)
+		_, err = s.db.Write.ExecContext(ctx, stmt)
 		if err == nil {
 			return names, nil
 		}
@@ -154,7 +154,7 @@ func (s *Store) alterPartitions(ctx context.Context, op string, plan func([]part
 
 // samplePartitions lists the partitions of samples in order.
 func (s *Store) samplePartitions(ctx context.Context) ([]partition, error) {
-	rows, err := s.write.QueryContext(ctx, `SELECT PARTITION_NAME, PARTITION_DESCRIPTION
+	rows, err := s.db.Write.QueryContext(ctx, `SELECT PARTITION_NAME, PARTITION_DESCRIPTION
 FROM information_schema.PARTITIONS
 WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = 'samples'
 ORDER BY PARTITION_ORDINAL_POSITION`)

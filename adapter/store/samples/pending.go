@@ -1,4 +1,4 @@
-package sqlstore
+package samples
 
 import (
 	"context"
@@ -27,7 +27,7 @@ func (s *Store) insertPending(ctx context.Context, tx *sql.Tx, rows []sampleRow,
 		if n == 0 {
 			return nil
 		}
-		buf = append(buf, s.d.upsertPending...)
+		buf = append(buf, s.db.Dialect.UpsertPending...)
 		if _, err := tx.ExecContext(ctx, string(buf)); err != nil {
 			return fmt.Errorf("insert rollup_pending: %w", err)
 		}

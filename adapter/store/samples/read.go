@@ -1,10 +1,13 @@
-package sqlstore
+package samples
 
 import (
 	"context"
 	"fmt"
 
+	"github.com/pulsemetrics/pulse/adapter/store/sqldb"
+
 	sq "github.com/Masterminds/squirrel"
+
 	"github.com/pulsemetrics/pulse/domain/metric"
 )
 
@@ -15,9 +18,9 @@ const defaultMaxPoints = 1000
 // [q.Start, q.End), for the series whose tags carry every q.Tags pair,
 // ordered by series then time and starting after q.Cursor. When more points
 // remain, page.Next marks the last point returned. Series without points in
-// the page are left out. A query without a tenant is ErrTenantRequired.
+// the page are left out. A query without a tenant is sqldb.ErrTenantRequired.
 func (s *Store) ReadRaw(ctx context.Context, q metric.Query) (metric.Page, error) {
-	if err := requireTenant("read", q.TenantID); err != nil {
+	if err := sqldb.RequireTenant("read", q.TenantID); err != nil {
 		return metric.Page{}, err
 	}
 	max := q.MaxPoints
@@ -41,7 +44,7 @@ func (s *Store) ReadRaw(ctx context.Context, q metric.Query) (metric.Page, error
 	for id := range series {
 		ids = append(ids, id)
 	}
-	b := s.sb.Select("series_id", "ts", "value").From("samples").
+	b := s.db.SB.Select("series_id", "ts", "value").From("samples").
 		Where(sq.Eq{"series_id": ids}).
 		Where(sq.GtOrEq{"ts": q.Start}).Where(sq.Lt{"ts": q.End})
 	if q.Cursor.Set {
@@ -51,7 +54,7 @@ func (s *Store) ReadRaw(ctx context.Context, q metric.Query) (metric.Page, error
 		})
 	}
 	rows, err := b.OrderBy("series_id", "ts").Limit(uint64(max) + 1).
-		RunWith(s.read).QueryContext(ctx)
+		RunWith(s.db.Read).QueryContext(ctx)
 	if err != nil {
 		return metric.Page{}, fmt.Errorf("read %s tenant=%d: %w", q.Name, q.TenantID, err)
 	}
@@ -90,9 +93,9 @@ func (s *Store) ReadRaw(ctx context.Context, q metric.Query) (metric.Page, error
 // seriesNamed returns the tenant's series of the name whose tags match
 // every pair of want, by id.
 func (s *Store) seriesNamed(ctx context.Context, tenantID int64, name string, want map[string]string) (map[int64]metric.Tags, error) {
-	rows, err := s.sb.Select("id", "tags").From("series").
+	rows, err := s.db.SB.Select("id", "tags").From("series").
 		Where(sq.Eq{"tenant_id": tenantID, "name": name}).
-		RunWith(s.read).QueryContext(ctx)
+		RunWith(s.db.Read).QueryContext(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("series %s tenant=%d: %w", name, tenantID, err)
 	}

@@ -1,4 +1,4 @@
-package sqlstore_test
+package samples_test
 
 import (
 	"context"
@@ -6,7 +6,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/pulsemetrics/pulse/adapter/sqlstore"
+	"github.com/pulsemetrics/pulse/adapter/store/sqldb/sqldbtest"
 	"github.com/pulsemetrics/pulse/domain/metric"
 	"github.com/pulsemetrics/pulse/domain/rollup"
 	"github.com/pulsemetrics/pulse/domain/tenant"
@@ -15,7 +15,7 @@ import (
 // readFixture writes 30 days of one series every 10 s among 20 series of
 // its name (the others: the last day), rolls them up, and returns the
 // tenant and the range.
-func readFixture(b *testing.B, s *sqlstore.Store) (int64, int64, int64) {
+func readFixture(b *testing.B, s *sqldbtest.Stores) (int64, int64, int64) {
 	ctx := context.Background()
 	end := time.Date(2026, 11, 25, 0, 0, 0, 0, time.UTC)
 	tn, err := tenant.New("readbench", "", 400, end)
@@ -64,7 +64,7 @@ func readFixture(b *testing.B, s *sqlstore.Store) (int64, int64, int64) {
 // BenchmarkReadMariaDB reads the 30-day series at 5m (8,640 buckets) and one
 // day of one series among 20 raw (8,640 samples), one page each.
 func BenchmarkReadMariaDB(b *testing.B) {
-	s := openMariaDB(b).Store
+	s := sqldbtest.MariaDB(b).Store
 	tid, start, end := readFixture(b, s)
 	ctx := context.Background()
 	b.Run("5m-30d", func(b *testing.B) {

@@ -1,4 +1,4 @@
-package sqlstore
+package samples
 
 import (
 	"context"
@@ -30,7 +30,7 @@ func (s *Store) readStmt(ctx context.Context, query string) (*sql.Stmt, error) {
 	if st, ok := s.prepared.stmts[query]; ok {
 		return st, nil
 	}
-	st, err := s.read.PrepareContext(ctx, query)
+	st, err := s.db.Read.PrepareContext(ctx, query)
 	if err != nil {
 		return nil, fmt.Errorf("prepare read: %w", err)
 	}

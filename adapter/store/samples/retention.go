@@ -1,15 +1,21 @@
-package sqlstore
+package samples
 
 import (
 	"context"
 	"fmt"
 	"strconv"
 
+	"github.com/pulsemetrics/pulse/adapter/store/sqldb"
+
 	"github.com/pulsemetrics/pulse/usecase/retention"
 )
 
-// The store serves the retention use case's ports.
-var _ retention.Store = (*Store)(nil)
+// The store serves the retention use case's ports on samples (its Tenants
+// port is adapter/store/tenants').
+var (
+	_ retention.Partitions = (*Store)(nil)
+	_ retention.Deleter    = (*Store)(nil)
+)
 
 // DefaultDeleteChunk is the rows one retention DELETE removes at most when
 // the caller gives no chunk size.
@@ -29,14 +35,14 @@ const seriesPage = 1000
 // error it returns what it deleted so far. Safe to run beside writers and
 // from several processes.
 func (s *Store) DeleteSamplesBefore(ctx context.Context, tenantID, cutoffMs int64, chunk int) (int64, error) {
-	if err := requireTenant("delete samples", tenantID); err != nil {
+	if err := sqldb.RequireTenant("delete samples", tenantID); err != nil {
 		return 0, err
 	}
 	if chunk <= 0 {
 		chunk = DefaultDeleteChunk
 	}
 	stmt := "DELETE FROM samples WHERE series_id IN (%s) AND ts < ? LIMIT " + strconv.Itoa(chunk)
-	if s.d.name == "sqlite" { // no DELETE … LIMIT: delete the keys of a limited sub-select
+	if s.db.Dialect.Name == "sqlite" { // no DELETE … LIMIT: delete the keys of a limited sub-select
 		stmt = "DELETE FROM samples WHERE (series_id, ts) IN (SELECT series_id, ts FROM samples WHERE series_id IN (%s) AND ts < ? LIMIT " + strconv.Itoa(chunk) + ")"
 	}
 	n, err := s.deleteBySeries(ctx, tenantID, chunk, stmt, cutoffMs)
@@ -51,7 +57,7 @@ func (s *Store) DeleteSamplesBefore(ctx context.Context, tenantID, cutoffMs int6
 // many it deleted, in statements of at most chunk rows, like
 // DeleteSamplesBefore.
 func (s *Store) DeleteRollupsBefore(ctx context.Context, tenantID, stepMs, cutoffMs int64, chunk int) (int64, error) {
-	if err := requireTenant("delete rollups", tenantID); err != nil {
+	if err := sqldb.RequireTenant("delete rollups", tenantID); err != nil {
 		return 0, err
 	}
 	if stepMs <= 0 {
@@ -61,7 +67,7 @@ func (s *Store) DeleteRollupsBefore(ctx context.Context, tenantID, stepMs, cutof
 		chunk = DefaultDeleteChunk
 	}
 	stmt := "DELETE FROM rollups WHERE series_id IN (%s) AND step_ms = ? AND start_ts < ? LIMIT " + strconv.Itoa(chunk)
-	if s.d.name == "sqlite" {
+	if s.db.Dialect.Name == "sqlite" {
 		stmt = "DELETE FROM rollups WHERE (series_id, step_ms, start_ts) IN (SELECT series_id, step_ms, start_ts FROM rollups WHERE series_id IN (%s) AND step_ms = ? AND start_ts < ? LIMIT " + strconv.Itoa(chunk) + ")"
 	}
 	n, err := s.deleteBySeries(ctx, tenantID, chunk, stmt, stepMs, cutoffMs)
@@ -92,8 +98,8 @@ func (s *Store) deleteBySeries(ctx context.Context, tenantID int64, chunk int, s
 				return total, err
 			}
 			var n int64
-			err := s.retry(ctx, func() error {
-				res, err := s.write.ExecContext(ctx, q, args...)
+			err := s.db.Retry(ctx, func() error {
+				res, err := s.db.Write.ExecContext(ctx, q, args...)
 				if err != nil {
 					return err
 				}
@@ -117,7 +123,7 @@ func (s *Store) deleteBySeries(ctx context.Context, tenantID int64, chunk int, s
 // seriesIDsAfter returns up to seriesPage ids of tenantID's series greater
 // than after, in ascending order.
 func (s *Store) seriesIDsAfter(ctx context.Context, tenantID, after int64) ([]int64, error) {
-	rows, err := s.read.QueryContext(ctx,
+	rows, err := s.db.Read.QueryContext(ctx,
 		"SELECT id FROM series WHERE tenant_id = ? AND id > ? ORDER BY id LIMIT "+strconv.Itoa(seriesPage), tenantID, after)
 	if err != nil {
 		return nil, fmt.Errorf("series ids: %w", err)

@@ -1,4 +1,4 @@
-package sqlstore
+package samples
 
 import (
 	"context"
@@ -8,6 +8,8 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+
+	"github.com/pulsemetrics/pulse/adapter/store/sqldb"
 
 	"github.com/pulsemetrics/pulse/domain/rollup"
 )
@@ -38,7 +40,7 @@ type seriesRange struct {
 // Maintenance over every tenant (the tenant is part of each series).
 func (s *Store) RollupPending(ctx context.Context, holder string, steps rollup.Steps, limit int) (rollup.Pass, error) {
 	var run rollup.Pass
-	err := s.retry(ctx, func() error {
+	err := s.db.Retry(ctx, func() error {
 		var err error
 		run, err = s.rollupTx(ctx, holder, steps, limit)
 		return err
@@ -51,7 +53,7 @@ func (s *Store) RollupPending(ctx context.Context, holder string, steps rollup.S
 
 func (s *Store) rollupTx(ctx context.Context, holder string, steps rollup.Steps, limit int) (rollup.Pass, error) {
 	var run rollup.Pass
-	tx, err := s.write.BeginTx(ctx, nil)
+	tx, err := s.db.Write.BeginTx(ctx, nil)
 	if err != nil {
 		return run, fmt.Errorf("begin: %w", err)
 	}
@@ -60,11 +62,11 @@ func (s *Store) rollupTx(ctx context.Context, holder string, steps rollup.Steps,
 	// pass committed before this one got the lock.
 	var current string
 	var until int64
-	err = tx.QueryRowContext(ctx, "SELECT holder, expires_at FROM job_leases WHERE name = ?"+s.d.forUpdate, rollup.LeaseName).Scan(&current, &until)
+	err = tx.QueryRowContext(ctx, "SELECT holder, expires_at FROM job_leases WHERE name = ?"+s.db.Dialect.ForUpdate, rollup.LeaseName).Scan(&current, &until)
 	if err != nil && !errors.Is(err, sql.ErrNoRows) {
 		return run, fmt.Errorf("check rollup lease: %w", err)
 	}
-	if current != holder || until < millis(s.now()) {
+	if current != holder || until < sqldb.Millis(s.db.Now()) {
 		return run, fmt.Errorf("rollup pass as %q (lease held by %q): %w", holder, current, rollup.ErrNotLeaseHolder)
 	}
 
@@ -263,7 +265,7 @@ func (s *Store) upsertRollups(ctx context.Context, tx *sql.Tx, step int64, bucke
 			b = strconv.AppendFloat(b, a.Max, 'g', -1, 64)
 			b = append(b, ')')
 		}
-		b = append(b, s.d.upsertRollups...)
+		b = append(b, s.db.Dialect.UpsertRollups...)
 		if _, err := tx.ExecContext(ctx, string(b)); err != nil {
 			return fmt.Errorf("upsert %s rollups: %w", rollup.Name(step), err)
 		}
@@ -298,7 +300,7 @@ func (s *Store) deletePending(ctx context.Context, tx *sql.Tx, marks []pendingMa
 // Maintenance over every tenant; returns a count only.
 func (s *Store) PendingRollups(ctx context.Context) (int64, error) {
 	var n int64
-	if err := s.read.QueryRowContext(ctx, "SELECT COUNT(*) FROM rollup_pending").Scan(&n); err != nil {
+	if err := s.db.Read.QueryRowContext(ctx, "SELECT COUNT(*) FROM rollup_pending").Scan(&n); err != nil {
 		return 0, fmt.Errorf("count rollup_pending: %w", err)
 	}
 	return n, nil

@@ -1,4 +1,4 @@
-package sqlstore
+package samples
 
 import (
 	"context"
@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"slices"
 	"strconv"
+
+	"github.com/pulsemetrics/pulse/adapter/store/sqldb"
 
 	"github.com/pulsemetrics/pulse/domain/metric"
 	"github.com/pulsemetrics/pulse/domain/rollup"
@@ -20,7 +22,7 @@ import (
 // since the rollup job last ran) is aggregated from the raw samples instead
 // of read from rollups, in the same read snapshot, so every bucket is
 // counted exactly once and none is missing. A query without a tenant is
-// ErrTenantRequired.
+// sqldb.ErrTenantRequired.
 func (s *Store) ReadRollups(ctx context.Context, q metric.Query, step int64) (metric.Page, error) {
 	return s.ReadRollupsAs(ctx, q, step, step)
 }
@@ -32,7 +34,7 @@ func (s *Store) ReadRollups(ctx context.Context, q metric.Query, step int64) (me
 // buckets wholly inside the range's step-aligned span are read, so the
 // first one starts at or after q.Start.
 func (s *Store) ReadRollupsAs(ctx context.Context, q metric.Query, base, step int64) (metric.Page, error) {
-	if err := requireTenant("read rollups", q.TenantID); err != nil {
+	if err := sqldb.RequireTenant("read rollups", q.TenantID); err != nil {
 		return metric.Page{}, err
 	}
 	if base <= 0 || step <= 0 || step%base != 0 {
@@ -51,7 +53,7 @@ func (s *Store) ReadRollupsAs(ctx context.Context, q metric.Query, base, step in
 		return page, nil
 	}
 	ids := seriesIDs(series)
-	tx, err := s.read.BeginTx(ctx, &sql.TxOptions{ReadOnly: true})
+	tx, err := s.db.Read.BeginTx(ctx, &sql.TxOptions{ReadOnly: true})
 	if err != nil {
 		return metric.Page{}, fmt.Errorf("read rollups %s: begin: %w", q.Name, err)
 	}
@@ -262,9 +264,9 @@ func (s *Store) staleRanges(ctx context.Context, tx *sql.Tx, q metric.Query, ids
 // RollupCoverage counts the stored step buckets of the query's series in
 // [q.Start, q.End) and the samples they summarise: enough for the query use
 // case to estimate how many points each resolution would return. A query
-// without a tenant is ErrTenantRequired.
+// without a tenant is sqldb.ErrTenantRequired.
 func (s *Store) RollupCoverage(ctx context.Context, q metric.Query, step int64) (buckets, samples int64, err error) {
-	if err := requireTenant("rollup coverage", q.TenantID); err != nil {
+	if err := sqldb.RequireTenant("rollup coverage", q.TenantID); err != nil {
 		return 0, 0, err
 	}
 	series, err := s.seriesNamed(ctx, q.TenantID, q.Name, q.Tags)
@@ -272,7 +274,7 @@ func (s *Store) RollupCoverage(ctx context.Context, q metric.Query, step int64) 
 		return 0, 0, err
 	}
 	b := appendRollupsWhere([]byte("SELECT COUNT(*), COALESCE(SUM(count), 0) FROM rollups WHERE "), step, seriesIDs(series), q)
-	if err := s.read.QueryRowContext(ctx, string(b)).Scan(&buckets, &samples); err != nil {
+	if err := s.db.Read.QueryRowContext(ctx, string(b)).Scan(&buckets, &samples); err != nil {
 		return 0, 0, fmt.Errorf("rollup coverage %s tenant=%d: %w", q.Name, q.TenantID, err)
 	}
 	return buckets, samples, nil

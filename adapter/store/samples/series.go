@@ -1,4 +1,4 @@
-package sqlstore
+package samples
 
 import (
 	"context"
@@ -8,7 +8,10 @@ import (
 	"sync"
 	"time"
 
+	"github.com/pulsemetrics/pulse/adapter/store/sqldb"
+
 	sq "github.com/Masterminds/squirrel"
+
 	"github.com/pulsemetrics/pulse/domain/metric"
 )
 
@@ -79,7 +82,7 @@ func (s *Store) resolveSeries(ctx context.Context, want []newSeries, now time.Ti
 	found := make(map[seriesKey]int64, len(want))
 	for start := 0; start < len(want); start += seriesBatchRows {
 		chunk := want[start:min(start+seriesBatchRows, len(want))]
-		err := s.retry(ctx, func() error { return s.insertSeries(ctx, chunk, now) })
+		err := s.db.Retry(ctx, func() error { return s.insertSeries(ctx, chunk, now) })
 		if err != nil {
 			return nil, fmt.Errorf("create %d series: %w", len(chunk), err)
 		}
@@ -99,16 +102,16 @@ func (s *Store) resolveSeries(ctx context.Context, want []newSeries, now time.Ti
 // insertSeries creates chunk's series and records their names, tag keys
 // and values in the catalogue (catalogue.go), in one transaction.
 func (s *Store) insertSeries(ctx context.Context, chunk []newSeries, now time.Time) error {
-	b := s.sb.Insert("series").Options(s.d.insertIgnore).
+	b := s.db.SB.Insert("series").Options(s.db.Dialect.InsertIgnore).
 		Columns("tenant_id", "name", "tags", "hash", "created_at")
 	for _, ns := range chunk {
 		tags, err := encodeTags(ns.tags)
 		if err != nil {
 			return err
 		}
-		b = b.Values(ns.key.tenant, ns.name, tags, ns.key.hash[:], millis(now))
+		b = b.Values(ns.key.tenant, ns.name, tags, ns.key.hash[:], sqldb.Millis(now))
 	}
-	tx, err := s.write.BeginTx(ctx, nil)
+	tx, err := s.db.Write.BeginTx(ctx, nil)
 	if err != nil {
 		return fmt.Errorf("begin: %w", err)
 	}
@@ -130,9 +133,9 @@ func (s *Store) selectSeries(ctx context.Context, chunk []newSeries, found map[s
 		for ; i < len(chunk) && chunk[i].key.tenant == tenantID; i++ {
 			hashes = append(hashes, chunk[i].key.hash[:])
 		}
-		rows, err := s.sb.Select("id", "hash").From("series").
+		rows, err := s.db.SB.Select("id", "hash").From("series").
 			Where(sq.Eq{"tenant_id": tenantID}).Where(sq.Eq{"hash": hashes}).
-			RunWith(s.write).QueryContext(ctx)
+			RunWith(s.db.Write).QueryContext(ctx)
 		if err != nil {
 			return fmt.Errorf("look up series of tenant %d: %w", tenantID, err)
 		}

@@ -1,22 +1,23 @@
-package sqlstore_test
+package samples_test
 
 import (
 	"context"
 	"testing"
 	"time"
 
-	"github.com/pulsemetrics/pulse/adapter/sqlstore/storetest"
+	"github.com/pulsemetrics/pulse/adapter/store/samples/samplestest"
+	"github.com/pulsemetrics/pulse/adapter/store/sqldb/sqldbtest"
 )
 
 func TestSQLiteRetention(t *testing.T) {
-	storetest.RunRetention(t, func(t *testing.T) storetest.Target { return openSQLite(t) })
+	samplestest.RunRetention(t, func(t *testing.T) sqldbtest.Target { return sqldbtest.SQLite(t) })
 }
 
 // SQLite has no partitions: the partition methods do nothing, and
 // retention deletes every tenant's old rows in chunks instead.
 func TestSQLitePartitionsAreNoOps(t *testing.T) {
 	ctx := context.Background()
-	tg := openSQLite(t)
+	tg := sqldbtest.SQLite(t)
 	if tg.Store.Partitioned() {
 		t.Fatal("SQLite store reports partitions")
 	}

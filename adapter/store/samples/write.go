@@ -1,14 +1,15 @@
-package sqlstore
+package samples
 
 import (
 	"context"
 	"database/sql"
-	"errors"
 	"fmt"
 	"slices"
 	"sort"
 	"strconv"
 	"time"
+
+	"github.com/pulsemetrics/pulse/adapter/store/sqldb"
 
 	sq "github.com/Masterminds/squirrel"
 
@@ -39,20 +40,20 @@ type dedupeKey struct {
 // earlier in this one) within the dedupe window is skipped (see
 // SetDedupeWindow). Deadlocks and lock-wait timeouts are
 // retried a few times. A batch without a tenant fails the whole call with
-// ErrTenantRequired and writes nothing. It reports per tenant how many
+// sqldb.ErrTenantRequired and writes nothing. It reports per tenant how many
 // samples were stored, repeats, and deduplicated. Safe for concurrent use.
 func (s *Store) WriteBatches(ctx context.Context, batches []metric.Batch) (flush.Written, error) {
 	total := 0
 	for i, b := range batches {
 		if b.TenantID <= 0 { // checked first: no formatting on the hot path
-			return nil, requireTenant(fmt.Sprintf("write batch %d of %d", i, len(batches)), b.TenantID)
+			return nil, sqldb.RequireTenant(fmt.Sprintf("write batch %d of %d", i, len(batches)), b.TenantID)
 		}
 		total += len(b.Samples)
 	}
 	if total == 0 {
 		return flush.Written{}, nil
 	}
-	now := s.now()
+	now := s.db.Now()
 	keys := make([]seriesKey, 0, total)
 	for _, b := range batches {
 		for _, smp := range b.Samples {
@@ -97,7 +98,7 @@ func (s *Store) WriteBatches(ctx context.Context, batches []metric.Batch) (flush
 	}
 
 	var written flush.Written
-	err := s.retry(ctx, func() error {
+	err := s.db.Retry(ctx, func() error {
 		var err error
 		written, err = s.writeTx(ctx, rows, dedupe, dedupeRow, now)
 		return err
@@ -139,7 +140,7 @@ func (s *Store) resolveMissing(ctx context.Context, batches []metric.Batch, keys
 
 // writeTx runs one attempt: dedupe check, dedupe rows, sample rows, commit.
 func (s *Store) writeTx(ctx context.Context, rows []sampleRow, dedupe []dedupeKey, dedupeRow []int, now time.Time) (flush.Written, error) {
-	tx, err := s.write.BeginTx(ctx, nil)
+	tx, err := s.db.Write.BeginTx(ctx, nil)
 	if err != nil {
 		return nil, fmt.Errorf("begin: %w", err)
 	}
@@ -236,7 +237,7 @@ func (s *Store) writeTx(ctx context.Context, rows []sampleRow, dedupe []dedupeKe
 // conversion). Every value is a number, so nothing needs escaping.
 func (s *Store) appendSamplesInsert(buf []byte, rows []sampleRow) []byte {
 	buf = append(buf, "INSERT "...)
-	buf = append(buf, s.d.insertIgnore...)
+	buf = append(buf, s.db.Dialect.InsertIgnore...)
 	buf = append(buf, " INTO samples (series_id, ts, value, ingested_at) VALUES "...)
 	for i, r := range rows {
 		if i > 0 {
@@ -270,7 +271,7 @@ func (s *Store) knownDedupe(ctx context.Context, tx *sql.Tx, keys []dedupeKey, n
 	for tenantID, all := range byTenant {
 		for start := 0; start < len(all); start += dedupeChunk {
 			chunk := all[start:min(start+dedupeChunk, len(all))]
-			rows, err := s.sb.Select("dedupe_id", "created_at").From("sample_dedupe").
+			rows, err := s.db.SB.Select("dedupe_id", "created_at").From("sample_dedupe").
 				Where(sq.Eq{"tenant_id": tenantID}).Where(sq.Eq{"dedupe_id": chunk}).
 				RunWith(tx).QueryContext(ctx)
 			if err != nil {
@@ -301,9 +302,9 @@ func (s *Store) knownDedupe(ctx context.Context, tx *sql.Tx, keys []dedupeKey, n
 // duplicate key and is retried, and the retry then skips the sample.
 func (s *Store) insertDedupe(ctx context.Context, tx *sql.Tx, keys []dedupeKey, now time.Time) error {
 	for start := 0; start < len(keys); start += dedupeChunk {
-		b := s.sb.Insert("sample_dedupe").Columns("tenant_id", "dedupe_id", "created_at")
+		b := s.db.SB.Insert("sample_dedupe").Columns("tenant_id", "dedupe_id", "created_at")
 		for _, k := range keys[start:min(start+dedupeChunk, len(keys))] {
-			b = b.Values(k.tenant, k.id, millis(now))
+			b = b.Values(k.tenant, k.id, sqldb.Millis(now))
 		}
 		if _, err := b.RunWith(tx).ExecContext(ctx); err != nil {
 			return fmt.Errorf("insert dedupe ids: %w", err)
@@ -325,7 +326,7 @@ func (s *Store) renewDedupe(ctx context.Context, tx *sql.Tx, keys []dedupeKey, n
 	for tenantID, all := range byTenant {
 		for start := 0; start < len(all); start += dedupeChunk {
 			chunk := all[start:min(start+dedupeChunk, len(all))]
-			res, err := s.sb.Update("sample_dedupe").Set("created_at", millis(now)).
+			res, err := s.db.SB.Update("sample_dedupe").Set("created_at", sqldb.Millis(now)).
 				Where(sq.Eq{"tenant_id": tenantID}).Where(sq.Eq{"dedupe_id": chunk}).
 				Where(sq.LtOrEq{"created_at": cutoff}).
 				RunWith(tx).ExecContext(ctx)
@@ -337,33 +338,9 @@ func (s *Store) renewDedupe(ctx context.Context, tx *sql.Tx, keys []dedupeKey, n
 				return fmt.Errorf("renew dedupe ids of tenant %d: %w", tenantID, err)
 			}
 			if n != int64(len(chunk)) {
-				return fmt.Errorf("renew dedupe ids of tenant %d: %w", tenantID, errDedupeRace)
+				return fmt.Errorf("renew dedupe ids of tenant %d: %w", tenantID, sqldb.ErrRace)
 			}
 		}
 	}
 	return nil
-}
-
-// maxAttempts bounds the retries of a transaction that deadlocked.
-const maxAttempts = 6
-
-// retry runs fn again while it fails with a retryable error (deadlock,
-// lock-wait timeout, a lost dedupe race), with a short growing pause.
-func (s *Store) retry(ctx context.Context, fn func() error) error {
-	delay := 5 * time.Millisecond
-	for attempt := 1; ; attempt++ {
-		err := fn()
-		if err == nil || attempt == maxAttempts || !(s.d.isRetryable(err) || errors.Is(err, errDedupeRace)) {
-			if err != nil && attempt > 1 {
-				return fmt.Errorf("after %d attempts: %w", attempt, err)
-			}
-			return err
-		}
-		select {
-		case <-ctx.Done():
-			return fmt.Errorf("%w (retry stopped: %v)", err, ctx.Err())
-		case <-time.After(delay):
-		}
-		delay *= 2
-	}
 }

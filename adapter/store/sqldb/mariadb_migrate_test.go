@@ -1,4 +1,4 @@
-package sqlstore_test
+package sqldb_test
 
 import (
 	"context"
@@ -6,7 +6,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/pulsemetrics/pulse/adapter/sqlstore"
+	"github.com/pulsemetrics/pulse/adapter/store/sqldb"
 	"github.com/pulsemetrics/pulse/infrastructure/testservice"
 )
 
@@ -15,9 +15,9 @@ import (
 func TestMariaDBReplicasMigrateAtOnce(t *testing.T) {
 	dsn := testservice.MariaDB(t)
 	const replicas = 6
-	stores := make([]*sqlstore.Store, replicas)
+	stores := make([]*sqldb.DB, replicas)
 	for i := range stores {
-		s, err := sqlstore.OpenMariaDB(dsn)
+		s, err := sqldb.OpenMariaDB(dsn)
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -1,4 +1,4 @@
-package sqlstore
+package sqldb
 
 import (
 	"errors"
@@ -13,8 +13,8 @@ import (
 // RevokePlatformToken).
 var ErrTenantRequired = errors.New("tenant id required")
 
-// requireTenant refuses a missing tenant id for the operation op.
-func requireTenant(op string, tenantID int64) error {
+// RequireTenant refuses a missing tenant id for the operation op.
+func RequireTenant(op string, tenantID int64) error {
 	if tenantID <= 0 {
 		return fmt.Errorf("%s tenant=%d: %w", op, tenantID, ErrTenantRequired)
 	}

@@ -1,4 +1,4 @@
-package sqlstore
+package tenants
 
 import (
 	"context"
@@ -6,6 +6,8 @@ import (
 	"errors"
 	"fmt"
 	"time"
+
+	"github.com/pulsemetrics/pulse/adapter/store/sqldb"
 
 	sq "github.com/Masterminds/squirrel"
 
@@ -22,9 +24,9 @@ func (s *Store) UpdateTenant(ctx context.Context, t tenant.Tenant) error {
 	if t.Disabled {
 		disabled = 1
 	}
-	res, err := s.sb.Update("tenants").
+	res, err := s.db.SB.Update("tenants").
 		Set("retention_days", t.RetentionDays).Set("disabled", disabled).
-		Where(sq.Eq{"id": t.ID}).RunWith(s.write).ExecContext(ctx)
+		Where(sq.Eq{"id": t.ID}).RunWith(s.db.Write).ExecContext(ctx)
 	if err != nil {
 		return fmt.Errorf("update tenant %d: %w", t.ID, err)
 	}
@@ -44,9 +46,9 @@ func (s *Store) UpdateTenant(ctx context.Context, t tenant.Tenant) error {
 // ListTenantsAfter returns at most limit tenants with an id above afterID,
 // ordered by id.
 func (s *Store) ListTenantsAfter(ctx context.Context, afterID int64, limit int) ([]tenant.Tenant, error) {
-	rows, err := s.sb.Select(tenantColumns...).From("tenants").
+	rows, err := s.db.SB.Select(tenantColumns...).From("tenants").
 		Where(sq.Gt{"id": afterID}).OrderBy("id").Limit(uint64(max(limit, 0))).
-		RunWith(s.read).QueryContext(ctx)
+		RunWith(s.db.Read).QueryContext(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("list tenants after %d: %w", afterID, err)
 	}
@@ -78,10 +80,10 @@ func tokenOwner(tenantID int64) sq.Sqlizer {
 
 // ListTokens returns at most limit tokens of the tenant with an id above
 // afterID, ordered by id. The hash is not read: SecretHash is zero in the
-// result. A missing tenant is ErrTenantRequired (platform tokens:
+// result. A missing tenant is sqldb.ErrTenantRequired (platform tokens:
 // ListPlatformTokens).
 func (s *Store) ListTokens(ctx context.Context, tenantID int64, afterID string, limit int) ([]token.Token, error) {
-	if err := requireTenant("list tokens", tenantID); err != nil {
+	if err := sqldb.RequireTenant("list tokens", tenantID); err != nil {
 		return nil, err
 	}
 	return s.listTokens(ctx, tenantID, afterID, limit)
@@ -94,10 +96,10 @@ func (s *Store) ListPlatformTokens(ctx context.Context, afterID string, limit in
 }
 
 func (s *Store) listTokens(ctx context.Context, tenantID int64, afterID string, limit int) ([]token.Token, error) {
-	rows, err := s.sb.Select("id", "tenant_id", "name", "scopes", "created_at", "revoked_at", "last_used_at", "rate_limit").
+	rows, err := s.db.SB.Select("id", "tenant_id", "name", "scopes", "created_at", "revoked_at", "last_used_at", "rate_limit").
 		From("api_tokens").Where(tokenOwner(tenantID)).Where(sq.Gt{"id": afterID}).
 		OrderBy("id").Limit(uint64(max(limit, 0))).
-		RunWith(s.read).QueryContext(ctx)
+		RunWith(s.db.Read).QueryContext(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("list tokens of tenant %d: %w", tenantID, err)
 	}
@@ -124,9 +126,9 @@ func (s *Store) listTokens(ctx context.Context, tenantID int64, afterID string, 
 // RevokeTenantToken marks the token revoked at the given time (the first
 // revocation time is kept) only if it belongs to the tenant; otherwise, as
 // for an unknown id, it is token.ErrNotFound. A missing tenant is
-// ErrTenantRequired (platform tokens: RevokePlatformToken).
+// sqldb.ErrTenantRequired (platform tokens: RevokePlatformToken).
 func (s *Store) RevokeTenantToken(ctx context.Context, tenantID int64, id string, at time.Time) error {
-	if err := requireTenant("revoke token "+id, tenantID); err != nil {
+	if err := sqldb.RequireTenant("revoke token "+id, tenantID); err != nil {
 		return err
 	}
 	return s.revokeOwnedToken(ctx, tenantID, id, at)
@@ -139,10 +141,10 @@ func (s *Store) RevokePlatformToken(ctx context.Context, id string, at time.Time
 }
 
 func (s *Store) revokeOwnedToken(ctx context.Context, tenantID int64, id string, at time.Time) error {
-	res, err := s.sb.Update("api_tokens").
-		Set("revoked_at", sq.Expr("COALESCE(revoked_at, ?)", millis(at))).
+	res, err := s.db.SB.Update("api_tokens").
+		Set("revoked_at", sq.Expr("COALESCE(revoked_at, ?)", sqldb.Millis(at))).
 		Where(sq.Eq{"id": id}).Where(tokenOwner(tenantID)).
-		RunWith(s.write).ExecContext(ctx)
+		RunWith(s.db.Write).ExecContext(ctx)
 	if err != nil {
 		return fmt.Errorf("revoke token %s of tenant %d: %w", id, tenantID, err)
 	}
@@ -153,8 +155,8 @@ func (s *Store) revokeOwnedToken(ctx context.Context, tenantID int64, id string,
 	if n == 0 {
 		// Already revoked (MariaDB counts changed rows only) or not this tenant's.
 		var one int
-		err := s.sb.Select("1").From("api_tokens").Where(sq.Eq{"id": id}).Where(tokenOwner(tenantID)).
-			RunWith(s.write).QueryRowContext(ctx).Scan(&one)
+		err := s.db.SB.Select("1").From("api_tokens").Where(sq.Eq{"id": id}).Where(tokenOwner(tenantID)).
+			RunWith(s.db.Write).QueryRowContext(ctx).Scan(&one)
 		if errors.Is(err, sql.ErrNoRows) {
 			return fmt.Errorf("revoke token %s of tenant %d: %w", id, tenantID, token.ErrNotFound)
 		}
@@ -168,10 +170,10 @@ func (s *Store) revokeOwnedToken(ctx context.Context, tenantID int64, id string,
 // RecordAudit appends an audit entry (its ID is ignored). Text fields are
 // expected within the audit.Max* bounds (audit.NewEntry cuts them).
 func (s *Store) RecordAudit(ctx context.Context, e audit.Entry) error {
-	_, err := s.sb.Insert("audit_logs").
+	_, err := s.db.SB.Insert("audit_logs").
 		Columns("at", "actor", "tenant_id", "action", "target", "remote_addr", "detail").
-		Values(millis(e.At), e.Actor, e.TenantID, string(e.Action), e.Target, e.RemoteAddr, e.Detail).
-		RunWith(s.write).ExecContext(ctx)
+		Values(sqldb.Millis(e.At), e.Actor, e.TenantID, string(e.Action), e.Target, e.RemoteAddr, e.Detail).
+		RunWith(s.db.Write).ExecContext(ctx)
 	if err != nil {
 		return fmt.Errorf("record audit %s tenant=%d: %w", e.Action, e.TenantID, err)
 	}
@@ -179,10 +181,10 @@ func (s *Store) RecordAudit(ctx context.Context, e audit.Entry) error {
 }
 
 // ListAudit returns the tenant's latest audit entries, newest first, at
-// most limit. A zero tenant is refused (ErrTenantRequired): the platform's
+// most limit. A zero tenant is refused (sqldb.ErrTenantRequired): the platform's
 // own trail is ListPlatformAudit.
 func (s *Store) ListAudit(ctx context.Context, tenantID int64, limit int) ([]audit.Entry, error) {
-	if err := requireTenant("list audit", tenantID); err != nil {
+	if err := sqldb.RequireTenant("list audit", tenantID); err != nil {
 		return nil, err
 	}
 	return s.listAudit(ctx, tenantID, limit)
@@ -195,10 +197,10 @@ func (s *Store) ListPlatformAudit(ctx context.Context, limit int) ([]audit.Entry
 }
 
 func (s *Store) listAudit(ctx context.Context, tenantID int64, limit int) ([]audit.Entry, error) {
-	rows, err := s.sb.Select("id", "at", "actor", "tenant_id", "action", "target", "remote_addr", "detail").
+	rows, err := s.db.SB.Select("id", "at", "actor", "tenant_id", "action", "target", "remote_addr", "detail").
 		From("audit_logs").Where(sq.Eq{"tenant_id": tenantID}).
 		OrderBy("at DESC", "id DESC").Limit(uint64(max(limit, 0))).
-		RunWith(s.read).QueryContext(ctx)
+		RunWith(s.db.Read).QueryContext(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("list audit of tenant %d: %w", tenantID, err)
 	}
@@ -213,7 +215,7 @@ func (s *Store) listAudit(ctx context.Context, tenantID int64, limit int) ([]aud
 		if err := rows.Scan(&e.ID, &at, &e.Actor, &e.TenantID, &action, &e.Target, &e.RemoteAddr, &e.Detail); err != nil {
 			return nil, fmt.Errorf("list audit of tenant %d: %w", tenantID, err)
 		}
-		e.At, e.Action = fromMillis(at), audit.Action(action)
+		e.At, e.Action = sqldb.FromMillis(at), audit.Action(action)
 		out = append(out, e)
 	}
 	if err := rows.Err(); err != nil {

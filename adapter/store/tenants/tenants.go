@@ -1,4 +1,4 @@
-package sqlstore
+package tenants
 
 import (
 	"context"
@@ -6,7 +6,10 @@ import (
 	"errors"
 	"fmt"
 
+	"github.com/pulsemetrics/pulse/adapter/store/sqldb"
+
 	sq "github.com/Masterminds/squirrel"
+
 	"github.com/pulsemetrics/pulse/domain/tenant"
 )
 
@@ -21,7 +24,7 @@ type tenantRow struct {
 }
 
 func (r tenantRow) toDomain() tenant.Tenant {
-	return tenant.Tenant{ID: r.ID, Slug: r.Slug, Name: r.Name, RetentionDays: r.RetentionDays, CreatedAt: fromMillis(r.CreatedAt), Disabled: r.Disabled != 0}
+	return tenant.Tenant{ID: r.ID, Slug: r.Slug, Name: r.Name, RetentionDays: r.RetentionDays, CreatedAt: sqldb.FromMillis(r.CreatedAt), Disabled: r.Disabled != 0}
 }
 
 var tenantColumns = []string{"id", "slug", "name", "retention_days", "created_at", "disabled"}
@@ -29,11 +32,11 @@ var tenantColumns = []string{"id", "slug", "name", "retention_days", "created_at
 // CreateTenant stores t and returns it with its new id; a taken slug is
 // tenant.ErrDuplicate.
 func (s *Store) CreateTenant(ctx context.Context, t tenant.Tenant) (tenant.Tenant, error) {
-	res, err := s.sb.Insert("tenants").
+	res, err := s.db.SB.Insert("tenants").
 		Columns("slug", "name", "retention_days", "created_at").
-		Values(t.Slug, t.Name, t.RetentionDays, millis(t.CreatedAt)).
-		RunWith(s.write).ExecContext(ctx)
-	if s.d.isDuplicate(err) {
+		Values(t.Slug, t.Name, t.RetentionDays, sqldb.Millis(t.CreatedAt)).
+		RunWith(s.db.Write).ExecContext(ctx)
+	if s.db.Dialect.IsDuplicate(err) {
 		return tenant.Tenant{}, fmt.Errorf("create tenant %s: %w", t.Slug, tenant.ErrDuplicate)
 	}
 	if err != nil {
@@ -44,7 +47,7 @@ func (s *Store) CreateTenant(ctx context.Context, t tenant.Tenant) (tenant.Tenan
 		return tenant.Tenant{}, fmt.Errorf("create tenant %s: id: %w", t.Slug, err)
 	}
 	t.ID = id
-	t.CreatedAt = fromMillis(millis(t.CreatedAt))
+	t.CreatedAt = sqldb.FromMillis(sqldb.Millis(t.CreatedAt))
 	return t, nil
 }
 
@@ -60,8 +63,8 @@ func (s *Store) TenantByID(ctx context.Context, id int64) (tenant.Tenant, error)
 
 func (s *Store) oneTenant(ctx context.Context, where sq.Eq, what string) (tenant.Tenant, error) {
 	var r tenantRow
-	err := s.sb.Select(tenantColumns...).From("tenants").Where(where).
-		RunWith(s.read).QueryRowContext(ctx).
+	err := s.db.SB.Select(tenantColumns...).From("tenants").Where(where).
+		RunWith(s.db.Read).QueryRowContext(ctx).
 		Scan(&r.ID, &r.Slug, &r.Name, &r.RetentionDays, &r.CreatedAt, &r.Disabled)
 	if errors.Is(err, sql.ErrNoRows) {
 		return tenant.Tenant{}, fmt.Errorf("tenant %s: %w", what, tenant.ErrNotFound)
@@ -74,8 +77,8 @@ func (s *Store) oneTenant(ctx context.Context, where sq.Eq, what string) (tenant
 
 // ListTenants returns every tenant ordered by id.
 func (s *Store) ListTenants(ctx context.Context) ([]tenant.Tenant, error) {
-	rows, err := s.sb.Select(tenantColumns...).From("tenants").OrderBy("id").
-		RunWith(s.read).QueryContext(ctx)
+	rows, err := s.db.SB.Select(tenantColumns...).From("tenants").OrderBy("id").
+		RunWith(s.db.Read).QueryContext(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("list tenants: %w", err)
 	}

@@ -1,4 +1,4 @@
-package sqlstore
+package tenants
 
 import (
 	"context"
@@ -8,7 +8,10 @@ import (
 	"strings"
 	"time"
 
+	"github.com/pulsemetrics/pulse/adapter/store/sqldb"
+
 	sq "github.com/Masterminds/squirrel"
+
 	"github.com/pulsemetrics/pulse/domain/token"
 )
 
@@ -31,9 +34,9 @@ func (r tokenRow) toDomain() (token.Token, error) {
 		ID:         r.ID,
 		TenantID:   r.TenantID.Int64,
 		Name:       r.Name,
-		CreatedAt:  fromMillis(r.CreatedAt),
-		RevokedAt:  timePtr(r.RevokedAt),
-		LastUsedAt: timePtr(r.LastUsedAt),
+		CreatedAt:  sqldb.FromMillis(r.CreatedAt),
+		RevokedAt:  sqldb.TimePtr(r.RevokedAt),
+		LastUsedAt: sqldb.TimePtr(r.LastUsedAt),
 		RateLimit:  r.RateLimit,
 	}
 	if len(r.SecretHash) != len(t.SecretHash) {
@@ -59,10 +62,10 @@ func joinScopes(scopes []token.Scope) string {
 // CreateToken stores a token (its hash only).
 func (s *Store) CreateToken(ctx context.Context, t token.Token) error {
 	tenantID := sql.NullInt64{Int64: t.TenantID, Valid: t.TenantID != 0}
-	_, err := s.sb.Insert("api_tokens").
+	_, err := s.db.SB.Insert("api_tokens").
 		Columns("id", "tenant_id", "name", "scopes", "secret_hash", "created_at", "revoked_at", "last_used_at", "rate_limit").
-		Values(t.ID, tenantID, t.Name, joinScopes(t.Scopes), t.SecretHash[:], millis(t.CreatedAt), nullMillis(t.RevokedAt), nullMillis(t.LastUsedAt), t.RateLimit).
-		RunWith(s.write).ExecContext(ctx)
+		Values(t.ID, tenantID, t.Name, joinScopes(t.Scopes), t.SecretHash[:], sqldb.Millis(t.CreatedAt), sqldb.NullMillis(t.RevokedAt), sqldb.NullMillis(t.LastUsedAt), t.RateLimit).
+		RunWith(s.db.Write).ExecContext(ctx)
 	if err != nil {
 		return fmt.Errorf("create token %s: %w", t.ID, err)
 	}
@@ -72,9 +75,9 @@ func (s *Store) CreateToken(ctx context.Context, t token.Token) error {
 // TokenByID returns the token with the public id or token.ErrNotFound.
 func (s *Store) TokenByID(ctx context.Context, id string) (token.Token, error) {
 	var r tokenRow
-	err := s.sb.Select("id", "tenant_id", "name", "scopes", "secret_hash", "created_at", "revoked_at", "last_used_at", "rate_limit").
+	err := s.db.SB.Select("id", "tenant_id", "name", "scopes", "secret_hash", "created_at", "revoked_at", "last_used_at", "rate_limit").
 		From("api_tokens").Where(sq.Eq{"id": id}).
-		RunWith(s.read).QueryRowContext(ctx).
+		RunWith(s.db.Read).QueryRowContext(ctx).
 		Scan(&r.ID, &r.TenantID, &r.Name, &r.Scopes, &r.SecretHash, &r.CreatedAt, &r.RevokedAt, &r.LastUsedAt, &r.RateLimit)
 	if errors.Is(err, sql.ErrNoRows) {
 		return token.Token{}, fmt.Errorf("token %s: %w", id, token.ErrNotFound)
@@ -89,16 +92,16 @@ func (s *Store) TokenByID(ctx context.Context, id string) (token.Token, error) {
 // revocation time is kept); an unknown id is token.ErrNotFound.
 func (s *Store) RevokeToken(ctx context.Context, id string, at time.Time) error {
 	return s.updateTokenTime(ctx, id, "revoke", sq.Update("api_tokens").
-		Set("revoked_at", sq.Expr("COALESCE(revoked_at, ?)", millis(at))))
+		Set("revoked_at", sq.Expr("COALESCE(revoked_at, ?)", sqldb.Millis(at))))
 }
 
 // TouchToken records the token's last use; an unknown id is token.ErrNotFound.
 func (s *Store) TouchToken(ctx context.Context, id string, at time.Time) error {
-	return s.updateTokenTime(ctx, id, "touch", sq.Update("api_tokens").Set("last_used_at", millis(at)))
+	return s.updateTokenTime(ctx, id, "touch", sq.Update("api_tokens").Set("last_used_at", sqldb.Millis(at)))
 }
 
 func (s *Store) updateTokenTime(ctx context.Context, id, what string, b sq.UpdateBuilder) error {
-	res, err := b.Where(sq.Eq{"id": id}).PlaceholderFormat(sq.Question).RunWith(s.write).ExecContext(ctx)
+	res, err := b.Where(sq.Eq{"id": id}).PlaceholderFormat(sq.Question).RunWith(s.db.Write).ExecContext(ctx)
 	if err != nil {
 		return fmt.Errorf("%s token %s: %w", what, id, err)
 	}
@@ -110,8 +113,8 @@ func (s *Store) updateTokenTime(ctx context.Context, id, what string, b sq.Updat
 		// MariaDB counts changed rows only: an unchanged row (same time,
 		// already revoked) also reads 0, so check that the token exists.
 		var one int
-		err := s.sb.Select("1").From("api_tokens").Where(sq.Eq{"id": id}).
-			RunWith(s.write).QueryRowContext(ctx).Scan(&one)
+		err := s.db.SB.Select("1").From("api_tokens").Where(sq.Eq{"id": id}).
+			RunWith(s.db.Write).QueryRowContext(ctx).Scan(&one)
 		if errors.Is(err, sql.ErrNoRows) {
 			return fmt.Errorf("%s token %s: %w", what, id, token.ErrNotFound)
 		}

@@ -1,10 +1,12 @@
-package sqlstore
+package users
 
 import (
 	"context"
 	"database/sql"
 	"errors"
 	"fmt"
+
+	"github.com/pulsemetrics/pulse/adapter/store/sqldb"
 
 	sq "github.com/Masterminds/squirrel"
 
@@ -25,7 +27,7 @@ type userRow struct {
 
 func (r userRow) toDomain() account.User {
 	u := account.User{ID: r.ID, Email: r.Email, PasswordHash: r.PasswordHash, Role: account.Role(r.Role),
-		SuperAdmin: r.SuperAdmin != 0, CreatedAt: fromMillis(r.CreatedAt)}
+		SuperAdmin: r.SuperAdmin != 0, CreatedAt: sqldb.FromMillis(r.CreatedAt)}
 	if r.TenantID.Valid {
 		id := r.TenantID.Int64
 		u.TenantID = &id
@@ -46,11 +48,11 @@ func (s *Store) CreateUser(ctx context.Context, u account.User) (account.User, e
 	if u.SuperAdmin {
 		super = 1
 	}
-	res, err := s.sb.Insert("users").
+	res, err := s.db.SB.Insert("users").
 		Columns("email", "password_hash", "tenant_id", "role", "super_admin", "created_at").
-		Values(u.Email, u.PasswordHash, tenantID, string(u.Role), super, millis(u.CreatedAt)).
-		RunWith(s.write).ExecContext(ctx)
-	if s.d.isDuplicate(err) {
+		Values(u.Email, u.PasswordHash, tenantID, string(u.Role), super, sqldb.Millis(u.CreatedAt)).
+		RunWith(s.db.Write).ExecContext(ctx)
+	if s.db.Dialect.IsDuplicate(err) {
 		return account.User{}, fmt.Errorf("create user %s: %w", u.Email, account.ErrDuplicate)
 	}
 	if err != nil {
@@ -61,7 +63,7 @@ func (s *Store) CreateUser(ctx context.Context, u account.User) (account.User, e
 		return account.User{}, fmt.Errorf("create user %s: id: %w", u.Email, err)
 	}
 	u.ID = id
-	u.CreatedAt = fromMillis(millis(u.CreatedAt))
+	u.CreatedAt = sqldb.FromMillis(sqldb.Millis(u.CreatedAt))
 	return u, nil
 }
 
@@ -78,8 +80,8 @@ func (s *Store) UserByID(ctx context.Context, id int64) (account.User, error) {
 
 func (s *Store) oneUser(ctx context.Context, where sq.Eq, what string) (account.User, error) {
 	var r userRow
-	err := s.sb.Select(userColumns...).From("users").Where(where).
-		RunWith(s.read).QueryRowContext(ctx).
+	err := s.db.SB.Select(userColumns...).From("users").Where(where).
+		RunWith(s.db.Read).QueryRowContext(ctx).
 		Scan(&r.ID, &r.Email, &r.PasswordHash, &r.TenantID, &r.Role, &r.SuperAdmin, &r.CreatedAt)
 	if errors.Is(err, sql.ErrNoRows) {
 		return account.User{}, fmt.Errorf("user %s: %w", what, account.ErrNotFound)

@@ -1,4 +1,4 @@
-package sqlstore
+package users
 
 import (
 	"context"
@@ -6,6 +6,8 @@ import (
 	"errors"
 	"fmt"
 	"time"
+
+	"github.com/pulsemetrics/pulse/adapter/store/sqldb"
 
 	sq "github.com/Masterminds/squirrel"
 )
@@ -36,13 +38,13 @@ func (s *Store) ReserveLoginAttempt(ctx context.Context, key [32]byte, at, since
 		id     int64
 		oldest time.Time
 	)
-	err := s.retry(ctx, func() error {
+	err := s.db.Retry(ctx, func() error {
 		id, oldest = 0, time.Time{}
 		return s.inThrottleTx(ctx, func(tx *sql.Tx) error {
 			if err := s.lockLoginKey(ctx, tx, key, at); err != nil {
 				return err
 			}
-			if _, err := s.sb.Delete("login_failures").Where(sq.And{sq.Eq{"key_hash": key[:]}, sq.Lt{"at": millis(since)}}).
+			if _, err := s.db.SB.Delete("login_failures").Where(sq.And{sq.Eq{"key_hash": key[:]}, sq.Lt{"at": sqldb.Millis(since)}}).
 				RunWith(tx).ExecContext(ctx); err != nil {
 				return fmt.Errorf("forget old attempts: %w", err)
 			}
@@ -50,26 +52,26 @@ func (s *Store) ReserveLoginAttempt(ctx context.Context, key [32]byte, at, since
 				n     int
 				first sql.NullInt64
 			)
-			if err := s.sb.Select("COUNT(*)", "MIN(at)").From("login_failures").
-				Where(sq.And{sq.Eq{"key_hash": key[:]}, sq.GtOrEq{"at": millis(since)}}).
+			if err := s.db.SB.Select("COUNT(*)", "MIN(at)").From("login_failures").
+				Where(sq.And{sq.Eq{"key_hash": key[:]}, sq.GtOrEq{"at": sqldb.Millis(since)}}).
 				RunWith(tx).QueryRowContext(ctx).Scan(&n, &first); err != nil {
 				return fmt.Errorf("count attempts: %w", err)
 			}
 			if first.Valid {
-				oldest = fromMillis(first.Int64)
+				oldest = sqldb.FromMillis(first.Int64)
 			}
 			if n >= limit {
 				return nil
 			}
-			res, err := s.sb.Insert("login_failures").Columns("key_hash", "at").Values(key[:], millis(at)).RunWith(tx).ExecContext(ctx)
+			res, err := s.db.SB.Insert("login_failures").Columns("key_hash", "at").Values(key[:], sqldb.Millis(at)).RunWith(tx).ExecContext(ctx)
 			if err != nil {
 				return fmt.Errorf("record attempt: %w", err)
 			}
 			if id, err = res.LastInsertId(); err != nil {
 				return fmt.Errorf("record attempt: id: %w", err)
 			}
-			if !first.Valid || millis(at) < first.Int64 {
-				oldest = fromMillis(millis(at))
+			if !first.Valid || sqldb.Millis(at) < first.Int64 {
+				oldest = sqldb.FromMillis(sqldb.Millis(at))
 			}
 			return nil
 		})
@@ -83,8 +85,8 @@ func (s *Store) ReserveLoginAttempt(ctx context.Context, key [32]byte, at, since
 // ReleaseLoginAttempt forgets key's attempt id (a login that failed before
 // its password was checked); an unknown one is not an error.
 func (s *Store) ReleaseLoginAttempt(ctx context.Context, key [32]byte, id int64) error {
-	err := s.retry(ctx, func() error {
-		_, err := s.sb.Delete("login_failures").Where(sq.Eq{"id": id, "key_hash": key[:]}).RunWith(s.write).ExecContext(ctx)
+	err := s.db.Retry(ctx, func() error {
+		_, err := s.db.SB.Delete("login_failures").Where(sq.Eq{"id": id, "key_hash": key[:]}).RunWith(s.db.Write).ExecContext(ctx)
 		return err
 	})
 	if err != nil {
@@ -97,14 +99,14 @@ func (s *Store) ReleaseLoginAttempt(ctx context.Context, key [32]byte, id int64)
 // It waits for a reservation of key in progress (the key's lock row) so
 // that its delete never interleaves with one.
 func (s *Store) ClearLoginFailures(ctx context.Context, key [32]byte) error {
-	err := s.retry(ctx, func() error {
+	err := s.db.Retry(ctx, func() error {
 		return s.inThrottleTx(ctx, func(tx *sql.Tx) error {
 			var one int
-			err := tx.QueryRowContext(ctx, "SELECT 1 FROM login_throttle_locks WHERE key_hash = ?"+s.d.forUpdate, key[:]).Scan(&one)
+			err := tx.QueryRowContext(ctx, "SELECT 1 FROM login_throttle_locks WHERE key_hash = ?"+s.db.Dialect.ForUpdate, key[:]).Scan(&one)
 			if err != nil && !errors.Is(err, sql.ErrNoRows) {
 				return fmt.Errorf("lock key: %w", err)
 			}
-			_, err = s.sb.Delete("login_failures").Where(sq.Eq{"key_hash": key[:]}).RunWith(tx).ExecContext(ctx)
+			_, err = s.db.SB.Delete("login_failures").Where(sq.Eq{"key_hash": key[:]}).RunWith(tx).ExecContext(ctx)
 			return err
 		})
 	})
@@ -120,10 +122,10 @@ func (s *Store) ClearLoginFailures(ctx context.Context, key [32]byte) error {
 // other; SQLite's write transactions are serialised (BEGIN IMMEDIATE).
 func (s *Store) inThrottleTx(ctx context.Context, fn func(tx *sql.Tx) error) error {
 	var opts *sql.TxOptions
-	if s.d.name == "mysql" {
+	if s.db.Dialect.Name == "mysql" {
 		opts = &sql.TxOptions{Isolation: sql.LevelReadCommitted}
 	}
-	tx, err := s.write.BeginTx(ctx, opts)
+	tx, err := s.db.Write.BeginTx(ctx, opts)
 	if err != nil {
 		return fmt.Errorf("begin: %w", err)
 	}
@@ -141,10 +143,10 @@ func (s *Store) inThrottleTx(ctx context.Context, fn func(tx *sql.Tx) error) err
 // forward) and holds it until tx ends.
 func (s *Store) lockLoginKey(ctx context.Context, tx *sql.Tx, key [32]byte, at time.Time) error {
 	upsert := " ON CONFLICT (key_hash) DO UPDATE SET at = max(at, excluded.at)"
-	if s.d.name == "mysql" {
+	if s.db.Dialect.Name == "mysql" {
 		upsert = " ON DUPLICATE KEY UPDATE at = GREATEST(at, VALUES(at))"
 	}
-	if _, err := s.sb.Insert("login_throttle_locks").Columns("key_hash", "at").Values(key[:], millis(at)).Suffix(upsert).
+	if _, err := s.db.SB.Insert("login_throttle_locks").Columns("key_hash", "at").Values(key[:], sqldb.Millis(at)).Suffix(upsert).
 		RunWith(tx).ExecContext(ctx); err != nil {
 		return fmt.Errorf("lock key: %w", err)
 	}
@@ -156,7 +158,7 @@ func (s *Store) lockLoginKey(ctx context.Context, tx *sql.Tx, key [32]byte, at t
 func (s *Store) purgeLoginThrottle(ctx context.Context, before time.Time) (int64, error) {
 	var n int64
 	for _, table := range []string{"login_failures", "login_throttle_locks"} {
-		res, err := s.sb.Delete(table).Where(sq.Lt{"at": millis(before)}).RunWith(s.write).ExecContext(ctx)
+		res, err := s.db.SB.Delete(table).Where(sq.Lt{"at": sqldb.Millis(before)}).RunWith(s.db.Write).ExecContext(ctx)
 		if err != nil {
 			return n, fmt.Errorf("purge %s: %w", table, err)
 		}

@@ -1,4 +1,4 @@
-package sqlstore
+package users
 
 import (
 	"context"
@@ -6,6 +6,8 @@ import (
 	"errors"
 	"fmt"
 	"time"
+
+	"github.com/pulsemetrics/pulse/adapter/store/sqldb"
 
 	sq "github.com/Masterminds/squirrel"
 
@@ -16,17 +18,17 @@ import (
 // the sessions that have ended by s.CreatedAt, so the table holds only
 // live sessions without a separate job.
 func (s *Store) CreateSession(ctx context.Context, sess account.Session) error {
-	now := millis(sess.CreatedAt)
-	_, err := s.sb.Delete("user_sessions").
+	now := sqldb.Millis(sess.CreatedAt)
+	_, err := s.db.SB.Delete("user_sessions").
 		Where(sq.Or{sq.LtOrEq{"expires_at": now}, sq.LtOrEq{"last_seen_at": now - account.IdleTimeout.Milliseconds()}}).
-		RunWith(s.write).ExecContext(ctx)
+		RunWith(s.db.Write).ExecContext(ctx)
 	if err != nil {
 		return fmt.Errorf("create session user=%d: purge ended sessions: %w", sess.UserID, err)
 	}
-	_, err = s.sb.Insert("user_sessions").
+	_, err = s.db.SB.Insert("user_sessions").
 		Columns("id_hash", "user_id", "created_at", "last_seen_at", "expires_at", "client_addr").
-		Values(sess.Hash[:], sess.UserID, now, millis(sess.LastSeenAt), millis(sess.ExpiresAt), sess.ClientAddr).
-		RunWith(s.write).ExecContext(ctx)
+		Values(sess.Hash[:], sess.UserID, now, sqldb.Millis(sess.LastSeenAt), sqldb.Millis(sess.ExpiresAt), sess.ClientAddr).
+		RunWith(s.db.Write).ExecContext(ctx)
 	if err != nil {
 		return fmt.Errorf("create session user=%d: %w", sess.UserID, err)
 	}
@@ -41,9 +43,9 @@ func (s *Store) SessionByHash(ctx context.Context, h account.SessionHash) (accou
 		hash                         []byte
 		created, lastSeen, expiresAt int64
 	)
-	err := s.sb.Select("id_hash", "user_id", "created_at", "last_seen_at", "expires_at", "client_addr").
+	err := s.db.SB.Select("id_hash", "user_id", "created_at", "last_seen_at", "expires_at", "client_addr").
 		From("user_sessions").Where(sq.Eq{"id_hash": h[:]}).
-		RunWith(s.read).QueryRowContext(ctx).
+		RunWith(s.db.Read).QueryRowContext(ctx).
 		Scan(&hash, &sess.UserID, &created, &lastSeen, &expiresAt, &sess.ClientAddr)
 	if errors.Is(err, sql.ErrNoRows) {
 		return account.Session{}, fmt.Errorf("session: %w", account.ErrNoSession)
@@ -55,15 +57,15 @@ func (s *Store) SessionByHash(ctx context.Context, h account.SessionHash) (accou
 		return account.Session{}, fmt.Errorf("session: id hash has %d bytes", len(hash))
 	}
 	copy(sess.Hash[:], hash)
-	sess.CreatedAt, sess.LastSeenAt, sess.ExpiresAt = fromMillis(created), fromMillis(lastSeen), fromMillis(expiresAt)
+	sess.CreatedAt, sess.LastSeenAt, sess.ExpiresAt = sqldb.FromMillis(created), sqldb.FromMillis(lastSeen), sqldb.FromMillis(expiresAt)
 	return sess, nil
 }
 
 // TouchSession records a request of the session at at; an unknown session
 // is account.ErrNoSession.
 func (s *Store) TouchSession(ctx context.Context, h account.SessionHash, at time.Time) error {
-	res, err := s.sb.Update("user_sessions").Set("last_seen_at", millis(at)).
-		Where(sq.Eq{"id_hash": h[:]}).RunWith(s.write).ExecContext(ctx)
+	res, err := s.db.SB.Update("user_sessions").Set("last_seen_at", sqldb.Millis(at)).
+		Where(sq.Eq{"id_hash": h[:]}).RunWith(s.db.Write).ExecContext(ctx)
 	if err != nil {
 		return fmt.Errorf("touch session: %w", err)
 	}
@@ -80,7 +82,7 @@ func (s *Store) TouchSession(ctx context.Context, h account.SessionHash, at time
 
 // DeleteSession ends a session (logout); an unknown one is not an error.
 func (s *Store) DeleteSession(ctx context.Context, h account.SessionHash) error {
-	if _, err := s.sb.Delete("user_sessions").Where(sq.Eq{"id_hash": h[:]}).RunWith(s.write).ExecContext(ctx); err != nil {
+	if _, err := s.db.SB.Delete("user_sessions").Where(sq.Eq{"id_hash": h[:]}).RunWith(s.db.Write).ExecContext(ctx); err != nil {
 		return fmt.Errorf("delete session: %w", err)
 	}
 	return nil
@@ -92,10 +94,10 @@ func (s *Store) DeleteSession(ctx context.Context, h account.SessionHash) error 
 // logins and failures already purge as they write; this catches the rows
 // left when nobody logs in for a while. Maintenance over every user.
 func (s *Store) PurgeAccounts(ctx context.Context, now, failuresBefore time.Time) (int64, error) {
-	at := millis(now)
-	res, err := s.sb.Delete("user_sessions").
+	at := sqldb.Millis(now)
+	res, err := s.db.SB.Delete("user_sessions").
 		Where(sq.Or{sq.LtOrEq{"expires_at": at}, sq.LtOrEq{"last_seen_at": at - account.IdleTimeout.Milliseconds()}}).
-		RunWith(s.write).ExecContext(ctx)
+		RunWith(s.db.Write).ExecContext(ctx)
 	if err != nil {
 		return 0, fmt.Errorf("purge ended sessions: %w", err)
 	}

@@ -1,4 +1,4 @@
-package storetest
+package dashboardstest
 
 import (
 	"errors"
@@ -7,15 +7,16 @@ import (
 	"testing"
 	"time"
 
+	"github.com/pulsemetrics/pulse/adapter/store/sqldb/sqldbtest"
 	"github.com/pulsemetrics/pulse/domain/dashboard"
 )
 
 // RunDashboards runs the contract cases of the dashboards' storage; open
 // is as for Run.
-func RunDashboards(t *testing.T, open func(t *testing.T) Target) {
+func RunDashboards(t *testing.T, open func(t *testing.T) sqldbtest.Target) {
 	cases := []struct {
 		name string
-		fn   func(t *testing.T, tg Target)
+		fn   func(t *testing.T, tg sqldbtest.Target)
 	}{
 		{"CRUD", testDashboardCRUD},
 		{"Widgets", testDashboardWidgets},
@@ -27,18 +28,18 @@ func RunDashboards(t *testing.T, open func(t *testing.T) Target) {
 	}
 }
 
-func testDashboardCRUD(t *testing.T, tg Target) {
-	s, c := tg.Store, ctx(t)
-	tn := mkTenant(t, s, "dash")
-	d, err := s.CreateDashboard(c, tn, "Servers", base)
-	if err != nil || d.ID == 0 || d.Name != "Servers" || !d.UpdatedAt.Equal(base) {
+func testDashboardCRUD(t *testing.T, tg sqldbtest.Target) {
+	s, c := tg.Store, sqldbtest.Ctx(t)
+	tn := sqldbtest.MkTenant(t, s, "dash")
+	d, err := s.CreateDashboard(c, tn, "Servers", sqldbtest.Base)
+	if err != nil || d.ID == 0 || d.Name != "Servers" || !d.UpdatedAt.Equal(sqldbtest.Base) {
 		t.Fatalf("CreateDashboard: %+v, %v", d, err)
 	}
 	got, err := s.DashboardByID(c, tn, d.ID)
 	if err != nil || got.Name != "Servers" || got.TenantID != tn || len(got.Widgets) != 0 || got.Widgets == nil {
 		t.Fatalf("DashboardByID: %+v, %v (want no widgets as an empty list)", got, err)
 	}
-	later := base.Add(time.Minute)
+	later := sqldbtest.Base.Add(time.Minute)
 	if err := s.RenameDashboard(c, tn, d.ID, "Hosts", later); err != nil {
 		t.Fatal(err)
 	}
@@ -71,14 +72,14 @@ func testDashboardCRUD(t *testing.T, tg Target) {
 	}
 }
 
-func testDashboardWidgets(t *testing.T, tg Target) {
-	s, c := tg.Store, ctx(t)
-	tn := mkTenant(t, s, "wid")
-	d, err := s.CreateDashboard(c, tn, "D", base)
+func testDashboardWidgets(t *testing.T, tg sqldbtest.Target) {
+	s, c := tg.Store, sqldbtest.Ctx(t)
+	tn := sqldbtest.MkTenant(t, s, "wid")
+	d, err := s.CreateDashboard(c, tn, "D", sqldbtest.Base)
 	if err != nil {
 		t.Fatal(err)
 	}
-	at := base.Add(time.Minute)
+	at := sqldbtest.Base.Add(time.Minute)
 	w1, err := s.AddWidget(c, tn, d.ID, dashboard.Widget{Title: "CPU", Metric: "cpu.load", Tags: map[string]string{"host": "a", "dc": "x"}, Agg: "max", Chart: "area"}, at)
 	if err != nil || w1.ID == 0 || w1.Position != 0 || w1.DashboardID != d.ID {
 		t.Fatalf("AddWidget: %+v, %v", w1, err)
@@ -120,7 +121,7 @@ func testDashboardWidgets(t *testing.T, tg Target) {
 	if err != nil || w3.Position != 2 {
 		t.Errorf("a widget after a deletion goes last: %+v, %v", w3, err)
 	}
-	other, _ := s.CreateDashboard(c, tn, "Other", base)
+	other, _ := s.CreateDashboard(c, tn, "Other", sqldbtest.Base)
 	if err := s.UpdateWidget(c, tn, other.ID, w3, later); !errors.Is(err, dashboard.ErrNotFound) {
 		t.Errorf("update through another dashboard of the same tenant: %v", err)
 	}
@@ -129,17 +130,17 @@ func testDashboardWidgets(t *testing.T, tg Target) {
 	}
 }
 
-func testDashboardList(t *testing.T, tg Target) {
-	s, c := tg.Store, ctx(t)
-	tn := mkTenant(t, s, "list")
+func testDashboardList(t *testing.T, tg sqldbtest.Target) {
+	s, c := tg.Store, sqldbtest.Ctx(t)
+	tn := sqldbtest.MkTenant(t, s, "list")
 	for i := range 25 {
-		d, err := s.CreateDashboard(c, tn, fmt.Sprintf("dash %02d", 24-i), base)
+		d, err := s.CreateDashboard(c, tn, fmt.Sprintf("dash %02d", 24-i), sqldbtest.Base)
 		if err != nil {
 			t.Fatal(err)
 		}
 		if i == 0 { // "dash 24"
 			for range 3 {
-				if _, err := s.AddWidget(c, tn, d.ID, dashboard.Widget{Title: "t", Metric: "m", Agg: "avg", Chart: "line"}, base); err != nil {
+				if _, err := s.AddWidget(c, tn, d.ID, dashboard.Widget{Title: "t", Metric: "m", Agg: "avg", Chart: "line"}, sqldbtest.Base); err != nil {
 					t.Fatal(err)
 				}
 			}
@@ -161,14 +162,14 @@ func testDashboardList(t *testing.T, tg Target) {
 	}
 }
 
-func testDashboardIsolation(t *testing.T, tg Target) {
-	s, c := tg.Store, ctx(t)
-	a, b := mkTenant(t, s, "iso-a"), mkTenant(t, s, "iso-b")
-	d, err := s.CreateDashboard(c, a, "A's", base)
+func testDashboardIsolation(t *testing.T, tg sqldbtest.Target) {
+	s, c := tg.Store, sqldbtest.Ctx(t)
+	a, b := sqldbtest.MkTenant(t, s, "iso-a"), sqldbtest.MkTenant(t, s, "iso-b")
+	d, err := s.CreateDashboard(c, a, "A's", sqldbtest.Base)
 	if err != nil {
 		t.Fatal(err)
 	}
-	w, err := s.AddWidget(c, a, d.ID, dashboard.Widget{Title: "t", Metric: "m", Agg: "avg", Chart: "line"}, base)
+	w, err := s.AddWidget(c, a, d.ID, dashboard.Widget{Title: "t", Metric: "m", Agg: "avg", Chart: "line"}, sqldbtest.Base)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -176,13 +177,13 @@ func testDashboardIsolation(t *testing.T, tg Target) {
 		t.Errorf("B lists %+v (total %d), %v", list, total, err)
 	}
 	_, errGet := s.DashboardByID(c, b, d.ID)
-	_, errAdd := s.AddWidget(c, b, d.ID, w, base)
+	_, errAdd := s.AddWidget(c, b, d.ID, w, sqldbtest.Base)
 	for name, err := range map[string]error{
 		"get":           errGet,
-		"rename":        s.RenameDashboard(c, b, d.ID, "pwned", base),
+		"rename":        s.RenameDashboard(c, b, d.ID, "pwned", sqldbtest.Base),
 		"add widget":    errAdd,
-		"update widget": s.UpdateWidget(c, b, d.ID, w, base),
-		"delete widget": s.DeleteWidget(c, b, d.ID, w.ID, base),
+		"update widget": s.UpdateWidget(c, b, d.ID, w, sqldbtest.Base),
+		"delete widget": s.DeleteWidget(c, b, d.ID, w.ID, sqldbtest.Base),
 		"delete":        s.DeleteDashboard(c, b, d.ID),
 	} {
 		if !errors.Is(err, dashboard.ErrNotFound) {

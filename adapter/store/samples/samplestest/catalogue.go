@@ -1,4 +1,4 @@
-package storetest
+package samplestest
 
 import (
 	"errors"
@@ -7,16 +7,17 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/pulsemetrics/pulse/adapter/sqlstore"
+	"github.com/pulsemetrics/pulse/adapter/store/sqldb"
+	"github.com/pulsemetrics/pulse/adapter/store/sqldb/sqldbtest"
 	"github.com/pulsemetrics/pulse/domain/metric"
 )
 
 // RunCatalogue runs the contract cases of the metric catalogue
 // (MetricNames); open is as for Run.
-func RunCatalogue(t *testing.T, open func(t *testing.T) Target) {
+func RunCatalogue(t *testing.T, open func(t *testing.T) sqldbtest.Target) {
 	cases := []struct {
 		name string
-		fn   func(t *testing.T, tg Target)
+		fn   func(t *testing.T, tg sqldbtest.Target)
 	}{
 		{"NamesKeysValuesAfterWrite", testCatalogueAfterWrite},
 		{"SeriesWithoutTagsIsListed", testCatalogueNoTags},
@@ -38,18 +39,18 @@ func RunCatalogue(t *testing.T, open func(t *testing.T) Target) {
 }
 
 // tagged writes one sample of name per tag set (nil: no tags).
-func tagged(t *testing.T, s *sqlstore.Store, tenantID int64, name string, sets ...map[string]string) {
+func tagged(t *testing.T, s *sqldbtest.Stores, tenantID int64, name string, sets ...map[string]string) {
 	t.Helper()
 	var samples []metric.Sample
 	for i, tags := range sets {
-		samples = append(samples, sample(name, float64(i), tags, base.UnixMilli(), ""))
+		samples = append(samples, sample(name, float64(i), tags, sqldbtest.Base.UnixMilli(), ""))
 	}
 	write(t, s, batch(tenantID, samples...))
 }
 
-func names(t *testing.T, s *sqlstore.Store, tenantID int64, prefix string, limit, perKey int) ([]metric.NameInfo, bool) {
+func names(t *testing.T, s *sqldbtest.Stores, tenantID int64, prefix string, limit, perKey int) ([]metric.NameInfo, bool) {
 	t.Helper()
-	got, more, err := s.MetricNames(ctx(t), tenantID, prefix, limit, perKey)
+	got, more, err := s.MetricNames(sqldbtest.Ctx(t), tenantID, prefix, limit, perKey)
 	if err != nil {
 		t.Fatalf("MetricNames(%d, %q, %d, %d): %v", tenantID, prefix, limit, perKey, err)
 	}
@@ -67,7 +68,7 @@ func onlyNames(infos []metric.NameInfo) []string {
 	return out
 }
 
-func wantNames(t *testing.T, s *sqlstore.Store, tenantID int64, prefix string, want ...string) {
+func wantNames(t *testing.T, s *sqldbtest.Stores, tenantID int64, prefix string, want ...string) {
 	t.Helper()
 	got, more := names(t, s, tenantID, prefix, 100, 5)
 	if want == nil {
@@ -78,9 +79,9 @@ func wantNames(t *testing.T, s *sqlstore.Store, tenantID int64, prefix string, w
 	}
 }
 
-func testCatalogueAfterWrite(t *testing.T, tg Target) {
+func testCatalogueAfterWrite(t *testing.T, tg sqldbtest.Target) {
 	s := tg.Store
-	tid := mkTenant(t, s, "acme")
+	tid := sqldbtest.MkTenant(t, s, "acme")
 	if got, more := names(t, s, tid, "", 100, 5); len(got) != 0 || more {
 		t.Fatalf("empty tenant: %+v more=%v", got, more)
 	}
@@ -103,15 +104,15 @@ func testCatalogueAfterWrite(t *testing.T, tg Target) {
 		t.Fatalf("MetricNames =\n%+v more=%v\nwant\n%+v", got, more, want)
 	}
 	for _, table := range []string{"series_names", "series_tag_keys", "series_tags"} {
-		if n := count(t, tg.DB, table+" WHERE tenant_id <= 0"); n != 0 {
+		if n := sqldbtest.Count(t, tg.DB, table+" WHERE tenant_id <= 0"); n != 0 {
 			t.Errorf("%s has %d rows without a tenant", table, n)
 		}
 	}
 }
 
-func testCatalogueNoTags(t *testing.T, tg Target) {
+func testCatalogueNoTags(t *testing.T, tg sqldbtest.Target) {
 	s := tg.Store
-	tid := mkTenant(t, s, "acme")
+	tid := sqldbtest.MkTenant(t, s, "acme")
 	tagged(t, s, tid, "uptime", nil)
 	tagged(t, s, tid, "mixed", nil, map[string]string{"host": "a"})
 	got, _ := names(t, s, tid, "", 100, 5)
@@ -124,9 +125,9 @@ func testCatalogueNoTags(t *testing.T, tg Target) {
 	}
 }
 
-func testCataloguePrefix(t *testing.T, tg Target) {
+func testCataloguePrefix(t *testing.T, tg sqldbtest.Target) {
 	s := tg.Store
-	tid := mkTenant(t, s, "acme")
+	tid := sqldbtest.MkTenant(t, s, "acme")
 	for _, n := range []string{"cpu.load", "cpu.idle", "cpux", "cpu", "CPU.big", "mem.free", "cpu.load.1m", "cpv"} {
 		tagged(t, s, tid, n, map[string]string{"host": "a"})
 	}
@@ -153,9 +154,9 @@ func testCataloguePrefix(t *testing.T, tg Target) {
 
 // The store does not validate names (the domain does): these names could
 // not be ingested, which makes them good probes of the LIKE escaping.
-func testCatalogueWildcards(t *testing.T, tg Target) {
+func testCatalogueWildcards(t *testing.T, tg sqldbtest.Target) {
 	s := tg.Store
-	tid := mkTenant(t, s, "acme")
+	tid := sqldbtest.MkTenant(t, s, "acme")
 	for _, n := range []string{"a_b", "axb", "a%b", "ayyb", "a!b", "a!!b", "ab", `a\b`, `a\\b`, "a'b", `a"b`} {
 		tagged(t, s, tid, n, nil)
 	}
@@ -172,9 +173,9 @@ func testCatalogueWildcards(t *testing.T, tg Target) {
 	wantNames(t, s, tid, "a_b", "a_b")
 }
 
-func testCatalogueValuesCapped(t *testing.T, tg Target) {
+func testCatalogueValuesCapped(t *testing.T, tg sqldbtest.Target) {
 	s := tg.Store
-	tid := mkTenant(t, s, "acme")
+	tid := sqldbtest.MkTenant(t, s, "acme")
 	var sets []map[string]string
 	for i := 6; i >= 0; i-- {
 		sets = append(sets, map[string]string{"host": fmt.Sprintf("h%d", i), "dc": "eu"})
@@ -210,9 +211,9 @@ func testCatalogueValuesCapped(t *testing.T, tg Target) {
 	}
 }
 
-func testCatalogueLimit(t *testing.T, tg Target) {
+func testCatalogueLimit(t *testing.T, tg sqldbtest.Target) {
 	s := tg.Store
-	tid := mkTenant(t, s, "acme")
+	tid := sqldbtest.MkTenant(t, s, "acme")
 	for i := 0; i < 5; i++ {
 		tagged(t, s, tid, fmt.Sprintf("m%d", i), map[string]string{"k": fmt.Sprint(i)})
 	}
@@ -240,10 +241,10 @@ func testCatalogueLimit(t *testing.T, tg Target) {
 	}
 }
 
-func testCatalogueIsolation(t *testing.T, tg Target) {
+func testCatalogueIsolation(t *testing.T, tg sqldbtest.Target) {
 	s := tg.Store
-	a := mkTenant(t, s, "acme")
-	b := mkTenant(t, s, "globex")
+	a := sqldbtest.MkTenant(t, s, "acme")
+	b := sqldbtest.MkTenant(t, s, "globex")
 	tagged(t, s, a, "shared", map[string]string{"host": "a-secret", "a-key": "x"})
 	tagged(t, s, a, "only.a", map[string]string{"host": "a"})
 	tagged(t, s, b, "shared", map[string]string{"host": "b-host"})
@@ -258,28 +259,28 @@ func testCatalogueIsolation(t *testing.T, tg Target) {
 			t.Errorf("tenant B, prefix %q: %s", prefix, text)
 		}
 	}
-	c := mkTenant(t, s, "initech")
+	c := sqldbtest.MkTenant(t, s, "initech")
 	if got, more := names(t, s, c, "", 100, 10); len(got) != 0 || more {
 		t.Errorf("a tenant without series sees %+v more=%v", got, more)
 	}
 	wantNames(t, s, a, "", "only.a", "shared")
 }
 
-func testCatalogueTenantRequired(t *testing.T, tg Target) {
+func testCatalogueTenantRequired(t *testing.T, tg sqldbtest.Target) {
 	s := tg.Store
-	tid := mkTenant(t, s, "acme")
+	tid := sqldbtest.MkTenant(t, s, "acme")
 	tagged(t, s, tid, "cpu", map[string]string{"host": "a"})
 	for _, id := range []int64{0, -1} {
-		got, more, err := s.MetricNames(ctx(t), id, "", 100, 5)
-		if !errors.Is(err, sqlstore.ErrTenantRequired) || got != nil || more {
-			t.Errorf("tenant %d: %+v %v %v, want sqlstore.ErrTenantRequired", id, got, more, err)
+		got, more, err := s.MetricNames(sqldbtest.Ctx(t), id, "", 100, 5)
+		if !errors.Is(err, sqldb.ErrTenantRequired) || got != nil || more {
+			t.Errorf("tenant %d: %+v %v %v, want sqldb.ErrTenantRequired", id, got, more, err)
 		}
 	}
 }
 
-func testCatalogueLongValue(t *testing.T, tg Target) {
+func testCatalogueLongValue(t *testing.T, tg sqldbtest.Target) {
 	s := tg.Store
-	tid := mkTenant(t, s, "acme")
+	tid := sqldbtest.MkTenant(t, s, "acme")
 	long := strings.Repeat("v", 300)
 	longKey := "k" + strings.Repeat("e", 80)
 	tagged(t, s, tid, "big", map[string]string{"host": long, longKey: "x"}, map[string]string{"host": "short"})
@@ -288,17 +289,17 @@ func testCatalogueLongValue(t *testing.T, tg Target) {
 	if !reflect.DeepEqual(got, want) {
 		t.Fatalf("MetricNames =\n%+v\nwant\n%+v", got, want)
 	}
-	if n := count(t, tg.DB, "series WHERE name = 'big'"); n != 2 {
+	if n := sqldbtest.Count(t, tg.DB, "series WHERE name = 'big'"); n != 2 {
 		t.Errorf("%d series stored, want 2", n)
 	}
 }
 
 // testCatalogueBackfill makes the catalogue forget, as if the series had
 // been written before migration 00007, and migrates again.
-func testCatalogueBackfill(t *testing.T, tg Target) {
+func testCatalogueBackfill(t *testing.T, tg sqldbtest.Target) {
 	s := tg.Store
-	a := mkTenant(t, s, "acme")
-	b := mkTenant(t, s, "globex")
+	a := sqldbtest.MkTenant(t, s, "acme")
+	b := sqldbtest.MkTenant(t, s, "globex")
 	tagged(t, s, a, "cpu.load", map[string]string{"host": "a", "dc": "eu"}, map[string]string{"host": "b", "dc": "eu"}, nil)
 	tagged(t, s, a, "quote", map[string]string{"say": `he said "hi" \ é`, "empty": ""})
 	tagged(t, s, b, "cpu.load", map[string]string{"host": "z"})
@@ -307,10 +308,10 @@ func testCatalogueBackfill(t *testing.T, tg Target) {
 		before[id], _ = names(t, s, id, "", 100, 10)
 	}
 	// Down to 00006 (00007's Down drops the catalogue), then up again.
-	if err := s.MigrateDown(ctx(t), 6); err != nil {
+	if err := s.MigrateDown(sqldbtest.Ctx(t), 6); err != nil {
 		t.Fatalf("migrate down: %v", err)
 	}
-	if err := s.Migrate(ctx(t)); err != nil {
+	if err := s.Migrate(sqldbtest.Ctx(t)); err != nil {
 		t.Fatalf("migrate again: %v", err)
 	}
 	for _, id := range []int64{a, b} {
@@ -328,9 +329,9 @@ func testCatalogueBackfill(t *testing.T, tg Target) {
 	}
 }
 
-func testCatalogueSpaces(t *testing.T, tg Target) {
+func testCatalogueSpaces(t *testing.T, tg sqldbtest.Target) {
 	s := tg.Store
-	tid := mkTenant(t, s, "acme")
+	tid := sqldbtest.MkTenant(t, s, "acme")
 	tagged(t, s, tid, "m", map[string]string{"k": "a"}, map[string]string{"k": "a "}, map[string]string{"k": "a  "}, map[string]string{"k": ""})
 	got, _ := names(t, s, tid, "", 100, 10)
 	want := []metric.NameInfo{{Name: "m", Tags: []metric.TagKeyInfo{{Key: "k", Values: []string{"", "a", "a ", "a  "}}}}}

@@ -1,20 +1,20 @@
-package storetest
+package samplestest
 
 import (
 	"fmt"
 	"slices"
 	"testing"
 
-	"github.com/pulsemetrics/pulse/adapter/sqlstore"
+	"github.com/pulsemetrics/pulse/adapter/store/sqldb/sqldbtest"
 	"github.com/pulsemetrics/pulse/domain/metric"
 )
 
 // RunGate runs the contract cases of the series gate (ingest.SeriesGate);
 // open is as for Run.
-func RunGate(t *testing.T, open func(t *testing.T) Target) {
+func RunGate(t *testing.T, open func(t *testing.T) sqldbtest.Target) {
 	cases := []struct {
 		name string
-		fn   func(t *testing.T, tg Target)
+		fn   func(t *testing.T, tg sqldbtest.Target)
 	}{
 		{"CapRefusesNewSeries", testGateCap},
 		{"KnownSeriesCostNothing", testGateKnown},
@@ -31,14 +31,14 @@ func RunGate(t *testing.T, open func(t *testing.T) Target) {
 func hosts(ids ...int) []metric.Sample {
 	out := make([]metric.Sample, len(ids))
 	for j, i := range ids {
-		out[j] = sample("m", float64(j), map[string]string{"host": fmt.Sprint("h", i)}, base.UnixMilli()+int64(j), "")
+		out[j] = sample("m", float64(j), map[string]string{"host": fmt.Sprint("h", i)}, sqldbtest.Base.UnixMilli()+int64(j), "")
 	}
 	return out
 }
 
-func admit(t *testing.T, s *sqlstore.Store, tenantID int64, samples []metric.Sample, max int, want []int) {
+func admit(t *testing.T, s *sqldbtest.Stores, tenantID int64, samples []metric.Sample, max int, want []int) {
 	t.Helper()
-	refused, err := s.Admit(ctx(t), tenantID, samples, max)
+	refused, err := s.Admit(sqldbtest.Ctx(t), tenantID, samples, max)
 	if err != nil {
 		t.Fatalf("Admit: %v", err)
 	}
@@ -47,14 +47,14 @@ func admit(t *testing.T, s *sqlstore.Store, tenantID int64, samples []metric.Sam
 	}
 }
 
-func seriesOf(t *testing.T, tg Target, tenantID int64) int64 {
+func seriesOf(t *testing.T, tg sqldbtest.Target, tenantID int64) int64 {
 	t.Helper()
-	return count(t, tg.DB, fmt.Sprintf("series WHERE tenant_id = %d", tenantID))
+	return sqldbtest.Count(t, tg.DB, fmt.Sprintf("series WHERE tenant_id = %d", tenantID))
 }
 
-func testGateCap(t *testing.T, tg Target) {
+func testGateCap(t *testing.T, tg sqldbtest.Target) {
 	s := tg.Store
-	a, b := mkTenant(t, s, "acme"), mkTenant(t, s, "globex")
+	a, b := sqldbtest.MkTenant(t, s, "acme"), sqldbtest.MkTenant(t, s, "globex")
 	// Series are admitted in sample order; every sample of a refused series is reported.
 	admit(t, s, a, hosts(1, 2, 1, 3, 4, 5, 4), 3, []int{4, 5, 6})
 	if n := seriesOf(t, tg, a); n != 3 {
@@ -80,9 +80,9 @@ func testGateCap(t *testing.T, tg Target) {
 	}
 }
 
-func testGateKnown(t *testing.T, tg Target) {
+func testGateKnown(t *testing.T, tg sqldbtest.Target) {
 	s := tg.Store
-	a := mkTenant(t, s, "acme")
+	a := sqldbtest.MkTenant(t, s, "acme")
 	admit(t, s, a, hosts(1, 2), 2, nil)
 	for range 3 {
 		admit(t, s, a, hosts(2, 1, 2), 2, nil)
@@ -97,15 +97,15 @@ func testGateKnown(t *testing.T, tg Target) {
 	admit(t, s, a, hosts(1, 2), 2, nil)
 }
 
-func testGateStored(t *testing.T, tg Target) {
+func testGateStored(t *testing.T, tg sqldbtest.Target) {
 	s := tg.Store
-	a := mkTenant(t, s, "acme")
+	a := sqldbtest.MkTenant(t, s, "acme")
 	// Series another replica created (not in this store's cache) count and pass.
 	for _, smp := range hosts(1, 2) {
 		h := smp.Series()
 		tags := fmt.Sprintf(`{"host":%q}`, smp.Tags()[0].Value)
-		if _, err := tg.DB.ExecContext(ctx(t), "INSERT INTO series (tenant_id, name, tags, hash, created_at) VALUES (?, ?, ?, ?, ?)",
-			a, smp.Name(), tags, h[:], base.UnixMilli()); err != nil {
+		if _, err := tg.DB.ExecContext(sqldbtest.Ctx(t), "INSERT INTO series (tenant_id, name, tags, hash, created_at) VALUES (?, ?, ?, ?, ?)",
+			a, smp.Name(), tags, h[:], sqldbtest.Base.UnixMilli()); err != nil {
 			t.Fatal(err)
 		}
 	}

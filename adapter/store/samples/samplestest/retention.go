@@ -1,4 +1,4 @@
-package storetest
+package samplestest
 
 import (
 	"context"
@@ -8,7 +8,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/pulsemetrics/pulse/adapter/sqlstore"
+	"github.com/pulsemetrics/pulse/adapter/store/sqldb"
+	"github.com/pulsemetrics/pulse/adapter/store/sqldb/sqldbtest"
 	"github.com/pulsemetrics/pulse/domain/metric"
 	"github.com/pulsemetrics/pulse/domain/tenant"
 	"github.com/pulsemetrics/pulse/usecase/retention"
@@ -17,10 +18,10 @@ import (
 // RunRetention runs the contract cases of retention (DeleteSamplesBefore,
 // DeleteRollupsBefore, and the retention use case on the real store); open
 // is as for Run. The partitions themselves are MariaDB's own test.
-func RunRetention(t *testing.T, open func(t *testing.T) Target) {
+func RunRetention(t *testing.T, open func(t *testing.T) sqldbtest.Target) {
 	cases := []struct {
 		name string
-		fn   func(t *testing.T, tg Target)
+		fn   func(t *testing.T, tg sqldbtest.Target)
 	}{
 		{"DeletesOnlyTheTenantsOldRows", testRetentionSamples},
 		{"ManySeriesInPages", testRetentionManySeries},
@@ -35,20 +36,20 @@ func RunRetention(t *testing.T, open func(t *testing.T) Target) {
 }
 
 // tenantRows counts tenantID's samples matching cond (on p.ts).
-func tenantRows(t *testing.T, tg Target, tenantID int64, cond string) int64 {
+func tenantRows(t *testing.T, tg sqldbtest.Target, tenantID int64, cond string) int64 {
 	t.Helper()
-	return count(t, tg.DB, fmt.Sprintf("samples p JOIN series s ON s.id = p.series_id WHERE s.tenant_id = %d AND %s", tenantID, cond))
+	return sqldbtest.Count(t, tg.DB, fmt.Sprintf("samples p JOIN series s ON s.id = p.series_id WHERE s.tenant_id = %d AND %s", tenantID, cond))
 }
 
 // tenantRollups counts tenantID's rollups matching cond.
-func tenantRollups(t *testing.T, tg Target, tenantID int64, cond string) int64 {
+func tenantRollups(t *testing.T, tg sqldbtest.Target, tenantID int64, cond string) int64 {
 	t.Helper()
-	return count(t, tg.DB, fmt.Sprintf("rollups r JOIN series s ON s.id = r.series_id WHERE s.tenant_id = %d AND %s", tenantID, cond))
+	return sqldbtest.Count(t, tg.DB, fmt.Sprintf("rollups r JOIN series s ON s.id = r.series_id WHERE s.tenant_id = %d AND %s", tenantID, cond))
 }
 
 // writeSeries writes, for each of n series of metric name, one sample at
 // every ts.
-func writeSeries(t *testing.T, s *sqlstore.Store, tenantID int64, name string, n int, ts ...int64) {
+func writeSeries(t *testing.T, s *sqldbtest.Stores, tenantID int64, name string, n int, ts ...int64) {
 	t.Helper()
 	var samples []metric.Sample
 	for i := range n {
@@ -63,9 +64,9 @@ func writeSeries(t *testing.T, s *sqlstore.Store, tenantID int64, name string, n
 
 // insertRollups adds, for every series of tenantID, one rollup row per step
 // and start.
-func insertRollups(t *testing.T, tg Target, tenantID int64, steps []int64, starts ...int64) {
+func insertRollups(t *testing.T, tg sqldbtest.Target, tenantID int64, steps []int64, starts ...int64) {
 	t.Helper()
-	rows, err := tg.DB.QueryContext(ctx(t), "SELECT id FROM series WHERE tenant_id = ?", tenantID)
+	rows, err := tg.DB.QueryContext(sqldbtest.Ctx(t), "SELECT id FROM series WHERE tenant_id = ?", tenantID)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -83,7 +84,7 @@ func insertRollups(t *testing.T, tg Target, tenantID int64, steps []int64, start
 	for _, id := range ids {
 		for _, step := range steps {
 			for _, st := range starts {
-				if _, err := tg.DB.ExecContext(ctx(t), "INSERT INTO rollups (series_id, step_ms, start_ts, count, sum, min, max) VALUES (?, ?, ?, 1, 1, 1, 1)", id, step, st); err != nil {
+				if _, err := tg.DB.ExecContext(sqldbtest.Ctx(t), "INSERT INTO rollups (series_id, step_ms, start_ts, count, sum, min, max) VALUES (?, ?, ?, 1, 1, 1, 1)", id, step, st); err != nil {
 					t.Fatal(err)
 				}
 			}
@@ -91,11 +92,11 @@ func insertRollups(t *testing.T, tg Target, tenantID int64, steps []int64, start
 	}
 }
 
-func minutes(n int) int64 { return base.Add(time.Duration(n) * time.Minute).UnixMilli() }
+func minutes(n int) int64 { return sqldbtest.Base.Add(time.Duration(n) * time.Minute).UnixMilli() }
 
-func testRetentionSamples(t *testing.T, tg Target) {
+func testRetentionSamples(t *testing.T, tg sqldbtest.Target) {
 	s := tg.Store
-	a, b := mkTenant(t, s, "acme"), mkTenant(t, s, "globex")
+	a, b := sqldbtest.MkTenant(t, s, "acme"), sqldbtest.MkTenant(t, s, "globex")
 	var ts []int64
 	for i := range 40 {
 		ts = append(ts, minutes(i))
@@ -104,7 +105,7 @@ func testRetentionSamples(t *testing.T, tg Target) {
 	writeSeries(t, s, b, "cpu", 3, ts...)
 	cutoff := minutes(20)
 	// A chunk smaller than the rows: several statements per page of series.
-	n, err := s.DeleteSamplesBefore(ctx(t), a, cutoff, 7)
+	n, err := s.DeleteSamplesBefore(sqldbtest.Ctx(t), a, cutoff, 7)
 	if err != nil || n != 60 {
 		t.Fatalf("DeleteSamplesBefore(acme, chunk 7) = %d, %v; want 60", n, err)
 	}
@@ -118,18 +119,18 @@ func testRetentionSamples(t *testing.T, tg Target) {
 	if got := tenantRows(t, tg, b, "1 = 1"); got != 120 {
 		t.Errorf("globex keeps %d rows, want all 120", got)
 	}
-	if n, err := s.DeleteSamplesBefore(ctx(t), a, cutoff, 7); err != nil || n != 0 {
+	if n, err := s.DeleteSamplesBefore(sqldbtest.Ctx(t), a, cutoff, 7); err != nil || n != 0 {
 		t.Errorf("second DeleteSamplesBefore = %d, %v; want 0", n, err)
 	}
 	// Chunk of one row; the cutoff itself is kept (ts < cutoff only).
-	if n, err := s.DeleteSamplesBefore(ctx(t), b, minutes(2), 1); err != nil || n != 6 {
+	if n, err := s.DeleteSamplesBefore(sqldbtest.Ctx(t), b, minutes(2), 1); err != nil || n != 6 {
 		t.Errorf("DeleteSamplesBefore(globex, chunk 1) = %d, %v; want 6", n, err)
 	}
 	if got := tenantRows(t, tg, b, fmt.Sprintf("p.ts = %d", minutes(2))); got != 3 {
 		t.Errorf("globex rows at the cutoff = %d, want 3", got)
 	}
 	// Reads see the change.
-	page, err := s.ReadRaw(ctx(t), metric.Query{TenantID: a, Name: "cpu", Start: minutes(0), End: minutes(40), MaxPoints: 1000, Interval: "raw"})
+	page, err := s.ReadRaw(sqldbtest.Ctx(t), metric.Query{TenantID: a, Name: "cpu", Start: minutes(0), End: minutes(40), MaxPoints: 1000, Interval: "raw"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -140,13 +141,13 @@ func testRetentionSamples(t *testing.T, tg Target) {
 	}
 }
 
-func testRetentionManySeries(t *testing.T, tg Target) {
+func testRetentionManySeries(t *testing.T, tg sqldbtest.Target) {
 	s := tg.Store
-	a, b := mkTenant(t, s, "acme"), mkTenant(t, s, "globex")
+	a, b := sqldbtest.MkTenant(t, s, "acme"), sqldbtest.MkTenant(t, s, "globex")
 	const many = 2345 // more than one page of series ids
 	writeSeries(t, s, a, "m", many, minutes(-60), minutes(0))
 	writeSeries(t, s, b, "m", 10, minutes(-60), minutes(0))
-	n, err := s.DeleteSamplesBefore(ctx(t), a, minutes(-30), 700)
+	n, err := s.DeleteSamplesBefore(sqldbtest.Ctx(t), a, minutes(-30), 700)
 	if err != nil || n != many {
 		t.Fatalf("DeleteSamplesBefore = %d, %v; want %d", n, err, many)
 	}
@@ -158,9 +159,9 @@ func testRetentionManySeries(t *testing.T, tg Target) {
 	}
 }
 
-func testRetentionRollups(t *testing.T, tg Target) {
+func testRetentionRollups(t *testing.T, tg sqldbtest.Target) {
 	s := tg.Store
-	a, b := mkTenant(t, s, "acme"), mkTenant(t, s, "globex")
+	a, b := sqldbtest.MkTenant(t, s, "acme"), sqldbtest.MkTenant(t, s, "globex")
 	writeSeries(t, s, a, "m", 2, minutes(0))
 	writeSeries(t, s, b, "m", 2, minutes(0))
 	steps := []int64{60_000, 300_000}
@@ -171,7 +172,7 @@ func testRetentionRollups(t *testing.T, tg Target) {
 	insertRollups(t, tg, a, steps, starts...)
 	insertRollups(t, tg, b, steps, starts...)
 	cutoff := minutes(-270) // k = 5..9 are older
-	n, err := s.DeleteRollupsBefore(ctx(t), a, 60_000, cutoff, 3)
+	n, err := s.DeleteRollupsBefore(sqldbtest.Ctx(t), a, 60_000, cutoff, 3)
 	if err != nil || n != 10 {
 		t.Fatalf("DeleteRollupsBefore = %d, %v; want 10 (2 series x 5 buckets)", n, err)
 	}
@@ -187,39 +188,39 @@ func testRetentionRollups(t *testing.T, tg Target) {
 	if got := tenantRollups(t, tg, b, "1 = 1"); got != 40 {
 		t.Errorf("globex keeps %d rollups, want all 40", got)
 	}
-	if got := count(t, tg.DB, "samples"); got != 4 {
+	if got := sqldbtest.Count(t, tg.DB, "samples"); got != 4 {
 		t.Errorf("samples = %d: deleting rollups must not touch them", got)
 	}
-	if _, err := s.DeleteRollupsBefore(ctx(t), a, 0, cutoff, 3); err == nil {
+	if _, err := s.DeleteRollupsBefore(sqldbtest.Ctx(t), a, 0, cutoff, 3); err == nil {
 		t.Error("DeleteRollupsBefore with step 0 returned nil")
 	}
 }
 
-func testRetentionNoTenant(t *testing.T, tg Target) {
+func testRetentionNoTenant(t *testing.T, tg sqldbtest.Target) {
 	s := tg.Store
-	a := mkTenant(t, s, "acme")
+	a := sqldbtest.MkTenant(t, s, "acme")
 	writeSeries(t, s, a, "m", 3, minutes(-60), minutes(0))
 	insertRollups(t, tg, a, []int64{60_000}, minutes(-60))
 	for _, id := range []int64{0, -1} {
-		if n, err := s.DeleteSamplesBefore(ctx(t), id, minutes(60), 10); !errors.Is(err, sqlstore.ErrTenantRequired) || n != 0 {
-			t.Errorf("DeleteSamplesBefore(tenant %d) = %d, %v; want sqlstore.ErrTenantRequired", id, n, err)
+		if n, err := s.DeleteSamplesBefore(sqldbtest.Ctx(t), id, minutes(60), 10); !errors.Is(err, sqldb.ErrTenantRequired) || n != 0 {
+			t.Errorf("DeleteSamplesBefore(tenant %d) = %d, %v; want sqldb.ErrTenantRequired", id, n, err)
 		}
-		if n, err := s.DeleteRollupsBefore(ctx(t), id, 60_000, minutes(60), 10); !errors.Is(err, sqlstore.ErrTenantRequired) || n != 0 {
-			t.Errorf("DeleteRollupsBefore(tenant %d) = %d, %v; want sqlstore.ErrTenantRequired", id, n, err)
+		if n, err := s.DeleteRollupsBefore(sqldbtest.Ctx(t), id, 60_000, minutes(60), 10); !errors.Is(err, sqldb.ErrTenantRequired) || n != 0 {
+			t.Errorf("DeleteRollupsBefore(tenant %d) = %d, %v; want sqldb.ErrTenantRequired", id, n, err)
 		}
 	}
 	// A tenant that does not exist has no rows: nothing is deleted.
-	if n, err := s.DeleteSamplesBefore(ctx(t), a+1000, minutes(60), 10); err != nil || n != 0 {
+	if n, err := s.DeleteSamplesBefore(sqldbtest.Ctx(t), a+1000, minutes(60), 10); err != nil || n != 0 {
 		t.Errorf("DeleteSamplesBefore(unknown tenant) = %d, %v", n, err)
 	}
-	if got, r := count(t, tg.DB, "samples"), count(t, tg.DB, "rollups"); got != 6 || r != 3 {
+	if got, r := sqldbtest.Count(t, tg.DB, "samples"), sqldbtest.Count(t, tg.DB, "rollups"); got != 6 || r != 3 {
 		t.Errorf("after refused calls: samples %d (want 6), rollups %d (want 3)", got, r)
 	}
 }
 
-func testRetentionCancelled(t *testing.T, tg Target) {
+func testRetentionCancelled(t *testing.T, tg sqldbtest.Target) {
 	s := tg.Store
-	a := mkTenant(t, s, "acme")
+	a := sqldbtest.MkTenant(t, s, "acme")
 	writeSeries(t, s, a, "m", 3, minutes(-60))
 	c, cancel := context.WithCancel(context.Background())
 	cancel()
@@ -229,7 +230,7 @@ func testRetentionCancelled(t *testing.T, tg Target) {
 	if _, err := s.DeleteRollupsBefore(c, a, 60_000, minutes(0), 10); err == nil {
 		t.Error("DeleteRollupsBefore with a cancelled context returned nil")
 	}
-	if got := count(t, tg.DB, "samples"); got != 3 {
+	if got := sqldbtest.Count(t, tg.DB, "samples"); got != 3 {
 		t.Errorf("samples = %d, want 3", got)
 	}
 }
@@ -237,19 +238,19 @@ func testRetentionCancelled(t *testing.T, tg Target) {
 // testRetentionRun runs the use case on the real store, as of a day 60
 // days from now, so that on MariaDB the old rows sit in daily partitions
 // created for them (the migration creates partitions from today on).
-func testRetentionRun(t *testing.T, tg Target) {
+func testRetentionRun(t *testing.T, tg sqldbtest.Target) {
 	s := tg.Store
 	today := time.Now().UTC()
 	now := today.Add(60 * 24 * time.Hour)
-	if _, err := s.EnsurePartitions(ctx(t), today, 70); err != nil {
+	if _, err := s.EnsurePartitions(sqldbtest.Ctx(t), today, 70); err != nil {
 		t.Fatal(err)
 	}
 	mk := func(slug string, days int) int64 {
-		tn, err := tenant.New(slug, "", days, base)
+		tn, err := tenant.New(slug, "", days, sqldbtest.Base)
 		if err != nil {
 			t.Fatal(err)
 		}
-		got, err := s.CreateTenant(ctx(t), tn)
+		got, err := s.CreateTenant(sqldbtest.Ctx(t), tn)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -266,7 +267,7 @@ func testRetentionRun(t *testing.T, tg Target) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	rep, err := svc.Run(ctx(t), now)
+	rep, err := svc.Run(sqldbtest.Ctx(t), now)
 	if err != nil {
 		t.Fatalf("Run: %v", err)
 	}
@@ -309,7 +310,7 @@ func testRetentionRun(t *testing.T, tg Target) {
 		t.Errorf("unpartitioned: dropped %v, raw deleted %d (want 9)", rep.PartitionsDropped, rep.RawDeleted)
 	}
 	// A second run finds nothing more.
-	rep, err = svc.Run(ctx(t), now)
+	rep, err = svc.Run(sqldbtest.Ctx(t), now)
 	if err != nil || rep.RawDeleted != 0 || rep.RollupsDeleted != 0 || len(rep.PartitionsDropped) != 0 || len(rep.PartitionsCreated) != 0 {
 		t.Errorf("second Run = %+v, %v; want nothing done", rep, err)
 	}

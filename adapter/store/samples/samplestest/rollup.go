@@ -1,4 +1,4 @@
-package storetest
+package samplestest
 
 import (
 	"errors"
@@ -8,17 +8,17 @@ import (
 	"testing"
 	"time"
 
-	"github.com/pulsemetrics/pulse/adapter/sqlstore"
+	"github.com/pulsemetrics/pulse/adapter/store/sqldb/sqldbtest"
 	"github.com/pulsemetrics/pulse/domain/metric"
 	"github.com/pulsemetrics/pulse/domain/rollup"
 )
 
 // RunRollups is the contract of the rollup job and the rollup reads
 // (RollupPending, ReadRollups, RollupCoverage, AcquireLease); open is as for Run.
-func RunRollups(t *testing.T, open func(t *testing.T) Target) {
+func RunRollups(t *testing.T, open func(t *testing.T) sqldbtest.Target) {
 	cases := []struct {
 		name string
-		fn   func(t *testing.T, tg Target)
+		fn   func(t *testing.T, tg sqldbtest.Target)
 	}{
 		{"PropertyRollupsEqualNaive", testRollupProperty},
 		{"StitchedEachMinuteOnce", testRollupStitch},
@@ -70,9 +70,9 @@ func (n naive) buckets(step, from, to int64) map[string]map[int64]rollup.Aggrega
 
 // readRollupsAll follows the cursor of ReadRollups and returns every
 // bucket by series; it fails when a bucket appears twice.
-func readRollupsAll(t *testing.T, s *sqlstore.Store, q metric.Query, step int64) map[string]map[int64]rollup.Aggregate {
+func readRollupsAll(t *testing.T, s *sqldbtest.Stores, q metric.Query, step int64) map[string]map[int64]rollup.Aggregate {
 	t.Helper()
-	return readPages(t, q, step, func(q metric.Query) (metric.Page, error) { return s.ReadRollups(ctx(t), q, step) })
+	return readPages(t, q, step, func(q metric.Query) (metric.Page, error) { return s.ReadRollups(sqldbtest.Ctx(t), q, step) })
 }
 
 // readPages follows the cursor of read and returns every bucket by series;
@@ -142,17 +142,17 @@ func sameBuckets(t *testing.T, what string, got, want map[string]map[int64]rollu
 }
 
 func rollupQuery(tenantID int64, name string, max int) metric.Query {
-	return metric.Query{TenantID: tenantID, Name: name, Start: base.Add(-6 * time.Hour).UnixMilli(), End: base.Add(6 * time.Hour).UnixMilli(), MaxPoints: max}
+	return metric.Query{TenantID: tenantID, Name: name, Start: sqldbtest.Base.Add(-6 * time.Hour).UnixMilli(), End: sqldbtest.Base.Add(6 * time.Hour).UnixMilli(), MaxPoints: max}
 }
 
-func runRollup(t *testing.T, s *sqlstore.Store, limit int) rollup.Pass {
+func runRollup(t *testing.T, s *sqldbtest.Stores, limit int) rollup.Pass {
 	t.Helper()
 	var total rollup.Pass
-	if ok, err := s.AcquireLease(ctx(t), rollup.LeaseName, "storetest", time.Hour); err != nil || !ok {
+	if ok, err := s.AcquireLease(sqldbtest.Ctx(t), rollup.LeaseName, "storetest", time.Hour); err != nil || !ok {
 		t.Fatalf("AcquireLease = %v, %v", ok, err)
 	}
 	for {
-		r, err := s.RollupPending(ctx(t), "storetest", rollupSteps, limit)
+		r, err := s.RollupPending(sqldbtest.Ctx(t), "storetest", rollupSteps, limit)
 		if err != nil {
 			t.Fatalf("RollupPending: %v", err)
 		}
@@ -169,14 +169,14 @@ func runRollup(t *testing.T, s *sqlstore.Store, limit int) rollup.Pass {
 // out-of-order and duplicate ones, the job run between some rounds: after
 // every round the stitched reads, and after the job the stored rollups,
 // equal a naive aggregation of the raw data at both steps.
-func testRollupProperty(t *testing.T, tg Target) {
+func testRollupProperty(t *testing.T, tg sqldbtest.Target) {
 	s := tg.Store
-	tid := mkTenant(t, s, "roll")
-	other := mkTenant(t, s, "other")
+	tid := sqldbtest.MkTenant(t, s, "roll")
+	other := sqldbtest.MkTenant(t, s, "other")
 	r := rand.New(rand.NewPCG(7, uint64(time.Now().UnixNano())))
 	data := naive{}
 	hosts := []string{"a", "b", "c"}
-	start := base.Add(-3 * time.Hour).UnixMilli()
+	start := sqldbtest.Base.Add(-3 * time.Hour).UnixMilli()
 	for round := 0; round < 8; round++ {
 		var samples []metric.Sample
 		for i := 0; i < 50+r.IntN(250); i++ {
@@ -205,7 +205,7 @@ func testRollupProperty(t *testing.T, tg Target) {
 			continue // leave some rounds pending across the next write
 		}
 		runRollup(t, s, 1+r.IntN(5)) // small batches: many job transactions
-		if n, err := s.PendingRollups(ctx(t)); err != nil || n != 0 {
+		if n, err := s.PendingRollups(sqldbtest.Ctx(t)); err != nil || n != 0 {
 			t.Fatalf("PendingRollups after the job = %d, %v", n, err)
 		}
 		for _, step := range rollupSteps {
@@ -217,9 +217,9 @@ func testRollupProperty(t *testing.T, tg Target) {
 }
 
 // storedRollups reads the rollups table itself (through the view).
-func storedRollups(t *testing.T, tg Target, tenantID, step int64) map[string]map[int64]rollup.Aggregate {
+func storedRollups(t *testing.T, tg sqldbtest.Target, tenantID, step int64) map[string]map[int64]rollup.Aggregate {
 	t.Helper()
-	rows, err := tg.DB.QueryContext(ctx(t), "SELECT s.tags, r.start_ts, r.count, r.sum, r.min, r.max FROM rollups r JOIN series s ON s.id = r.series_id WHERE s.tenant_id = ? AND r.step_ms = ?", tenantID, step)
+	rows, err := tg.DB.QueryContext(sqldbtest.Ctx(t), "SELECT s.tags, r.start_ts, r.count, r.sum, r.min, r.max FROM rollups r JOIN series s ON s.id = r.series_id WHERE s.tenant_id = ? AND r.step_ms = ?", tenantID, step)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -250,10 +250,10 @@ func storedRollups(t *testing.T, tg Target, tenantID, step int64) map[string]map
 
 // A query spanning rolled-up and not-yet-rolled-up time returns each
 // minute exactly once, with the right count.
-func testRollupStitch(t *testing.T, tg Target) {
+func testRollupStitch(t *testing.T, tg sqldbtest.Target) {
 	s := tg.Store
-	tid := mkTenant(t, s, "stitch")
-	t0 := base.Add(-2 * time.Hour).Truncate(time.Hour).UnixMilli()
+	tid := sqldbtest.MkTenant(t, s, "stitch")
+	t0 := sqldbtest.Base.Add(-2 * time.Hour).Truncate(time.Hour).UnixMilli()
 	var old, fresh []metric.Sample
 	for m := int64(0); m < 60; m++ { // 60 minutes, 6 samples each
 		for k := int64(0); k < 6; k++ {
@@ -295,12 +295,12 @@ func testRollupStitch(t *testing.T, tg Target) {
 
 // Running the job twice changes nothing; writing the same samples again
 // (duplicates, ignored) and re-running leaves the same rollups.
-func testRollupIdempotent(t *testing.T, tg Target) {
+func testRollupIdempotent(t *testing.T, tg sqldbtest.Target) {
 	s := tg.Store
-	tid := mkTenant(t, s, "idem")
+	tid := sqldbtest.MkTenant(t, s, "idem")
 	var samples []metric.Sample
 	for i := int64(0); i < 600; i++ {
-		samples = append(samples, sample("idem.m", float64(i%17), map[string]string{"host": "a"}, base.UnixMilli()-i*7_000, ""))
+		samples = append(samples, sample("idem.m", float64(i%17), map[string]string{"host": "a"}, sqldbtest.Base.UnixMilli()-i*7_000, ""))
 	}
 	write(t, s, batch(tid, samples...))
 	first := runRollup(t, s, 100)
@@ -318,19 +318,19 @@ func testRollupIdempotent(t *testing.T, tg Target) {
 	for _, step := range rollupSteps {
 		want += len(storedRollups(t, tg, tid, step)["host=a"])
 	}
-	if n := count(t, tg.DB, "rollups"); n != int64(want) {
+	if n := sqldbtest.Count(t, tg.DB, "rollups"); n != int64(want) {
 		t.Fatalf("rollups holds %d rows, the steps' buckets are %d", n, want)
 	}
 }
 
-func testRollupPagination(t *testing.T, tg Target) {
+func testRollupPagination(t *testing.T, tg sqldbtest.Target) {
 	s := tg.Store
-	tid := mkTenant(t, s, "page")
+	tid := sqldbtest.MkTenant(t, s, "page")
 	data := naive{}
 	var samples []metric.Sample
 	for h := 0; h < 4; h++ {
 		for m := int64(0); m < 50; m++ {
-			ts := base.UnixMilli() - m*60_000
+			ts := sqldbtest.Base.UnixMilli() - m*60_000
 			samples = append(samples, sample("page.m", float64(h*100)+float64(m), map[string]string{"host": fmt.Sprint(h)}, ts, ""))
 			data.add(fmt.Sprintf("host=%d", h), ts, float64(h*100)+float64(m))
 		}
@@ -354,52 +354,52 @@ func testRollupPagination(t *testing.T, tg Target) {
 	}
 }
 
-func testRollupCoverage(t *testing.T, tg Target) {
+func testRollupCoverage(t *testing.T, tg sqldbtest.Target) {
 	s := tg.Store
-	tid := mkTenant(t, s, "cover")
+	tid := sqldbtest.MkTenant(t, s, "cover")
 	var samples []metric.Sample
 	for i := int64(0); i < 120; i++ { // 20 minutes every 10 s
-		samples = append(samples, sample("cover.m", 1, nil, base.UnixMilli()+i*10_000, ""))
+		samples = append(samples, sample("cover.m", 1, nil, sqldbtest.Base.UnixMilli()+i*10_000, ""))
 	}
 	write(t, s, batch(tid, samples...))
 	q := rollupQuery(tid, "cover.m", 0)
-	if b, n, err := s.RollupCoverage(ctx(t), q, 300_000); err != nil || b != 0 || n != 0 {
+	if b, n, err := s.RollupCoverage(sqldbtest.Ctx(t), q, 300_000); err != nil || b != 0 || n != 0 {
 		t.Fatalf("coverage before the job = %d buckets, %d samples, %v", b, n, err)
 	}
 	runRollup(t, s, 1000)
-	if b, n, err := s.RollupCoverage(ctx(t), q, 300_000); err != nil || b != 4 || n != 120 {
+	if b, n, err := s.RollupCoverage(sqldbtest.Ctx(t), q, 300_000); err != nil || b != 4 || n != 120 {
 		t.Fatalf("5m coverage = %d buckets, %d samples, %v; want 4, 120", b, n, err)
 	}
-	if b, n, err := s.RollupCoverage(ctx(t), q, 60_000); err != nil || b != 20 || n != 120 {
+	if b, n, err := s.RollupCoverage(sqldbtest.Ctx(t), q, 60_000); err != nil || b != 20 || n != 120 {
 		t.Fatalf("1m coverage = %d buckets, %d samples, %v; want 20, 120", b, n, err)
 	}
 }
 
 // Deleting raw samples (retention) leaves their rollups, and a later job
 // run over other data does not touch them.
-func testRollupsOutliveRaw(t *testing.T, tg Target) {
+func testRollupsOutliveRaw(t *testing.T, tg sqldbtest.Target) {
 	s := tg.Store
-	tid := mkTenant(t, s, "outlive")
-	write(t, s, batch(tid, sample("out.m", 5, nil, base.UnixMilli(), ""), sample("out.m", 7, nil, base.UnixMilli()+1000, "")))
+	tid := sqldbtest.MkTenant(t, s, "outlive")
+	write(t, s, batch(tid, sample("out.m", 5, nil, sqldbtest.Base.UnixMilli(), ""), sample("out.m", 7, nil, sqldbtest.Base.UnixMilli()+1000, "")))
 	runRollup(t, s, 10)
-	if _, err := tg.DB.ExecContext(ctx(t), "DELETE FROM samples"); err != nil {
+	if _, err := tg.DB.ExecContext(sqldbtest.Ctx(t), "DELETE FROM samples"); err != nil {
 		t.Fatal(err)
 	}
-	write(t, s, batch(tid, sample("out.m", 1, nil, base.UnixMilli()+3600_000, "")))
+	write(t, s, batch(tid, sample("out.m", 1, nil, sqldbtest.Base.UnixMilli()+3600_000, "")))
 	runRollup(t, s, 10)
 	got := readRollupsAll(t, s, rollupQuery(tid, "out.m", 100), 60_000)[""]
-	if a := got[base.UnixMilli()]; a.Count != 2 || a.Sum != 12 {
+	if a := got[sqldbtest.Base.UnixMilli()]; a.Count != 2 || a.Sum != 12 {
 		t.Fatalf("the rolled-up minute after its raw data went = %+v", a)
 	}
 }
 
-func testLease(t *testing.T, tg Target) {
+func testLease(t *testing.T, tg sqldbtest.Target) {
 	s := tg.Store
-	clk := &clock{now: base}
+	clk := &clock{now: sqldbtest.Base}
 	s.SetClock(clk.Now)
 	take := func(holder string, want bool) {
 		t.Helper()
-		got, err := s.AcquireLease(ctx(t), "rollup", holder, time.Minute)
+		got, err := s.AcquireLease(sqldbtest.Ctx(t), "rollup", holder, time.Minute)
 		if err != nil || got != want {
 			t.Fatalf("AcquireLease(%s) = %v, %v; want %v", holder, got, err, want)
 		}
@@ -407,20 +407,20 @@ func testLease(t *testing.T, tg Target) {
 	take("a", true)
 	take("b", false)
 	take("a", true) // renewal
-	clk.Set(base.Add(59 * time.Second))
+	clk.Set(sqldbtest.Base.Add(59 * time.Second))
 	take("b", false)
-	clk.Set(base.Add(2 * time.Minute)) // a's renewal at base ran to base+1m
+	clk.Set(sqldbtest.Base.Add(2 * time.Minute)) // a's renewal at sqldbtest.Base ran to sqldbtest.Base+1m
 	take("b", true)
 	take("a", false)
-	if err := s.ReleaseLease(ctx(t), "rollup", "a"); err != nil { // not a's: no effect
+	if err := s.ReleaseLease(sqldbtest.Ctx(t), "rollup", "a"); err != nil { // not a's: no effect
 		t.Fatal(err)
 	}
 	take("a", false)
-	if err := s.ReleaseLease(ctx(t), "rollup", "b"); err != nil {
+	if err := s.ReleaseLease(sqldbtest.Ctx(t), "rollup", "b"); err != nil {
 		t.Fatal(err)
 	}
 	take("a", true)
-	got, err := s.AcquireLease(ctx(t), "retention", "b", time.Minute)
+	got, err := s.AcquireLease(sqldbtest.Ctx(t), "retention", "b", time.Minute)
 	if err != nil || !got {
 		t.Fatalf("another job's lease = %v, %v", got, err)
 	}
@@ -428,55 +428,55 @@ func testLease(t *testing.T, tg Target) {
 
 // A pass by a process that does not hold the rollup lease (never had it,
 // lost it to another replica, or let it expire) changes nothing.
-func testPassNeedsTheLease(t *testing.T, tg Target) {
+func testPassNeedsTheLease(t *testing.T, tg sqldbtest.Target) {
 	s := tg.Store
-	clk := &clock{now: base}
+	clk := &clock{now: sqldbtest.Base}
 	s.SetClock(clk.Now)
-	tid := mkTenant(t, s, "lease")
-	write(t, s, batch(tid, sample("lease.m", 1, nil, base.UnixMilli(), "")))
+	tid := sqldbtest.MkTenant(t, s, "lease")
+	write(t, s, batch(tid, sample("lease.m", 1, nil, sqldbtest.Base.UnixMilli(), "")))
 	refused := func(holder, why string) {
 		t.Helper()
-		if _, err := s.RollupPending(ctx(t), holder, rollupSteps, 10); !errors.Is(err, rollup.ErrNotLeaseHolder) {
+		if _, err := s.RollupPending(sqldbtest.Ctx(t), holder, rollupSteps, 10); !errors.Is(err, rollup.ErrNotLeaseHolder) {
 			t.Fatalf("%s: RollupPending = %v, want ErrNotLeaseHolder", why, err)
 		}
-		if n := count(t, tg.DB, "rollups"); n != 0 {
+		if n := sqldbtest.Count(t, tg.DB, "rollups"); n != 0 {
 			t.Fatalf("%s: %d rollup rows written", why, n)
 		}
-		if n, _ := s.PendingRollups(ctx(t)); n != 1 {
+		if n, _ := s.PendingRollups(sqldbtest.Ctx(t)); n != 1 {
 			t.Fatalf("%s: %d pending rows left, want 1", why, n)
 		}
 	}
 	refused("a", "no lease at all")
-	if ok, err := s.AcquireLease(ctx(t), rollup.LeaseName, "b", time.Minute); err != nil || !ok {
+	if ok, err := s.AcquireLease(sqldbtest.Ctx(t), rollup.LeaseName, "b", time.Minute); err != nil || !ok {
 		t.Fatal(ok, err)
 	}
 	refused("a", "another holder")
-	clk.Set(base.Add(2 * time.Minute))
+	clk.Set(sqldbtest.Base.Add(2 * time.Minute))
 	refused("b", "an expired lease")
-	if ok, err := s.AcquireLease(ctx(t), rollup.LeaseName, "a", time.Minute); err != nil || !ok {
+	if ok, err := s.AcquireLease(sqldbtest.Ctx(t), rollup.LeaseName, "a", time.Minute); err != nil || !ok {
 		t.Fatal(ok, err)
 	}
-	if p, err := s.RollupPending(ctx(t), "a", rollupSteps, 10); err != nil || p.Pending != 1 {
+	if p, err := s.RollupPending(sqldbtest.Ctx(t), "a", rollupSteps, 10); err != nil || p.Pending != 1 {
 		t.Fatalf("the holder's pass = %+v, %v", p, err)
 	}
 }
 
 // readDerivedAll is readRollupsAll for ReadRollupsAs.
-func readDerivedAll(t *testing.T, s *sqlstore.Store, q metric.Query, base, step int64) map[string]map[int64]rollup.Aggregate {
+func readDerivedAll(t *testing.T, s *sqldbtest.Stores, q metric.Query, base, step int64) map[string]map[int64]rollup.Aggregate {
 	t.Helper()
-	return readPages(t, q, step, func(q metric.Query) (metric.Page, error) { return s.ReadRollupsAs(ctx(t), q, base, step) })
+	return readPages(t, q, step, func(q metric.Query) (metric.Page, error) { return s.ReadRollupsAs(sqldbtest.Ctx(t), q, base, step) })
 }
 
 // A step derived from the stored 5m buckets (15m, 1h) equals a naive
 // aggregation at that step, before the job (stitched from raw), after it,
 // and with a late sample pending, through every page size.
-func testDerivedStep(t *testing.T, tg Target) {
+func testDerivedStep(t *testing.T, tg sqldbtest.Target) {
 	s := tg.Store
-	tid := mkTenant(t, s, "derived")
+	tid := sqldbtest.MkTenant(t, s, "derived")
 	r := rand.New(rand.NewPCG(11, uint64(time.Now().UnixNano())))
 	data := naive{}
 	var samples []metric.Sample
-	start := base.Add(-3 * time.Hour).UnixMilli()
+	start := sqldbtest.Base.Add(-3 * time.Hour).UnixMilli()
 	for i := 0; i < 600; i++ {
 		h := []string{"a", "b"}[r.IntN(2)]
 		ts := start + r.Int64N(3*3600_000)
@@ -504,7 +504,7 @@ func testDerivedStep(t *testing.T, tg Target) {
 	write(t, s, batch(tid, late))
 	data.add("host=a", late.TimestampMillis(), late.Value())
 	check("a late sample pending")
-	if _, err := s.ReadRollupsAs(ctx(t), rollupQuery(tid, "derived.m", 10), 300_000, 400_000); err == nil {
+	if _, err := s.ReadRollupsAs(sqldbtest.Ctx(t), rollupQuery(tid, "derived.m", 10), 300_000, 400_000); err == nil {
 		t.Fatal("a step that is not a multiple of the stored one was accepted")
 	}
 }

@@ -1,12 +1,11 @@
-// Package storetest is the contract suite of the sqlstore ports
-// (tenancy.Tenants, tenancy.Tokens, flush.Store, query.Reader). Run it
-// against every dialect so SQLite and MariaDB behave the same.
-package storetest
+// Package samplestest is the contract suite of adapter/store/samples (the
+// ports flush.Store, query.Reader, catalogue, retention, rollupjob and
+// ingest.SeriesGate). Run it against every dialect so SQLite and MariaDB
+// behave the same.
+package samplestest
 
 import (
 	"context"
-	"database/sql"
-	"errors"
 	"fmt"
 	"math"
 	"sort"
@@ -15,28 +14,17 @@ import (
 	"testing"
 	"time"
 
-	"github.com/pulsemetrics/pulse/adapter/sqlstore"
+	"github.com/pulsemetrics/pulse/adapter/store/sqldb/sqldbtest"
 	"github.com/pulsemetrics/pulse/domain/metric"
-	"github.com/pulsemetrics/pulse/domain/tenant"
-	"github.com/pulsemetrics/pulse/domain/token"
 )
-
-// Target is a migrated, empty store plus a plain connection to the same
-// database, used to count rows behind the store's back.
-type Target struct {
-	Store *sqlstore.Store
-	DB    *sql.DB
-}
 
 // Run runs every contract case; open must return a fresh, migrated, empty
 // store for each call and clean it up when t ends.
-func Run(t *testing.T, open func(t *testing.T) Target) {
+func Run(t *testing.T, open func(t *testing.T) sqldbtest.Target) {
 	cases := []struct {
 		name string
-		fn   func(t *testing.T, tg Target)
+		fn   func(t *testing.T, tg sqldbtest.Target)
 	}{
-		{"Tenants", testTenants},
-		{"Tokens", testTokens},
 		{"RoundTrip", testRoundTrip},
 		{"TimeRange", testTimeRange},
 		{"WriteTwiceStoresOnce", testWriteTwice},
@@ -45,7 +33,6 @@ func Run(t *testing.T, open func(t *testing.T) Target) {
 		{"TagFilters", testTagFilters},
 		{"Pagination", testPagination},
 		{"ConcurrentWriters", testConcurrent},
-		{"MigrateTwice", testMigrateTwice},
 		{"FailuresAreReported", testFailures},
 		{"WrittenCounts", testWritten},
 	}
@@ -56,58 +43,28 @@ func Run(t *testing.T, open func(t *testing.T) Target) {
 	}
 }
 
-var base = time.Date(2026, 11, 25, 10, 0, 0, 0, time.UTC)
-
-func ctx(t *testing.T) context.Context {
-	c, cancel := context.WithTimeout(context.Background(), 60*time.Second)
-	t.Cleanup(cancel)
-	return c
-}
-
-func mkTenant(t *testing.T, s *sqlstore.Store, slug string) int64 {
-	t.Helper()
-	tn, err := tenant.New(slug, "", 0, base)
-	if err != nil {
-		t.Fatal(err)
-	}
-	got, err := s.CreateTenant(ctx(t), tn)
-	if err != nil {
-		t.Fatalf("create tenant %s: %v", slug, err)
-	}
-	return got.ID
-}
-
 func sample(name string, v float64, tags map[string]string, ts int64, dedupe string) metric.Sample {
 	return metric.Rehydrate(name, v, metric.SortedTags(tags), ts, dedupe)
 }
 
 func batch(tenantID int64, samples ...metric.Sample) metric.Batch {
-	return metric.Batch{ID: fmt.Sprintf("b-%d-%d", tenantID, len(samples)), TenantID: tenantID, AcceptedAt: base.Add(time.Second), Samples: samples}
+	return metric.Batch{ID: fmt.Sprintf("b-%d-%d", tenantID, len(samples)), TenantID: tenantID, AcceptedAt: sqldbtest.Base.Add(time.Second), Samples: samples}
 }
 
-func write(t *testing.T, s *sqlstore.Store, batches ...metric.Batch) {
+func write(t *testing.T, s *sqldbtest.Stores, batches ...metric.Batch) {
 	t.Helper()
-	if _, err := s.WriteBatches(ctx(t), batches); err != nil {
+	if _, err := s.WriteBatches(sqldbtest.Ctx(t), batches); err != nil {
 		t.Fatalf("WriteBatches: %v", err)
 	}
 }
 
-func count(t *testing.T, db *sql.DB, from string) int64 {
-	t.Helper()
-	var n int64
-	if err := db.QueryRowContext(ctx(t), "SELECT COUNT(*) FROM "+from).Scan(&n); err != nil {
-		t.Fatalf("count %s: %v", from, err)
-	}
-	return n
-}
-
 // readAll follows the cursor to the end and returns every point by series.
-func readAll(t *testing.T, s *sqlstore.Store, q metric.Query) (map[string][]metric.Point, int) {
+func readAll(t *testing.T, s *sqldbtest.Stores, q metric.Query) (map[string][]metric.Point, int) {
 	t.Helper()
 	out := map[string][]metric.Point{}
 	pages := 0
 	for {
-		page, err := s.ReadRaw(ctx(t), q)
+		page, err := s.ReadRaw(sqldbtest.Ctx(t), q)
 		if err != nil {
 			t.Fatalf("ReadRaw: %v", err)
 		}
@@ -143,112 +100,13 @@ func tagKey(tags metric.Tags) string {
 }
 
 func query(tenantID int64, name string, tags map[string]string) metric.Query {
-	return metric.Query{TenantID: tenantID, Name: name, Start: base.UnixMilli() - 3600_000, End: base.UnixMilli() + 3600_000, Tags: tags, MaxPoints: 1000, Interval: "raw"}
+	return metric.Query{TenantID: tenantID, Name: name, Start: sqldbtest.Base.UnixMilli() - 3600_000, End: sqldbtest.Base.UnixMilli() + 3600_000, Tags: tags, MaxPoints: 1000, Interval: "raw"}
 }
 
-func testTenants(t *testing.T, tg Target) {
+func testRoundTrip(t *testing.T, tg sqldbtest.Target) {
 	s := tg.Store
-	a, err := tenant.New("acme", "Acme Inc", 90, base)
-	if err != nil {
-		t.Fatal(err)
-	}
-	created, err := s.CreateTenant(ctx(t), a)
-	if err != nil {
-		t.Fatalf("create: %v", err)
-	}
-	if created.ID == 0 || created.Slug != "acme" || created.Name != "Acme Inc" || created.RetentionDays != 90 || !created.CreatedAt.Equal(base) {
-		t.Fatalf("created = %+v", created)
-	}
-	if _, err := s.CreateTenant(ctx(t), a); !errors.Is(err, tenant.ErrDuplicate) {
-		t.Fatalf("duplicate slug: err = %v, want tenant.ErrDuplicate", err)
-	}
-	bySlug, err := s.TenantBySlug(ctx(t), "acme")
-	if err != nil || bySlug != created {
-		t.Fatalf("TenantBySlug = %+v, %v; want %+v", bySlug, err, created)
-	}
-	byID, err := s.TenantByID(ctx(t), created.ID)
-	if err != nil || byID != created {
-		t.Fatalf("TenantByID = %+v, %v; want %+v", byID, err, created)
-	}
-	if _, err := s.TenantBySlug(ctx(t), "nope"); !errors.Is(err, tenant.ErrNotFound) {
-		t.Fatalf("unknown slug: err = %v", err)
-	}
-	if _, err := s.TenantByID(ctx(t), created.ID+1000); !errors.Is(err, tenant.ErrNotFound) {
-		t.Fatalf("unknown id: err = %v", err)
-	}
-	second := mkTenant(t, s, "globex")
-	list, err := s.ListTenants(ctx(t))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if len(list) != 2 || list[0].ID != created.ID || list[1].ID != second || list[1].Slug != "globex" {
-		t.Fatalf("ListTenants = %+v", list)
-	}
-}
-
-func testTokens(t *testing.T, tg Target) {
-	s := tg.Store
-	tid := mkTenant(t, s, "acme")
-	var hash [32]byte
-	for i := range hash {
-		hash[i] = byte(i * 7)
-	}
-	tok := token.Token{ID: "abcdefghij", TenantID: tid, Name: "ci", Scopes: []token.Scope{token.ScopeIngest, token.ScopeRead}, SecretHash: hash, CreatedAt: base}
-	if err := s.CreateToken(ctx(t), tok); err != nil {
-		t.Fatalf("CreateToken: %v", err)
-	}
-	got, err := s.TokenByID(ctx(t), tok.ID)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if got.ID != tok.ID || got.TenantID != tid || got.Name != "ci" || got.SecretHash != hash || !got.CreatedAt.Equal(base) ||
-		fmt.Sprint(got.Scopes) != fmt.Sprint(tok.Scopes) || got.RevokedAt != nil || got.LastUsedAt != nil {
-		t.Fatalf("TokenByID = %+v, want %+v", got, tok)
-	}
-	used := base.Add(time.Minute + 123*time.Millisecond)
-	if err := s.TouchToken(ctx(t), tok.ID, used); err != nil {
-		t.Fatal(err)
-	}
-	if err := s.TouchToken(ctx(t), tok.ID, used); err != nil { // same time again: still fine
-		t.Fatal(err)
-	}
-	revoked := base.Add(time.Hour)
-	if err := s.RevokeToken(ctx(t), tok.ID, revoked); err != nil {
-		t.Fatal(err)
-	}
-	if err := s.RevokeToken(ctx(t), tok.ID, revoked.Add(time.Hour)); err != nil {
-		t.Fatalf("second revoke: %v", err)
-	}
-	got, err = s.TokenByID(ctx(t), tok.ID)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if got.LastUsedAt == nil || !got.LastUsedAt.Equal(used) || got.RevokedAt == nil || !got.RevokedAt.Equal(revoked) {
-		t.Fatalf("after touch+revoke: last_used=%v revoked=%v", got.LastUsedAt, got.RevokedAt)
-	}
-	for name, err := range map[string]error{
-		"get":    func() error { _, err := s.TokenByID(ctx(t), "zzzzzzzzzz"); return err }(),
-		"revoke": s.RevokeToken(ctx(t), "zzzzzzzzzz", base),
-		"touch":  s.TouchToken(ctx(t), "zzzzzzzzzz", base),
-	} {
-		if !errors.Is(err, token.ErrNotFound) {
-			t.Errorf("%s unknown token: err = %v, want token.ErrNotFound", name, err)
-		}
-	}
-	// A platform token has no tenant.
-	admin := token.Token{ID: "adminadmin", Name: "root", Scopes: []token.Scope{token.ScopeAdmin}, SecretHash: hash, CreatedAt: base}
-	if err := s.CreateToken(ctx(t), admin); err != nil {
-		t.Fatal(err)
-	}
-	if got, err := s.TokenByID(ctx(t), admin.ID); err != nil || got.TenantID != 0 || !got.Has(token.ScopeAdmin) {
-		t.Fatalf("admin token = %+v, %v", got, err)
-	}
-}
-
-func testRoundTrip(t *testing.T, tg Target) {
-	s := tg.Store
-	tid := mkTenant(t, s, "acme")
-	ms := base.UnixMilli()
+	tid := sqldbtest.MkTenant(t, s, "acme")
+	ms := sqldbtest.Base.UnixMilli()
 	values := []float64{0.42, -1.5, 0, 1e21, -3.25e-300, 123456.789012345, math.MaxFloat64, 7}
 	var samples []metric.Sample
 	for i, v := range values {
@@ -282,7 +140,7 @@ func testRoundTrip(t *testing.T, tg Target) {
 		value       float64
 		ts, ingestd string
 	)
-	err := tg.DB.QueryRowContext(ctx(t), "SELECT tenant_id, name, value, tags, ts, ingested_at FROM metrics WHERE name = 'mem.used'").
+	err := tg.DB.QueryRowContext(sqldbtest.Ctx(t), "SELECT tenant_id, name, value, tags, ts, ingested_at FROM metrics WHERE name = 'mem.used'").
 		Scan(&tenantID, &name, &value, &tags, &ts, &ingestd)
 	if err != nil {
 		t.Fatalf("metrics view: %v", err)
@@ -293,10 +151,10 @@ func testRoundTrip(t *testing.T, tg Target) {
 	}
 }
 
-func testTimeRange(t *testing.T, tg Target) {
+func testTimeRange(t *testing.T, tg sqldbtest.Target) {
 	s := tg.Store
-	tid := mkTenant(t, s, "acme")
-	ms := base.UnixMilli()
+	tid := sqldbtest.MkTenant(t, s, "acme")
+	ms := sqldbtest.Base.UnixMilli()
 	for i := int64(0); i < 10; i++ {
 		write(t, s, batch(tid, sample("m", float64(i), nil, ms+i, "")))
 	}
@@ -313,10 +171,10 @@ func testTimeRange(t *testing.T, tg Target) {
 	}
 }
 
-func testWriteTwice(t *testing.T, tg Target) {
+func testWriteTwice(t *testing.T, tg sqldbtest.Target) {
 	s := tg.Store
-	tid := mkTenant(t, s, "acme")
-	ms := base.UnixMilli()
+	tid := sqldbtest.MkTenant(t, s, "acme")
+	ms := sqldbtest.Base.UnixMilli()
 	var batches []metric.Batch
 	for b := 0; b < 5; b++ {
 		var samples []metric.Sample
@@ -326,15 +184,15 @@ func testWriteTwice(t *testing.T, tg Target) {
 		batches = append(batches, batch(tid, samples...))
 	}
 	write(t, s, batches...)
-	if n := count(t, tg.DB, "samples"); n != 500 {
+	if n := sqldbtest.Count(t, tg.DB, "samples"); n != 500 {
 		t.Fatalf("samples after first write = %d, want 500", n)
 	}
 	write(t, s, batches...)
 	write(t, s, batches[2])
-	if n, v := count(t, tg.DB, "samples"), count(t, tg.DB, "metrics"); n != 500 || v != 500 {
+	if n, v := sqldbtest.Count(t, tg.DB, "samples"), sqldbtest.Count(t, tg.DB, "metrics"); n != 500 || v != 500 {
 		t.Fatalf("after rewrite: samples=%d metrics=%d, want 500", n, v)
 	}
-	if n := count(t, tg.DB, "series"); n != 7 {
+	if n := sqldbtest.Count(t, tg.DB, "series"); n != 7 {
 		t.Fatalf("series = %d, want 7", n)
 	}
 	// First write wins for the same series and ts.
@@ -345,25 +203,25 @@ func testWriteTwice(t *testing.T, tg Target) {
 	}
 }
 
-func testDedupe(t *testing.T, tg Target) {
+func testDedupe(t *testing.T, tg sqldbtest.Target) {
 	s := tg.Store
-	a, b := mkTenant(t, s, "acme"), mkTenant(t, s, "globex")
-	ms := base.UnixMilli()
+	a, b := sqldbtest.MkTenant(t, s, "acme"), sqldbtest.MkTenant(t, s, "globex")
+	ms := sqldbtest.Base.UnixMilli()
 	tags := map[string]string{"host": "a"}
 	// Within one call: two samples (different ts) with the same id, in two batches.
 	write(t, s,
 		batch(a, sample("m", 1, tags, ms, "req-1"), sample("m", 2, tags, ms+1, "req-1"), sample("m", 3, tags, ms+2, "")),
 		batch(a, sample("m", 4, tags, ms+3, "req-1"), sample("m", 5, tags, ms+4, "req-2")))
-	if n := count(t, tg.DB, "samples"); n != 3 {
+	if n := sqldbtest.Count(t, tg.DB, "samples"); n != 3 {
 		t.Fatalf("samples after first call = %d, want 3 (req-1 once, req-2, no id)", n)
 	}
 	// Across calls: the same ids store nothing new; another tenant's same id does.
 	write(t, s, batch(a, sample("m", 6, tags, ms+10, "req-1"), sample("m", 7, tags, ms+11, "req-2"), sample("m", 8, tags, ms+12, "req-3")))
 	write(t, s, batch(b, sample("m", 9, tags, ms+20, "req-1")))
-	if n := count(t, tg.DB, "samples"); n != 5 {
+	if n := sqldbtest.Count(t, tg.DB, "samples"); n != 5 {
 		t.Fatalf("samples = %d, want 5", n)
 	}
-	if n := count(t, tg.DB, "metrics"); n != 5 {
+	if n := sqldbtest.Count(t, tg.DB, "metrics"); n != 5 {
 		t.Fatalf("metrics view = %d, want 5", n)
 	}
 	got, _ := readAll(t, s, query(a, "m", nil))
@@ -376,10 +234,10 @@ func testDedupe(t *testing.T, tg Target) {
 	}
 }
 
-func testIsolation(t *testing.T, tg Target) {
+func testIsolation(t *testing.T, tg sqldbtest.Target) {
 	s := tg.Store
-	a, b := mkTenant(t, s, "acme"), mkTenant(t, s, "globex")
-	ms := base.UnixMilli()
+	a, b := sqldbtest.MkTenant(t, s, "acme"), sqldbtest.MkTenant(t, s, "globex")
+	ms := sqldbtest.Base.UnixMilli()
 	tags := map[string]string{"host": "shared"}
 	write(t, s, batch(a, sample("cpu", 1, tags, ms, ""), sample("cpu", 2, tags, ms+1, ""), sample("secret.a", 1, nil, ms, "")))
 	write(t, s, batch(b, sample("cpu", 100, tags, ms+1, "")))
@@ -397,15 +255,15 @@ func testIsolation(t *testing.T, tg Target) {
 	if got, _ := readAll(t, s, query(a+b+100, "cpu", nil)); len(got) != 0 {
 		t.Fatalf("unknown tenant sees %v", got)
 	}
-	if n := count(t, tg.DB, "series"); n != 3 {
+	if n := sqldbtest.Count(t, tg.DB, "series"); n != 3 {
 		t.Fatalf("series = %d, want 3 (same name+tags is one series per tenant)", n)
 	}
 }
 
-func testTagFilters(t *testing.T, tg Target) {
+func testTagFilters(t *testing.T, tg sqldbtest.Target) {
 	s := tg.Store
-	tid := mkTenant(t, s, "acme")
-	ms := base.UnixMilli()
+	tid := sqldbtest.MkTenant(t, s, "acme")
+	ms := sqldbtest.Base.UnixMilli()
 	write(t, s, batch(tid,
 		sample("cpu", 1, map[string]string{"host": "a", "region": "eu"}, ms, ""),
 		sample("cpu", 2, map[string]string{"host": "b", "region": "eu"}, ms, ""),
@@ -435,10 +293,10 @@ func testTagFilters(t *testing.T, tg Target) {
 	}
 }
 
-func testPagination(t *testing.T, tg Target) {
+func testPagination(t *testing.T, tg sqldbtest.Target) {
 	s := tg.Store
-	tid := mkTenant(t, s, "acme")
-	ms := base.UnixMilli()
+	tid := sqldbtest.MkTenant(t, s, "acme")
+	ms := sqldbtest.Base.UnixMilli()
 	var samples []metric.Sample
 	for h := 0; h < 3; h++ {
 		for i := 0; i < 50; i++ {
@@ -485,10 +343,10 @@ func testPagination(t *testing.T, tg Target) {
 	}
 }
 
-func testConcurrent(t *testing.T, tg Target) {
+func testConcurrent(t *testing.T, tg sqldbtest.Target) {
 	s := tg.Store
-	a, b := mkTenant(t, s, "acme"), mkTenant(t, s, "globex")
-	ms := base.UnixMilli()
+	a, b := sqldbtest.MkTenant(t, s, "acme"), sqldbtest.MkTenant(t, s, "globex")
+	ms := sqldbtest.Base.UnixMilli()
 	// 2 tenants x 40 series x 50 points, 1/5 of them with a dedupe id.
 	var all []metric.Batch
 	for _, tid := range []int64{a, b} {
@@ -529,36 +387,27 @@ func testConcurrent(t *testing.T, tg Target) {
 	for err := range errs {
 		t.Errorf("concurrent WriteBatches: %v", err)
 	}
-	if n := count(t, tg.DB, "samples"); n != 4000 {
+	if n := sqldbtest.Count(t, tg.DB, "samples"); n != 4000 {
 		t.Fatalf("samples = %d, want 4000", n)
 	}
-	if n := count(t, tg.DB, "series"); n != 80 {
+	if n := sqldbtest.Count(t, tg.DB, "series"); n != 80 {
 		t.Fatalf("series = %d, want 80", n)
 	}
-	if n := count(t, tg.DB, "sample_dedupe"); n != 800 {
+	if n := sqldbtest.Count(t, tg.DB, "sample_dedupe"); n != 800 {
 		t.Fatalf("dedupe rows = %d, want 800", n)
 	}
 }
 
-func testMigrateTwice(t *testing.T, tg Target) {
-	if err := tg.Store.Migrate(ctx(t)); err != nil {
-		t.Fatalf("second Migrate: %v", err)
-	}
-	if err := tg.Store.Ping(ctx(t)); err != nil {
-		t.Fatalf("Ping: %v", err)
-	}
-}
-
-func testFailures(t *testing.T, tg Target) {
+func testFailures(t *testing.T, tg sqldbtest.Target) {
 	s := tg.Store
-	tid := mkTenant(t, s, "acme")
-	b := batch(tid, sample("m", 1, map[string]string{"host": "a"}, base.UnixMilli(), "x"))
+	tid := sqldbtest.MkTenant(t, s, "acme")
+	b := batch(tid, sample("m", 1, map[string]string{"host": "a"}, sqldbtest.Base.UnixMilli(), "x"))
 	cancelled, cancel := context.WithCancel(context.Background())
 	cancel()
 	if _, err := s.WriteBatches(cancelled, []metric.Batch{b}); err == nil {
 		t.Fatal("WriteBatches with a cancelled context returned nil")
 	}
-	if n := count(t, tg.DB, "samples"); n != 0 {
+	if n := sqldbtest.Count(t, tg.DB, "samples"); n != 0 {
 		t.Fatalf("samples after a failed write = %d, want 0", n)
 	}
 	if err := s.Close(); err != nil {

@@ -1,4 +1,4 @@
-package storetest
+package tenantstest
 
 import (
 	"context"
@@ -8,7 +8,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/pulsemetrics/pulse/adapter/sqlstore"
+	"github.com/pulsemetrics/pulse/adapter/store/sqldb"
+	"github.com/pulsemetrics/pulse/adapter/store/sqldb/sqldbtest"
+	"github.com/pulsemetrics/pulse/adapter/store/tenants"
 	"github.com/pulsemetrics/pulse/domain/audit"
 	"github.com/pulsemetrics/pulse/domain/tenant"
 	"github.com/pulsemetrics/pulse/domain/token"
@@ -17,19 +19,22 @@ import (
 
 // The store serves the tenancy ports.
 var (
-	_ tenancy.Tenants = (*sqlstore.Store)(nil)
-	_ tenancy.Tokens  = (*sqlstore.Store)(nil)
-	_ tenancy.Audit   = tenancy.AuditFunc((*sqlstore.Store)(nil).RecordAudit)
+	_ tenancy.Tenants = (*tenants.Store)(nil)
+	_ tenancy.Tokens  = (*tenants.Store)(nil)
+	_ tenancy.Audit   = tenancy.AuditFunc((*tenants.Store)(nil).RecordAudit)
 )
 
-// RunAdmin runs the contract cases of the admin API's storage (tenant
-// updates, token listing and tenant-bound revocation, the audit log); open
-// is as for Run.
-func RunAdmin(t *testing.T, open func(t *testing.T) Target) {
+// Run runs the contract cases of the tenants' storage (tenants, tokens,
+// and the admin API's tenant updates, token listing and tenant-bound
+// revocation, the audit log); open must return a fresh, migrated, empty
+// database for each call and clean it up when t ends.
+func Run(t *testing.T, open func(t *testing.T) sqldbtest.Target) {
 	cases := []struct {
 		name string
-		fn   func(t *testing.T, tg Target)
+		fn   func(t *testing.T, tg sqldbtest.Target)
 	}{
+		{"Tenants", testTenants},
+		{"Tokens", testTokens},
 		{"UpdateTenant", testAdminUpdateTenant},
 		{"ListTenantsAfter", testAdminListTenants},
 		{"ListTokens", testAdminListTokens},
@@ -49,9 +54,9 @@ func adminCtx(t *testing.T) context.Context {
 	return c
 }
 
-func adminTenant(t *testing.T, s *sqlstore.Store, slug string) tenant.Tenant {
+func adminTenant(t *testing.T, s *sqldbtest.Stores, slug string) tenant.Tenant {
 	t.Helper()
-	tn, err := tenant.New(slug, "", 0, base)
+	tn, err := tenant.New(slug, "", 0, sqldbtest.Base)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -62,17 +67,17 @@ func adminTenant(t *testing.T, s *sqlstore.Store, slug string) tenant.Tenant {
 	return got
 }
 
-func adminToken(t *testing.T, s *sqlstore.Store, tenantID int64, id string, rate int64) token.Token {
+func adminToken(t *testing.T, s *sqldbtest.Stores, tenantID int64, id string, rate int64) token.Token {
 	t.Helper()
 	tk := token.Token{ID: id, TenantID: tenantID, Name: "n-" + id, Scopes: []token.Scope{token.ScopeIngest, token.ScopeAdmin},
-		RateLimit: rate, SecretHash: [32]byte{9, 9, 9}, CreatedAt: base}
+		RateLimit: rate, SecretHash: [32]byte{9, 9, 9}, CreatedAt: sqldbtest.Base}
 	if err := s.CreateToken(adminCtx(t), tk); err != nil {
 		t.Fatalf("create token %s: %v", id, err)
 	}
 	return tk
 }
 
-func testAdminUpdateTenant(t *testing.T, tg Target) {
+func testAdminUpdateTenant(t *testing.T, tg sqldbtest.Target) {
 	s := tg.Store
 	a := adminTenant(t, s, "acme")
 	b := adminTenant(t, s, "other")
@@ -87,7 +92,7 @@ func testAdminUpdateTenant(t *testing.T, tg Target) {
 		t.Fatalf("unchanged update: %v", err)
 	}
 	got, err := s.TenantBySlug(adminCtx(t), "acme")
-	if err != nil || got.RetentionDays != 7 || !got.Disabled || got.Name != "acme" || !got.CreatedAt.Equal(base) {
+	if err != nil || got.RetentionDays != 7 || !got.Disabled || got.Name != "acme" || !got.CreatedAt.Equal(sqldbtest.Base) {
 		t.Fatalf("after update: %+v, %v", got, err)
 	}
 	if other, _ := s.TenantByID(adminCtx(t), b.ID); other != b {
@@ -105,7 +110,7 @@ func testAdminUpdateTenant(t *testing.T, tg Target) {
 	}
 }
 
-func testAdminListTenants(t *testing.T, tg Target) {
+func testAdminListTenants(t *testing.T, tg sqldbtest.Target) {
 	s := tg.Store
 	var ids []int64
 	for i := range 5 {
@@ -137,7 +142,7 @@ func testAdminListTenants(t *testing.T, tg Target) {
 	}
 }
 
-func testAdminListTokens(t *testing.T, tg Target) {
+func testAdminListTokens(t *testing.T, tg sqldbtest.Target) {
 	s := tg.Store
 	a := adminTenant(t, s, "acme")
 	b := adminTenant(t, s, "other")
@@ -161,7 +166,7 @@ func testAdminListTokens(t *testing.T, tg Target) {
 	for i, tk := range got {
 		w := want[i]
 		if tk.ID != w.ID || tk.TenantID != a.ID || tk.Name != w.Name || tk.RateLimit != w.RateLimit ||
-			joinedScopes(tk.Scopes) != joinedScopes(w.Scopes) || !tk.CreatedAt.Equal(base) || tk.RevokedAt != nil {
+			joinedScopes(tk.Scopes) != joinedScopes(w.Scopes) || !tk.CreatedAt.Equal(sqldbtest.Base) || tk.RevokedAt != nil {
 			t.Errorf("token %d = %+v, want %+v", i, tk, w)
 		}
 		if tk.SecretHash != ([32]byte{}) {
@@ -174,8 +179,8 @@ func testAdminListTokens(t *testing.T, tg Target) {
 	if pl, err := s.ListPlatformTokens(adminCtx(t), "", 100); err != nil || len(pl) != 1 || pl[0].ID != "ppppppppp1" || pl[0].TenantID != 0 {
 		t.Errorf("platform tokens: %v, %v", pl, err)
 	}
-	if zero, err := s.ListTokens(adminCtx(t), 0, "", 100); !errors.Is(err, sqlstore.ErrTenantRequired) || len(zero) != 0 {
-		t.Errorf("tenant 0 (no tenant): %v, %v; want sqlstore.ErrTenantRequired", zero, err)
+	if zero, err := s.ListTokens(adminCtx(t), 0, "", 100); !errors.Is(err, sqldb.ErrTenantRequired) || len(zero) != 0 {
+		t.Errorf("tenant 0 (no tenant): %v, %v; want sqldb.ErrTenantRequired", zero, err)
 	}
 	if none, err := s.ListTokens(adminCtx(t), 99999, "", 100); err != nil || len(none) != 0 {
 		t.Errorf("unknown tenant: %v, %v", none, err)
@@ -190,14 +195,14 @@ func joinedScopes(sc []token.Scope) string {
 	return strings.Join(parts, ",")
 }
 
-func testAdminRevokeTenantToken(t *testing.T, tg Target) {
+func testAdminRevokeTenantToken(t *testing.T, tg sqldbtest.Target) {
 	s := tg.Store
 	a := adminTenant(t, s, "acme")
 	b := adminTenant(t, s, "other")
 	mine := adminToken(t, s, a.ID, "aaaaaaaaa1", 0)
 	theirs := adminToken(t, s, b.ID, "bbbbbbbbb1", 0)
 	platform := adminToken(t, s, 0, "ppppppppp1", 0)
-	at := base.Add(time.Hour)
+	at := sqldbtest.Base.Add(time.Hour)
 
 	if err := s.RevokeTenantToken(adminCtx(t), a.ID, theirs.ID, at); !errors.Is(err, token.ErrNotFound) {
 		t.Fatalf("revoke another tenant's token: %v, want token.ErrNotFound", err)
@@ -220,8 +225,8 @@ func testAdminRevokeTenantToken(t *testing.T, tg Target) {
 	if got, _ := s.TokenByID(adminCtx(t), mine.ID); got.RevokedAt == nil || !got.RevokedAt.Equal(at) {
 		t.Errorf("RevokedAt = %v, want the first revocation %v", got.RevokedAt, at)
 	}
-	if err := s.RevokeTenantToken(adminCtx(t), 0, platform.ID, at); !errors.Is(err, sqlstore.ErrTenantRequired) {
-		t.Fatalf("revoke with tenant 0 (no tenant): %v, want sqlstore.ErrTenantRequired", err)
+	if err := s.RevokeTenantToken(adminCtx(t), 0, platform.ID, at); !errors.Is(err, sqldb.ErrTenantRequired) {
+		t.Fatalf("revoke with tenant 0 (no tenant): %v, want sqldb.ErrTenantRequired", err)
 	}
 	if err := s.RevokePlatformToken(adminCtx(t), theirs.ID, at); !errors.Is(err, token.ErrNotFound) {
 		t.Fatalf("platform revoke of a tenant's token: %v, want token.ErrNotFound", err)
@@ -234,15 +239,15 @@ func testAdminRevokeTenantToken(t *testing.T, tg Target) {
 	}
 }
 
-func testAdminAudit(t *testing.T, tg Target) {
+func testAdminAudit(t *testing.T, tg sqldbtest.Target) {
 	s := tg.Store
 	long := strings.Repeat("é", 600) // 1200 bytes: NewEntry cuts to 1000
 	entries := []audit.Entry{
-		audit.NewEntry(base, audit.CLI(), 1, audit.TenantCreate, "tenant:acme", `name="acme"`),
-		audit.NewEntry(base.Add(time.Second), audit.Actor{ID: "aaaaaaaaa1", TenantID: 1, RemoteAddr: "[2001:db8::1]:443"}, 1, audit.CrossTenantDenied, "token:bbbbbbbbb1", long),
-		audit.NewEntry(base.Add(2*time.Second), audit.CLI(), 2, audit.TokenCreate, "token:bbbbbbbbb1", ""),
-		audit.NewEntry(base.Add(3*time.Second), audit.CLI(), 0, audit.TokenCreate, "token:ppppppppp1", "platform"),
-		audit.NewEntry(base.Add(4*time.Second), audit.Actor{ID: "aaaaaaaaa1", TenantID: 1, RemoteAddr: strings.Repeat("r", 300)}, 1, audit.TokenRevoke, strings.Repeat("t", 300), ""),
+		audit.NewEntry(sqldbtest.Base, audit.CLI(), 1, audit.TenantCreate, "tenant:acme", `name="acme"`),
+		audit.NewEntry(sqldbtest.Base.Add(time.Second), audit.Actor{ID: "aaaaaaaaa1", TenantID: 1, RemoteAddr: "[2001:db8::1]:443"}, 1, audit.CrossTenantDenied, "token:bbbbbbbbb1", long),
+		audit.NewEntry(sqldbtest.Base.Add(2*time.Second), audit.CLI(), 2, audit.TokenCreate, "token:bbbbbbbbb1", ""),
+		audit.NewEntry(sqldbtest.Base.Add(3*time.Second), audit.CLI(), 0, audit.TokenCreate, "token:ppppppppp1", "platform"),
+		audit.NewEntry(sqldbtest.Base.Add(4*time.Second), audit.Actor{ID: "aaaaaaaaa1", TenantID: 1, RemoteAddr: strings.Repeat("r", 300)}, 1, audit.TokenRevoke, strings.Repeat("t", 300), ""),
 	}
 	for _, e := range entries {
 		if err := s.RecordAudit(adminCtx(t), e); err != nil {

@@ -1,4 +1,4 @@
-package storetest
+package userstest
 
 import (
 	"crypto/sha256"
@@ -8,7 +8,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/pulsemetrics/pulse/adapter/sqlstore"
+	"github.com/pulsemetrics/pulse/adapter/store/sqldb/sqldbtest"
 	"github.com/pulsemetrics/pulse/domain/account"
 	"github.com/pulsemetrics/pulse/usecase/accounts"
 	"github.com/pulsemetrics/pulse/usecase/dashboards"
@@ -16,20 +16,20 @@ import (
 
 // The store serves the accounts and dashboards ports.
 var (
-	_ accounts.Users         = (*sqlstore.Store)(nil)
-	_ accounts.Sessions      = (*sqlstore.Store)(nil)
-	_ accounts.LoginThrottle = (*sqlstore.Store)(nil)
-	_ accounts.Tenants       = (*sqlstore.Store)(nil)
-	_ dashboards.Dashboards  = (*sqlstore.Store)(nil)
-	_ dashboards.Widgets     = (*sqlstore.Store)(nil)
+	_ accounts.Users         = (*sqldbtest.Stores)(nil)
+	_ accounts.Sessions      = (*sqldbtest.Stores)(nil)
+	_ accounts.LoginThrottle = (*sqldbtest.Stores)(nil)
+	_ accounts.Tenants       = (*sqldbtest.Stores)(nil)
+	_ dashboards.Dashboards  = (*sqldbtest.Stores)(nil)
+	_ dashboards.Widgets     = (*sqldbtest.Stores)(nil)
 )
 
 // RunAccounts runs the contract cases of the dashboard accounts' storage
 // (users, sessions, login failures); open is as for Run.
-func RunAccounts(t *testing.T, open func(t *testing.T) Target) {
+func RunAccounts(t *testing.T, open func(t *testing.T) sqldbtest.Target) {
 	cases := []struct {
 		name string
-		fn   func(t *testing.T, tg Target)
+		fn   func(t *testing.T, tg sqldbtest.Target)
 	}{
 		{"Users", testUsers},
 		{"Sessions", testSessions},
@@ -42,10 +42,10 @@ func RunAccounts(t *testing.T, open func(t *testing.T) Target) {
 	}
 }
 
-func testUsers(t *testing.T, tg Target) {
-	s, c := tg.Store, ctx(t)
-	tn := adminTenant(t, s, "acct")
-	u, err := account.NewUser("ann@example.com", &tn.ID, account.RoleViewer, false, base)
+func testUsers(t *testing.T, tg sqldbtest.Target) {
+	s, c := tg.Store, sqldbtest.Ctx(t)
+	tenantID := sqldbtest.MkTenant(t, s, "acct")
+	u, err := account.NewUser("ann@example.com", &tenantID, account.RoleViewer, false, sqldbtest.Base)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -57,7 +57,7 @@ func testUsers(t *testing.T, tg Target) {
 	if _, err := s.CreateUser(c, u); !errors.Is(err, account.ErrDuplicate) {
 		t.Errorf("second CreateUser with the same email: %v, want account.ErrDuplicate", err)
 	}
-	super, err := account.NewUser("root@example.com", nil, account.RoleAdmin, true, base)
+	super, err := account.NewUser("root@example.com", nil, account.RoleAdmin, true, sqldbtest.Base)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -74,8 +74,8 @@ func testUsers(t *testing.T, tg Target) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if r.ID != got.ID || r.Email != u.Email || r.PasswordHash != u.PasswordHash || r.TenantID == nil || *r.TenantID != tn.ID ||
-			r.Role != account.RoleViewer || r.SuperAdmin || !r.CreatedAt.Equal(base) {
+		if r.ID != got.ID || r.Email != u.Email || r.PasswordHash != u.PasswordHash || r.TenantID == nil || *r.TenantID != tenantID ||
+			r.Role != account.RoleViewer || r.SuperAdmin || !r.CreatedAt.Equal(sqldbtest.Base) {
 			t.Errorf("read back %+v, want %+v", r, got)
 		}
 	}
@@ -91,10 +91,10 @@ func testUsers(t *testing.T, tg Target) {
 	}
 }
 
-func testSessions(t *testing.T, tg Target) {
-	s, c := tg.Store, ctx(t)
+func testSessions(t *testing.T, tg sqldbtest.Target) {
+	s, c := tg.Store, sqldbtest.Ctx(t)
 	h := account.HashSessionID("session-one")
-	sess := account.NewSession(h, 7, "10.0.0.1", base)
+	sess := account.NewSession(h, 7, "10.0.0.1", sqldbtest.Base)
 	if err := s.CreateSession(c, sess); err != nil {
 		t.Fatal(err)
 	}
@@ -105,7 +105,7 @@ func testSessions(t *testing.T, tg Target) {
 	if got != sess {
 		t.Errorf("read back %+v, want %+v", got, sess)
 	}
-	later := base.Add(time.Hour)
+	later := sqldbtest.Base.Add(time.Hour)
 	if err := s.TouchSession(c, h, later); err != nil {
 		t.Fatal(err)
 	}
@@ -120,7 +120,7 @@ func testSessions(t *testing.T, tg Target) {
 	}
 	// A new session purges the ones that have ended.
 	ended := account.HashSessionID("ended")
-	if err := s.CreateSession(c, account.NewSession(ended, 7, "", base.Add(-8*24*time.Hour))); err != nil {
+	if err := s.CreateSession(c, account.NewSession(ended, 7, "", sqldbtest.Base.Add(-8*24*time.Hour))); err != nil {
 		t.Fatal(err)
 	}
 	if err := s.CreateSession(c, account.NewSession(account.HashSessionID("two"), 7, "", later)); err != nil {
@@ -155,9 +155,9 @@ const (
 	attemptWindow = 15 * time.Minute
 )
 
-func reserve(t *testing.T, s *sqlstore.Store, key [32]byte, at time.Time) (int64, time.Time) {
+func reserve(t *testing.T, s *sqldbtest.Stores, key [32]byte, at time.Time) (int64, time.Time) {
 	t.Helper()
-	id, oldest, err := s.ReserveLoginAttempt(ctx(t), key, at, at.Add(-attemptWindow), attemptLimit)
+	id, oldest, err := s.ReserveLoginAttempt(sqldbtest.Ctx(t), key, at, at.Add(-attemptWindow), attemptLimit)
 	if err != nil {
 		t.Fatalf("ReserveLoginAttempt at %v: %v", at, err)
 	}
@@ -167,7 +167,7 @@ func reserve(t *testing.T, s *sqlstore.Store, key [32]byte, at time.Time) (int64
 func attemptRows(t *testing.T, db *sql.DB, key [32]byte) int {
 	t.Helper()
 	var n int
-	if err := db.QueryRowContext(ctx(t), "SELECT COUNT(*) FROM login_failures WHERE key_hash = ?", key[:]).Scan(&n); err != nil {
+	if err := db.QueryRowContext(sqldbtest.Ctx(t), "SELECT COUNT(*) FROM login_failures WHERE key_hash = ?", key[:]).Scan(&n); err != nil {
 		t.Fatal(err)
 	}
 	return n
@@ -175,39 +175,39 @@ func attemptRows(t *testing.T, db *sql.DB, key [32]byte) int {
 
 // testLoginAttempts: the sequential cases of ReserveLoginAttempt, Release
 // and Clear.
-func testLoginAttempts(t *testing.T, tg Target) {
-	s, c := tg.Store, ctx(t)
+func testLoginAttempts(t *testing.T, tg sqldbtest.Target) {
+	s, c := tg.Store, sqldbtest.Ctx(t)
 	k1, k2 := sha256.Sum256([]byte("a")), sha256.Sum256([]byte("b"))
 	ids := map[int64]bool{}
 	for i := range attemptLimit {
-		at := base.Add(time.Duration(i) * time.Minute)
+		at := sqldbtest.Base.Add(time.Duration(i) * time.Minute)
 		id, oldest := reserve(t, s, k1, at)
-		if id <= 0 || ids[id] || !oldest.Equal(base) {
-			t.Fatalf("attempt %d: id %d (seen: %v), oldest %v; want a new id, oldest %v", i+1, id, ids[id], oldest, base)
+		if id <= 0 || ids[id] || !oldest.Equal(sqldbtest.Base) {
+			t.Fatalf("attempt %d: id %d (seen: %v), oldest %v; want a new id, oldest %v", i+1, id, ids[id], oldest, sqldbtest.Base)
 		}
 		ids[id] = true
 	}
 	// The 6th within the window is refused and records nothing; the oldest
 	// says when the window frees a place.
-	id, oldest := reserve(t, s, k1, base.Add(10*time.Minute))
-	if id != 0 || !oldest.Equal(base) {
-		t.Errorf("6th attempt: id %d, oldest %v; want refused, oldest %v", id, oldest, base)
+	id, oldest := reserve(t, s, k1, sqldbtest.Base.Add(10*time.Minute))
+	if id != 0 || !oldest.Equal(sqldbtest.Base) {
+		t.Errorf("6th attempt: id %d, oldest %v; want refused, oldest %v", id, oldest, sqldbtest.Base)
 	}
 	if n := attemptRows(t, tg.DB, k1); n != attemptLimit {
 		t.Errorf("%d attempts stored after a refusal, want %d", n, attemptLimit)
 	}
 	// Another key is not affected.
-	if id, oldest := reserve(t, s, k2, base.Add(10*time.Minute)); id == 0 || !oldest.Equal(base.Add(10*time.Minute)) {
+	if id, oldest := reserve(t, s, k2, sqldbtest.Base.Add(10*time.Minute)); id == 0 || !oldest.Equal(sqldbtest.Base.Add(10*time.Minute)) {
 		t.Errorf("other key: id %d, oldest %v", id, oldest)
 	}
 	// Refused until the oldest leaves the window (attempts at or after
-	// since count: at base+15m the one at base still does).
-	if id, _ := reserve(t, s, k1, base.Add(attemptWindow)); id != 0 {
+	// since count: at sqldbtest.Base+15m the one at sqldbtest.Base still does).
+	if id, _ := reserve(t, s, k1, sqldbtest.Base.Add(attemptWindow)); id != 0 {
 		t.Errorf("as the oldest reaches the end of the window: id %d, want refused", id)
 	}
-	id, oldest = reserve(t, s, k1, base.Add(attemptWindow+time.Millisecond))
-	if id == 0 || !oldest.Equal(base.Add(time.Minute)) {
-		t.Errorf("once the oldest left the window: id %d, oldest %v; want allowed, oldest %v", id, oldest, base.Add(time.Minute))
+	id, oldest = reserve(t, s, k1, sqldbtest.Base.Add(attemptWindow+time.Millisecond))
+	if id == 0 || !oldest.Equal(sqldbtest.Base.Add(time.Minute)) {
+		t.Errorf("once the oldest left the window: id %d, oldest %v; want allowed, oldest %v", id, oldest, sqldbtest.Base.Add(time.Minute))
 	}
 	if n := attemptRows(t, tg.DB, k1); n != attemptLimit {
 		t.Errorf("%d rows of k1: the attempt that left the window is not forgotten (want %d)", n, attemptLimit)
@@ -220,14 +220,14 @@ func testLoginAttempts(t *testing.T, tg Target) {
 	if err := s.ReleaseLoginAttempt(c, k1, id); err != nil {
 		t.Errorf("release twice: %v", err)
 	}
-	k2id, _ := reserve(t, s, k2, base.Add(attemptWindow))
+	k2id, _ := reserve(t, s, k2, sqldbtest.Base.Add(attemptWindow))
 	if err := s.ReleaseLoginAttempt(c, k1, k2id); err != nil {
 		t.Fatal(err)
 	}
 	if n := attemptRows(t, tg.DB, k2); n != 2 {
 		t.Errorf("releasing k2's id as k1's deleted it: %d rows of k2, want 2", n)
 	}
-	at := base.Add(attemptWindow + time.Second)
+	at := sqldbtest.Base.Add(attemptWindow + time.Second)
 	if id, _ := reserve(t, s, k1, at); id == 0 {
 		t.Error("the released place was not freed")
 	}
@@ -255,12 +255,12 @@ func testLoginAttempts(t *testing.T, tg Target) {
 // testLoginAttemptsConcurrent: a burst of parallel reservations for one
 // key allows exactly the limit, whatever the interleaving, while another
 // key's burst runs at the same time and gets its own limit.
-func testLoginAttemptsConcurrent(t *testing.T, tg Target) {
-	s, c := tg.Store, ctx(t)
+func testLoginAttemptsConcurrent(t *testing.T, tg sqldbtest.Target) {
+	s, c := tg.Store, sqldbtest.Ctx(t)
 	const burst = 50
 	k1, k2 := sha256.Sum256([]byte("burst one")), sha256.Sum256([]byte("burst two"))
 	// One earlier attempt in the window leaves 4 places for k1.
-	if id, _ := reserve(t, s, k1, base.Add(-time.Minute)); id == 0 {
+	if id, _ := reserve(t, s, k1, sqldbtest.Base.Add(-time.Minute)); id == 0 {
 		t.Fatal("first attempt refused")
 	}
 	type result struct {
@@ -280,7 +280,7 @@ func testLoginAttemptsConcurrent(t *testing.T, tg Target) {
 		go func() {
 			defer wg.Done()
 			<-start
-			id, _, err := s.ReserveLoginAttempt(c, key, base, base.Add(-attemptWindow), attemptLimit)
+			id, _, err := s.ReserveLoginAttempt(c, key, sqldbtest.Base, sqldbtest.Base.Add(-attemptWindow), attemptLimit)
 			results <- result{key, id, err}
 		}()
 	}
@@ -315,15 +315,15 @@ func testLoginAttemptsConcurrent(t *testing.T, tg Target) {
 
 // PurgeAccounts deletes ended sessions (idle or past their lifetime) and
 // old login failures, and nothing live.
-func testPurgeAccounts(t *testing.T, tg Target) {
-	s, c := tg.Store, ctx(t)
+func testPurgeAccounts(t *testing.T, tg sqldbtest.Target) {
+	s, c := tg.Store, sqldbtest.Ctx(t)
 	live := account.HashSessionID("live")
 	idle := account.HashSessionID("idle")
 	old := account.HashSessionID("old")
 	for _, sess := range []account.Session{
-		account.NewSession(live, 1, "", base.Add(-time.Hour)),
-		account.NewSession(idle, 1, "", base.Add(-13*time.Hour)),
-		account.NewSession(old, 1, "", base.Add(-8*24*time.Hour)),
+		account.NewSession(live, 1, "", sqldbtest.Base.Add(-time.Hour)),
+		account.NewSession(idle, 1, "", sqldbtest.Base.Add(-13*time.Hour)),
+		account.NewSession(old, 1, "", sqldbtest.Base.Add(-8*24*time.Hour)),
 	} {
 		if _, err := tg.DB.ExecContext(c, "INSERT INTO user_sessions (id_hash, user_id, created_at, last_seen_at, expires_at, client_addr) VALUES (?, ?, ?, ?, ?, '')",
 			sess.Hash[:], sess.UserID, sess.CreatedAt.UnixMilli(), sess.LastSeenAt.UnixMilli(), sess.ExpiresAt.UnixMilli()); err != nil {
@@ -331,7 +331,7 @@ func testPurgeAccounts(t *testing.T, tg Target) {
 		}
 	}
 	k := sha256.Sum256([]byte("k"))
-	for _, at := range []time.Time{base.Add(-time.Hour), base.Add(-time.Minute)} {
+	for _, at := range []time.Time{sqldbtest.Base.Add(-time.Hour), sqldbtest.Base.Add(-time.Minute)} {
 		if _, err := tg.DB.ExecContext(c, "INSERT INTO login_failures (key_hash, at) VALUES (?, ?)", k[:], at.UnixMilli()); err != nil {
 			t.Fatal(err)
 		}
@@ -342,12 +342,12 @@ func testPurgeAccounts(t *testing.T, tg Target) {
 	for _, row := range []struct {
 		key [32]byte
 		at  time.Time
-	}{{idleKey, base.Add(-time.Hour)}, {liveKey, base.Add(-time.Minute)}} {
+	}{{idleKey, sqldbtest.Base.Add(-time.Hour)}, {liveKey, sqldbtest.Base.Add(-time.Minute)}} {
 		if _, err := tg.DB.ExecContext(c, "INSERT INTO login_throttle_locks (key_hash, at) VALUES (?, ?)", row.key[:], row.at.UnixMilli()); err != nil {
 			t.Fatal(err)
 		}
 	}
-	n, err := s.PurgeAccounts(c, base, base.Add(-15*time.Minute))
+	n, err := s.PurgeAccounts(c, sqldbtest.Base, sqldbtest.Base.Add(-15*time.Minute))
 	if err != nil || n != 4 {
 		t.Fatalf("PurgeAccounts = %d, %v; want 4 rows (2 sessions, 1 failure, 1 lock row)", n, err)
 	}
@@ -380,7 +380,7 @@ func testPurgeAccounts(t *testing.T, tg Target) {
 	if n := attemptRows(t, tg.DB, k); n != 1 {
 		t.Errorf("%d login failures left, want the recent one", n)
 	}
-	if n, err := s.PurgeAccounts(c, base, base.Add(-15*time.Minute)); err != nil || n != 0 {
+	if n, err := s.PurgeAccounts(c, sqldbtest.Base, sqldbtest.Base.Add(-15*time.Minute)); err != nil || n != 0 {
 		t.Errorf("second purge = %d, %v", n, err)
 	}
 }
