@@ -10,10 +10,12 @@ import (
 
 	"github.com/pulsemetrics/pulse/adapter/store/sqldb"
 	"github.com/pulsemetrics/pulse/adapter/store/sqldb/sqldbtest"
+	"github.com/pulsemetrics/pulse/domain/alert"
 	"github.com/pulsemetrics/pulse/domain/dashboard"
 	"github.com/pulsemetrics/pulse/domain/metric"
 	"github.com/pulsemetrics/pulse/domain/tenant"
 	"github.com/pulsemetrics/pulse/domain/token"
+	"github.com/pulsemetrics/pulse/usecase/alerting"
 	"github.com/pulsemetrics/pulse/usecase/ingest"
 )
 
@@ -47,6 +49,12 @@ type fixture struct {
 	tokenID     string // a token of that tenant
 	dashboardID int64  // a dashboard of that tenant
 	widgetID    int64  // a widget of that dashboard
+	ruleID      int64  // an alert rule of that tenant
+}
+
+func reqRule(tenantID, id int64) alert.Rule {
+	return alert.Rule{ID: id, TenantID: tenantID, Name: "req", Metric: "req.metric", Agg: alert.AggAvg, Op: alert.GT,
+		Window: time.Minute, Cadence: time.Minute, NoData: alert.NoDataState, Severity: alert.SeverityWarning}
 }
 
 func reqWidget(id int64) dashboard.Widget {
@@ -145,7 +153,57 @@ func tenantCalls() []tenantCall {
 		{"UpdateWidget", func(ctx context.Context, s *sqldbtest.Stores, f fixture, id int64) error {
 			return s.UpdateWidget(ctx, id, f.dashboardID, reqWidget(f.widgetID), reqTime)
 		}},
-		// Deletions last: the rows above need the dashboard and widget.
+		{"CreateRule", func(ctx context.Context, s *sqldbtest.Stores, _ fixture, id int64) error {
+			_, err := s.CreateRule(ctx, reqRule(id, 0), 0, reqTime.UnixMilli())
+			return err
+		}},
+		{"UpdateRule", func(ctx context.Context, s *sqldbtest.Stores, f fixture, id int64) error {
+			return s.UpdateRule(ctx, reqRule(id, f.ruleID), reqTime.UnixMilli(), reqTime.UnixMilli())
+		}},
+		{"GetRule", func(ctx context.Context, s *sqldbtest.Stores, f fixture, id int64) error {
+			_, err := s.GetRule(ctx, id, f.ruleID)
+			return err
+		}},
+		{"ListRules", func(ctx context.Context, s *sqldbtest.Stores, _ fixture, id int64) error {
+			_, err := s.ListRules(ctx, id, 1, 20)
+			return err
+		}},
+		{"SetPaused", func(ctx context.Context, s *sqldbtest.Stores, f fixture, id int64) error {
+			return s.SetPaused(ctx, id, f.ruleID, false, reqTime.UnixMilli(), reqTime.UnixMilli())
+		}},
+		{"Reschedule", func(ctx context.Context, s *sqldbtest.Stores, f fixture, id int64) error {
+			return s.Reschedule(ctx, id, f.ruleID, reqTime.UnixMilli())
+		}},
+		{"Instances", func(ctx context.Context, s *sqldbtest.Stores, f fixture, id int64) error {
+			_, err := s.Instances(ctx, id, f.ruleID)
+			return err
+		}},
+		{"Commit", func(ctx context.Context, s *sqldbtest.Stores, f fixture, id int64) error {
+			_, err := s.Commit(ctx, alerting.Commit{TenantID: id, RuleID: f.ruleID, DueAt: reqTime.UnixMilli(), At: reqTime.UnixMilli(),
+				NextEvalAt: reqTime.UnixMilli() + 60_000, RuleState: alert.Normal,
+				Instances: []alert.Instance{{Key: "req", State: alert.Normal, Since: reqTime.UnixMilli(), LastEval: reqTime.UnixMilli()}}})
+			return err
+		}},
+		{"ListInstances", func(ctx context.Context, s *sqldbtest.Stores, _ fixture, id int64) error {
+			_, _, err := s.ListInstances(ctx, id, alerting.InstanceFilter{})
+			return err
+		}},
+		{"Transitions", func(ctx context.Context, s *sqldbtest.Stores, f fixture, id int64) error {
+			_, _, err := s.Transitions(ctx, id, f.ruleID, 0, 10)
+			return err
+		}},
+		{"Episodes", func(ctx context.Context, s *sqldbtest.Stores, f fixture, id int64) error {
+			_, _, err := s.Episodes(ctx, id, f.ruleID, 0, 10)
+			return err
+		}},
+		{"Outbox", func(ctx context.Context, s *sqldbtest.Stores, _ fixture, id int64) error {
+			_, err := s.Outbox(ctx, id, 0, 10)
+			return err
+		}},
+		// Deletions last: the rows above need the dashboard, widget and rule.
+		{"DeleteRule", func(ctx context.Context, s *sqldbtest.Stores, f fixture, id int64) error {
+			return s.DeleteRule(ctx, id, f.ruleID)
+		}},
 		{"DeleteWidget", func(ctx context.Context, s *sqldbtest.Stores, f fixture, id int64) error {
 			return s.DeleteWidget(ctx, id, f.dashboardID, f.widgetID, reqTime)
 		}},
@@ -204,6 +262,9 @@ var notTenantScoped = map[string]string{
 	"ReserveLoginAttempt":    "authentication: login throttling by a hash of email and client address",
 	"ReleaseLoginAttempt":    "authentication: login throttling by a hash of email and client address",
 	"ClearLoginFailures":     "authentication: login throttling by a hash of email and client address",
+	"ClaimDue":               "the scheduler's cross-tenant claim; each claimed rule carries its tenant",
+	"RuleForEval":            "an operator's on-demand evaluation of a rule by its global id; the rule carries its tenant",
+	"FiringByTenant":         "the scheduler's cross-tenant gauge of firing alerts; returns counts per tenant only",
 }
 
 // tenantDataTypes may not appear in the parameters of an exempted method.
@@ -274,7 +335,7 @@ func testTenantRequired(t *testing.T, open func(testing.TB) sqldbtest.Target) {
 				}
 			}
 		}
-		for _, table := range []string{"series", "sample_dedupe", "idempotency_keys"} {
+		for _, table := range []string{"series", "sample_dedupe", "idempotency_keys", "alert_rules", "alert_instances", "alert_transitions"} {
 			if n := countWhere(t, ctx, tg.DB, table, "tenant_id <= 0"); n != 0 {
 				t.Errorf("%s has %d rows without a tenant", table, n)
 			}
@@ -338,7 +399,11 @@ func seedFixture(t *testing.T, ctx context.Context, s *sqldbtest.Stores) fixture
 	if err != nil {
 		t.Fatal(err)
 	}
-	return fixture{tenantID: created.ID, tokenID: tok.ID, dashboardID: d.ID, widgetID: w.ID}
+	r, err := s.CreateRule(ctx, reqRule(created.ID, 0), 0, reqTime.UnixMilli())
+	if err != nil {
+		t.Fatal(err)
+	}
+	return fixture{tenantID: created.ID, tokenID: tok.ID, dashboardID: d.ID, widgetID: w.ID, ruleID: r.ID}
 }
 
 func countWhere(t *testing.T, ctx context.Context, db *sql.DB, table, where string) int64 {

@@ -10,6 +10,7 @@ import (
 	"github.com/google/wire"
 
 	"github.com/pulsemetrics/pulse/adapter/idempotency/sqlidempotency"
+	"github.com/pulsemetrics/pulse/adapter/store/alerts"
 	"github.com/pulsemetrics/pulse/adapter/store/dashboards"
 	"github.com/pulsemetrics/pulse/adapter/store/leases"
 	"github.com/pulsemetrics/pulse/adapter/store/samples"
@@ -21,7 +22,7 @@ import (
 
 // StoreSet is the database and every store on it (adapter/store).
 var StoreSet = wire.NewSet(ProvideDB, ProvideSamples, tenants.New, users.New, dashboards.New, leases.New, sqlidempotency.New,
-	ProvideRetentionStore)
+	alerts.New, ProvideRetentionStore)
 
 // ProvideDB opens the configured database (SQLite in the data dir when no
 // PULSE_DATABASE_URL is set) and brings its schema up to date.

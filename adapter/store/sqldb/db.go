@@ -9,7 +9,9 @@
 // columns tenant_id, name, value, tags, ts, ingested_at; users,
 // user_sessions and the login throttle (adapter/store/users); dashboards
 // and widgets (adapter/store/dashboards); idempotency_keys
-// (adapter/idempotency/sqlidempotency); job_leases (adapter/store/leases).
+// (adapter/idempotency/sqlidempotency); job_leases (adapter/store/leases);
+// alert_rules, alert_instances, alerts (firing episodes),
+// alert_transitions and alert_outbox (adapter/store/alerts).
 // Times are stored as Unix milliseconds. Every query on tenant data takes
 // the tenant id as a required argument (RequireTenant). A DB is safe for
 // concurrent use.
@@ -60,6 +62,7 @@ type Dialect struct {
 	// repeated row bumps its gen.
 	UpsertPending string
 	ForUpdate     string // " FOR UPDATE" where a locking read exists (SQLite has one writer)
+	SkipLocked    string // ForUpdate passing over rows others hold: concurrent claimers take different rows
 	IsDuplicate   func(error) bool
 	IsRetryable   func(error) bool
 }
@@ -88,6 +91,7 @@ var mysqlDialect = Dialect{
 	UpsertRollups: " ON DUPLICATE KEY UPDATE count = VALUES(count), sum = VALUES(sum), min = VALUES(min), max = VALUES(max)",
 	UpsertPending: " ON DUPLICATE KEY UPDATE gen = gen + 1",
 	ForUpdate:     " FOR UPDATE",
+	SkipLocked:    " FOR UPDATE SKIP LOCKED",
 	IsDuplicate: func(err error) bool {
 		var e *mysql.MySQLError
 		return errors.As(err, &e) && e.Number == 1062

@@ -1,8 +1,8 @@
 // Package sqldbtest opens migrated, empty databases for the contract suites
-// of the stores (samplestest, tenantstest, userstest, dashboardstest) on
-// SQLite and on MariaDB, with every store on them and a plain connection to
-// count rows behind the stores' backs. A missing MariaDB fails the test:
-// `make test` starts it (scripts/services.sh).
+// of the stores (samplestest, tenantstest, userstest, dashboardstest,
+// alertstest) on SQLite and on MariaDB, with every store on them and a
+// plain connection to count rows behind the stores' backs. A missing
+// MariaDB fails the test: `make test` starts it (scripts/services.sh).
 package sqldbtest
 
 import (
@@ -17,6 +17,7 @@ import (
 	_ "modernc.org/sqlite" // the plain SQLite connection
 
 	"github.com/pulsemetrics/pulse/adapter/idempotency/sqlidempotency"
+	"github.com/pulsemetrics/pulse/adapter/store/alerts"
 	"github.com/pulsemetrics/pulse/adapter/store/dashboards"
 	"github.com/pulsemetrics/pulse/adapter/store/leases"
 	"github.com/pulsemetrics/pulse/adapter/store/samples"
@@ -36,6 +37,7 @@ type (
 	Dashboards = dashboards.Store
 	Leases     = leases.Store
 	Idem       = sqlidempotency.Store
+	Alerts     = alerts.Store
 )
 
 // Stores is every store on one database, their methods side by side: a
@@ -48,12 +50,13 @@ type Stores struct {
 	*Dashboards
 	*Leases
 	*Idem
+	*Alerts
 }
 
 // NewStores puts every store on db.
 func NewStores(db *sqldb.DB) *Stores {
 	return &Stores{DB: db, Samples: samples.New(db), Tenants: tenants.New(db), Users: users.New(db),
-		Dashboards: dashboards.New(db), Leases: leases.New(db), Idem: sqlidempotency.New(db)}
+		Dashboards: dashboards.New(db), Leases: leases.New(db), Idem: sqlidempotency.New(db), Alerts: alerts.New(db)}
 }
 
 // Close closes the samples store's statements, then the database.
