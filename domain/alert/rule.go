@@ -237,13 +237,13 @@ func (r *Rule) Validate(p Policy) error {
 	case r.Cadence < p.MinCadence:
 		bad["cadence"] = fmt.Sprintf("must be at least %s (PULSE_ALERT_MIN_CADENCE)", p.MinCadence)
 	case r.Cadence > MaxCadence:
-		bad["cadence"] = fmt.Sprintf("must be at most %s", MaxCadence)
+		bad["cadence"] = "must be at most 24h"
 	case r.Cadence%time.Second != 0:
 		bad["cadence"] = "must be whole seconds"
 	}
 	switch {
 	case r.Window < MinWindow || r.Window > MaxWindow:
-		bad["window"] = fmt.Sprintf("must be between %s and %s", MinWindow, MaxWindow)
+		bad["window"] = "must be between 10s and 24h"
 	case r.Window%time.Second != 0:
 		bad["window"] = "must be whole seconds"
 	case r.Window < r.Cadence:
@@ -252,10 +252,10 @@ func (r *Rule) Validate(p Policy) error {
 		bad["window"] = fmt.Sprintf("must be at least the cadence (%s), or samples between evaluations are never read", r.Cadence)
 	}
 	if r.For < 0 || r.For > MaxFor {
-		bad["for"] = fmt.Sprintf("must be between 0s and %s", MaxFor)
+		bad["for"] = "must be between 0s and 168h (7 days)"
 	}
 	if r.KeepFiringFor < 0 || r.KeepFiringFor > MaxFor {
-		bad["keep_firing_for"] = fmt.Sprintf("must be between 0s and %s", MaxFor)
+		bad["keep_firing_for"] = "must be between 0s and 168h (7 days)"
 	}
 	if !slices.Contains(NoDataPolicies, r.NoData) {
 		bad["no_data"] = fmt.Sprintf("must be one of %v", NoDataPolicies)

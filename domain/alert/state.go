@@ -99,7 +99,8 @@ type Transition struct {
 //
 // No samples under "alerting" is a breach, under "ok" healthy, under
 // "keep_last" no change. NoData and Error leave to what the next
-// observation says, from Normal (or from Firing when an episode is open).
+// observation says, from Normal (or from Firing when an episode is open,
+// from Pending when a read failed during Pending).
 func Step(r Rule, in Instance, obs Observation, now int64) (Instance, *Transition) {
 	out := in
 	out.LastEval = now
@@ -140,8 +141,12 @@ func Step(r Rule, in Instance, obs Observation, now int64) (Instance, *Transitio
 	from := in.State
 	if from == NoData || from == Error {
 		from = Normal
-		if in.FiredAt != 0 {
+		switch {
+		case in.FiredAt != 0:
 			from = Firing
+		case in.State == Error && in.ActiveAt != 0:
+			// A failed read does not restart a Pending timer.
+			from = Pending
 		}
 	}
 	to, notify := from, NotifyNone
