@@ -45,6 +45,9 @@ type Deps struct {
 	// one-line summary.
 	RunRollup    func(ctx context.Context) (string, error)
 	RunRetention func(ctx context.Context) (string, error)
+	// EvalAlerts evaluates alert rules now: ruleID 0 runs one scheduler
+	// round (the rules due), else that rule at at. It returns a summary.
+	EvalAlerts func(ctx context.Context, ruleID int64, at time.Time) (string, error)
 	// OpenUsers opens the accounts use case for `pulse user create`.
 	OpenUsers func(ctx context.Context) (Users, func(), error)
 }

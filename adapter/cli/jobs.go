@@ -43,5 +43,8 @@ func jobsCmds(deps Deps) []*cobra.Command {
 		})
 		out = append(out, retention)
 	}
+	if deps.EvalAlerts != nil {
+		out = append(out, alertsCmd(deps))
+	}
 	return out
 }

@@ -184,6 +184,15 @@ func tenantCalls() []tenantCall {
 				Instances: []alert.Instance{{Key: "req", State: alert.Normal, Since: reqTime.UnixMilli(), LastEval: reqTime.UnixMilli()}}})
 			return err
 		}},
+		{"InstancesOf", func(ctx context.Context, s *sqldbtest.Stores, f fixture, id int64) error {
+			_, err := s.InstancesOf(ctx, id, []int64{f.ruleID})
+			return err
+		}},
+		{"CommitAll", func(ctx context.Context, s *sqldbtest.Stores, f fixture, id int64) error {
+			_, err := s.CommitAll(ctx, []alerting.Commit{{TenantID: id, RuleID: f.ruleID, DueAt: reqTime.UnixMilli(), At: reqTime.UnixMilli(),
+				NextEvalAt: reqTime.UnixMilli() + 60_000, RuleState: alert.Normal}})
+			return err
+		}},
 		{"ListInstances", func(ctx context.Context, s *sqldbtest.Stores, _ fixture, id int64) error {
 			_, _, err := s.ListInstances(ctx, id, alerting.InstanceFilter{})
 			return err

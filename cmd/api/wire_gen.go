@@ -9,6 +9,7 @@ package main
 import (
 	"context"
 	"github.com/pulsemetrics/pulse/adapter/idempotency/sqlidempotency"
+	"github.com/pulsemetrics/pulse/adapter/store/alerts"
 	"github.com/pulsemetrics/pulse/adapter/store/dashboards"
 	"github.com/pulsemetrics/pulse/adapter/store/tenants"
 	"github.com/pulsemetrics/pulse/adapter/store/users"
@@ -51,14 +52,16 @@ func initApp(ctx context.Context, cfg *config.Config, role wiring.Role) (wiring.
 	idempotencyStore := wiring.ProvideIdempotency(client, cfg, sqlidempotencyStore)
 	ingestService := wiring.ProvideIngest(cfg, queue, service, samplesStore, rateLimiter, idempotencyStore, clock)
 	queryService := wiring.ProvideQuery(samplesStore, cfg)
+	alertsStore := alerts.New(db)
+	alertingService := wiring.ProvideAlerting(cfg, alertsStore, samplesStore, logger, clock, role)
 	registry := wiring.ProvideRegistry(role)
 	extraChecks := wiring.NoExtraChecks()
 	usersStore := users.New(db)
 	accountsService := wiring.ProvideAccounts(usersStore, store, clock)
 	dashboardsStore := dashboards.New(db)
 	dashboardsService := wiring.ProvideDashboards(dashboardsStore, clock)
-	webUI := wiring.ProvideWebUI(cfg, accountsService, dashboardsService, queryService, samplesStore, logger, clock)
-	handler := wiring.ProvideAPIHandler(cfg, service, ingestService, queryService, db, samplesStore, queue, registry, logger, clock, extraChecks, webUI)
+	webUI := wiring.ProvideWebUI(cfg, accountsService, dashboardsService, queryService, samplesStore, alertingService, logger, clock)
+	handler := wiring.ProvideAPIHandler(cfg, service, ingestService, queryService, db, samplesStore, queue, alertingService, registry, logger, clock, extraChecks, webUI)
 	cacheListener := wiring.ProvideCacheListener(service)
 	apiApp := wiring.NewAPIApp(cfg, role, handler, cacheListener, logger)
 	return apiApp, func() {

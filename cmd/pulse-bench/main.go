@@ -13,7 +13,8 @@
 // drained and counted), beside (o) a plain paho subscriber's rate on the same
 // broker; then rollups: (r) the rollup job's throughput and the latency of
 // (s) a 30-day chart query (interval=auto vs raw) and (t) a one-day raw query
-// of one series among 20. Each run uses its own database, stream and broker and
+// of one series among 20; then alerts: (u) a full round of 10,000 rules,
+// (v) the scheduler's lag at its pace and (w) a 24 h rule preview. Each run uses its own database, stream and broker and
 // removes them afterwards.
 package main
 
@@ -32,13 +33,15 @@ func main() {
 	requests := flag.Int("requests", 1000, "requests of -samples samples each")
 	samples := flag.Int("samples", 1000, "samples per request")
 	clients := flag.Int("clients", 8, "concurrent HTTP clients")
-	modes := flag.String("modes", "distributed,embedded,mqtt,rollups", "which modes to run")
+	modes := flag.String("modes", "distributed,embedded,mqtt,rollups,alerts", "which modes to run")
 	queryRuns := flag.Int("query-runs", 50, "rollups mode: timed runs of each query")
 	mqttMessages := flag.Int("mqtt-messages", 100000, "mqtt mode: messages published")
 	mqttSamples := flag.Int("mqtt-samples", 10, "mqtt mode: samples per message")
 	mqttPublishers := flag.Int("mqtt-publishers", 8, "mqtt mode: publishing paho clients")
 	mqttWindow := flag.Int("mqtt-window", 500, "mqtt mode: QoS 1 publishes each client keeps in flight")
 	mqttInflight := flag.String("mqtt-inflight", "", "mqtt mode: Mosquitto max_inflight_messages (empty = deploy/mosquitto/mosquitto.conf's)")
+	alertRules := flag.Int("alert-rules", 10000, "alerts mode: rules, each over its own series")
+	alertSteady := flag.Duration("alert-steady", 70*time.Second, "alerts mode: how long the scheduler runs at its pace")
 	flag.Parse()
 	mw := mqttWorkload{messages: *mqttMessages, samplesPerMessage: *mqttSamples, publishers: *mqttPublishers,
 		window: *mqttWindow, inflight: *mqttInflight}
@@ -59,6 +62,8 @@ func main() {
 			err = runAgent()
 		case "rollups":
 			err = runRollups(ctx, rollupWorkload{days: 30, series: 20, every: 10, runs: *queryRuns})
+		case "alerts":
+			err = runAlerts(ctx, alertWorkload{rules: *alertRules, every: 15, steady: *alertSteady, previewRuns: *queryRuns})
 		default:
 			err = fmt.Errorf("unknown mode %q", m)
 		}

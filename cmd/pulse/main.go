@@ -10,6 +10,7 @@ import (
 	"os"
 	"os/signal"
 	"syscall"
+	"time"
 
 	"github.com/pulsemetrics/pulse/adapter/cli"
 	"github.com/pulsemetrics/pulse/infrastructure/app"
@@ -89,6 +90,18 @@ func run(args []string) int {
 				return "", fmt.Errorf("another process is applying retention now (its lease is held); try again later")
 			}
 			return line, err
+		},
+		EvalAlerts: func(ctx context.Context, ruleID int64, at time.Time) (string, error) {
+			if err := loaded(); err != nil {
+				return "", err
+			}
+			cfg.LogLevel = quietUnlessDebug(cfg.LogLevel)
+			svc, cleanup, err := initAlerting(ctx, cfg, "cli")
+			if err != nil {
+				return "", err
+			}
+			defer cleanup()
+			return wiring.EvalAlertsOnce(ctx, svc, ruleID, at)
 		},
 		OpenUsers: func(ctx context.Context) (cli.Users, func(), error) {
 			if err := loaded(); err != nil {

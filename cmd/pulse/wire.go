@@ -12,6 +12,7 @@ import (
 	"github.com/pulsemetrics/pulse/infrastructure/config"
 	"github.com/pulsemetrics/pulse/infrastructure/wiring"
 	"github.com/pulsemetrics/pulse/usecase/accounts"
+	"github.com/pulsemetrics/pulse/usecase/alerting"
 	"github.com/pulsemetrics/pulse/usecase/rollupjob"
 	"github.com/pulsemetrics/pulse/usecase/tenancy"
 )
@@ -44,4 +45,9 @@ func initRollupJob(ctx context.Context, cfg *config.Config, role wiring.Role) (*
 func initRetention(ctx context.Context, cfg *config.Config, role wiring.Role) (wiring.RetentionJob, func(), error) {
 	wire.Build(wiring.ProvideClock, wiring.ProvideLogger, wiring.StoreSet, wiring.ProvideRetention, wire.Struct(new(wiring.RetentionJob), "*"))
 	return wiring.RetentionJob{}, nil, nil
+}
+
+func initAlerting(ctx context.Context, cfg *config.Config, role wiring.Role) (*alerting.Service, func(), error) {
+	wire.Build(wiring.ProvideClock, wiring.ProvideLogger, wiring.StoreSet, wiring.ProvideAlerting)
+	return nil, nil, nil
 }

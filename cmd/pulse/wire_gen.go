@@ -9,6 +9,7 @@ package main
 import (
 	"context"
 	"github.com/pulsemetrics/pulse/adapter/idempotency/sqlidempotency"
+	"github.com/pulsemetrics/pulse/adapter/store/alerts"
 	"github.com/pulsemetrics/pulse/adapter/store/dashboards"
 	"github.com/pulsemetrics/pulse/adapter/store/leases"
 	"github.com/pulsemetrics/pulse/adapter/store/sqldb"
@@ -18,6 +19,7 @@ import (
 	"github.com/pulsemetrics/pulse/infrastructure/config"
 	"github.com/pulsemetrics/pulse/infrastructure/wiring"
 	"github.com/pulsemetrics/pulse/usecase/accounts"
+	"github.com/pulsemetrics/pulse/usecase/alerting"
 	"github.com/pulsemetrics/pulse/usecase/rollupjob"
 	"github.com/pulsemetrics/pulse/usecase/tenancy"
 )
@@ -57,6 +59,8 @@ func initServe(ctx context.Context, cfg *config.Config, role wiring.Role) (*app.
 	idempotencyStore := wiring.ProvideIdempotency(client, cfg, sqlidempotencyStore)
 	ingestService := wiring.ProvideIngest(cfg, queue, service, samplesStore, rateLimiter, idempotencyStore, clock)
 	queryService := wiring.ProvideQuery(samplesStore, cfg)
+	alertsStore := alerts.New(db)
+	alertingService := wiring.ProvideAlerting(cfg, alertsStore, samplesStore, logger, clock, role)
 	registry := wiring.ProvideRegistry(role)
 	mqttDoor := wiring.ProvideMQTTDoor(cfg, service, ingestService, rateLimiter, queue, registry, logger)
 	extraChecks := wiring.MQTTChecks(mqttDoor)
@@ -64,8 +68,8 @@ func initServe(ctx context.Context, cfg *config.Config, role wiring.Role) (*app.
 	accountsService := wiring.ProvideAccounts(usersStore, store, clock)
 	dashboardsStore := dashboards.New(db)
 	dashboardsService := wiring.ProvideDashboards(dashboardsStore, clock)
-	webUI := wiring.ProvideWebUI(cfg, accountsService, dashboardsService, queryService, samplesStore, logger, clock)
-	handler := wiring.ProvideAPIHandler(cfg, service, ingestService, queryService, db, samplesStore, queue, registry, logger, clock, extraChecks, webUI)
+	webUI := wiring.ProvideWebUI(cfg, accountsService, dashboardsService, queryService, samplesStore, alertingService, logger, clock)
+	handler := wiring.ProvideAPIHandler(cfg, service, ingestService, queryService, db, samplesStore, queue, alertingService, registry, logger, clock, extraChecks, webUI)
 	workers := wiring.ProvideWorkers(cfg, queue, samplesStore, service, registry, logger)
 	leasesStore := leases.New(db)
 	rollupjobService, err := wiring.ProvideRollupJob(cfg, samplesStore, leasesStore, registry, logger, role)
@@ -89,7 +93,7 @@ func initServe(ctx context.Context, cfg *config.Config, role wiring.Role) (*app.
 		cleanup()
 		return nil, nil, err
 	}
-	schedulerLoops := wiring.ProvideSchedulerLoops(cfg, samplesStore, leasesStore, usersStore, sqlidempotencyStore, rollupjobService, retentionService, registry, logger, role)
+	schedulerLoops := wiring.ProvideSchedulerLoops(cfg, samplesStore, leasesStore, usersStore, sqlidempotencyStore, rollupjobService, retentionService, alertingService, service, registry, logger, role)
 	cacheListener := wiring.ProvideCacheListener(service)
 	appApp := wiring.NewServeApp(cfg, role, handler, workers, schedulerLoops, mqttDoor, cacheListener, logger)
 	return appApp, func() {
@@ -200,6 +204,22 @@ func initRetention(ctx context.Context, cfg *config.Config, role wiring.Role) (w
 		Retention: service,
 	}
 	return retentionJob, func() {
+		cleanup2()
+		cleanup()
+	}, nil
+}
+
+func initAlerting(ctx context.Context, cfg *config.Config, role wiring.Role) (*alerting.Service, func(), error) {
+	logger := wiring.ProvideLogger(cfg, role)
+	clock := wiring.ProvideClock()
+	db, cleanup, err := wiring.ProvideDB(ctx, cfg, logger, clock)
+	if err != nil {
+		return nil, nil, err
+	}
+	store := alerts.New(db)
+	samplesStore, cleanup2 := wiring.ProvideSamples(db, cfg)
+	service := wiring.ProvideAlerting(cfg, store, samplesStore, logger, clock, role)
+	return service, func() {
 		cleanup2()
 		cleanup()
 	}, nil

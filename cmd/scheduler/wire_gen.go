@@ -9,6 +9,7 @@ package main
 import (
 	"context"
 	"github.com/pulsemetrics/pulse/adapter/idempotency/sqlidempotency"
+	"github.com/pulsemetrics/pulse/adapter/store/alerts"
 	"github.com/pulsemetrics/pulse/adapter/store/leases"
 	"github.com/pulsemetrics/pulse/adapter/store/tenants"
 	"github.com/pulsemetrics/pulse/adapter/store/users"
@@ -71,7 +72,9 @@ func initApp(ctx context.Context, cfg *config.Config, role wiring.Role) (wiring.
 		cleanup()
 		return wiring.OpsApp{}, nil, err
 	}
-	schedulerLoops := wiring.ProvideSchedulerLoops(cfg, samplesStore, leasesStore, usersStore, sqlidempotencyStore, rollupjobService, retentionService, registry, logger, role)
+	alertsStore := alerts.New(db)
+	alertingService := wiring.ProvideAlerting(cfg, alertsStore, samplesStore, logger, clock, role)
+	schedulerLoops := wiring.ProvideSchedulerLoops(cfg, samplesStore, leasesStore, usersStore, sqlidempotencyStore, rollupjobService, retentionService, alertingService, service, registry, logger, role)
 	cacheListener := wiring.ProvideCacheListener(service)
 	opsApp := wiring.NewSchedulerApp(cfg, role, handler, schedulerLoops, cacheListener, logger)
 	return opsApp, func() {

@@ -20,11 +20,14 @@ type SeriesPoints struct {
 
 // Query asks for one metric's points of one tenant in [Start, End).
 type Query struct {
-	TenantID  int64
-	Name      string
-	Start     int64 // Unix ms, inclusive
-	End       int64 // Unix ms, exclusive
-	Tags      map[string]string
+	TenantID int64
+	Name     string
+	Start    int64 // Unix ms, inclusive
+	End      int64 // Unix ms, exclusive
+	Tags     map[string]string
+	// TagIn narrows to series whose tag (each key) has one of the values:
+	// a group of alert rules reads its rules' series in one query.
+	TagIn     map[string][]string
 	MaxPoints int
 	Interval  string // "auto", "raw" or a rollup step ("1m", "5m")
 	Agg       string // the aggregate of rollup points: avg (default), min, max, sum, count

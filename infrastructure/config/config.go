@@ -78,6 +78,11 @@ type Config struct {
 	RetentionEvery      time.Duration // how often the scheduler runs retention
 	PartitionsAhead     int           // MariaDB: daily partitions created ahead
 
+	// AlertMinCadence is the shortest evaluation interval a rule may ask
+	// for; AlertTick how often the scheduler looks for due rules.
+	AlertMinCadence time.Duration
+	AlertTick       time.Duration
+
 	ShutdownTimeout time.Duration
 	// RequestTimeout bounds one API request: its body must arrive within
 	// it (408 past it) and every dependency call ends by it (503).
@@ -183,6 +188,8 @@ func Register(fs *flag.FlagSet, getenv func(string) string) (*Config, func() err
 	dur(&c.RollupEvery, "rollup-every", "PULSE_ROLLUP_EVERY", 10*time.Second, "how often the scheduler folds new samples into rollups")
 	str(&c.RollupRetention, "rollup-retention", "PULSE_ROLLUP_RETENTION", "1m=90,5m=400,1h=800", "days each rollup step is kept (never less than a tenant's raw retention)")
 	dur(&c.RetentionEvery, "retention-every", "PULSE_RETENTION_EVERY", time.Hour, "how often the scheduler applies retention")
+	dur(&c.AlertMinCadence, "alert-min-cadence", "PULSE_ALERT_MIN_CADENCE", 10*time.Second, "shortest evaluation interval (cadence) an alert rule may ask for")
+	dur(&c.AlertTick, "alert-tick", "PULSE_ALERT_TICK", 250*time.Millisecond, "how often the scheduler looks for due alert rules")
 	num(&c.PartitionsAhead, "partitions-ahead", "PULSE_PARTITIONS_AHEAD", 3, "MariaDB: daily samples partitions created ahead of time")
 	trust := getenv("PULSE_TRUST_PROXY") == "true"
 	fs.BoolVar(&c.TrustProxy, "trust-proxy", trust, "take client addresses from X-Forwarded-For (behind a reverse proxy) (PULSE_TRUST_PROXY)")
@@ -317,6 +324,9 @@ func (c *Config) validateRollups() error {
 	}
 	if c.RollupEvery <= 0 || c.RetentionEvery <= 0 {
 		return errors.New("PULSE_ROLLUP_EVERY and PULSE_RETENTION_EVERY must be positive durations")
+	}
+	if c.AlertMinCadence < time.Second || c.AlertTick <= 0 || c.AlertTick > time.Minute {
+		return fmt.Errorf("PULSE_ALERT_MIN_CADENCE=%s, PULSE_ALERT_TICK=%s: want a cadence of at least 1s and a tick between 1ms and 1m", c.AlertMinCadence, c.AlertTick)
 	}
 	if c.PartitionsAhead < 1 || c.PartitionsAhead > 366 {
 		return fmt.Errorf("PULSE_PARTITIONS_AHEAD=%d: want 1 to 366", c.PartitionsAhead)

@@ -26,6 +26,8 @@ type Registry struct {
 	rollupOnce sync.Once
 	rollup     *Rollup
 	queueOnce  sync.Once
+	alertsOnce sync.Once
+	alerts     *Alerts
 }
 
 // NewRegistry returns a registry with the standard collectors and the

@@ -11,6 +11,7 @@ import (
 	"github.com/pulsemetrics/pulse/infrastructure/app"
 	"github.com/pulsemetrics/pulse/infrastructure/config"
 	"github.com/pulsemetrics/pulse/infrastructure/telemetry"
+	"github.com/pulsemetrics/pulse/usecase/alerting"
 	"github.com/pulsemetrics/pulse/usecase/catalogue"
 	"github.com/pulsemetrics/pulse/usecase/flush"
 	"github.com/pulsemetrics/pulse/usecase/ingest"
@@ -60,7 +61,7 @@ func checks(db *sqldb.DB, q Queue, extra ExtraChecks) map[string]api.Checker {
 // ProvideAPIHandler is the full HTTP API, with the dashboard (WebUI) for
 // every other path.
 func ProvideAPIHandler(cfg *config.Config, ten *tenancy.Service, in *ingest.Service, qs *query.Service,
-	db *sqldb.DB, st *samples.Store, q Queue, reg *telemetry.Registry, log *slog.Logger, clock Clock, extra ExtraChecks, ui WebUI) http.Handler {
+	db *sqldb.DB, st *samples.Store, q Queue, al *alerting.Service, reg *telemetry.Registry, log *slog.Logger, clock Clock, extra ExtraChecks, ui WebUI) http.Handler {
 	reg.RegisterQueue(q)
 	return api.NewRouter(api.Deps{
 		Auth: ten, Ingest: in, Query: qs, Admin: ten, TrustProxy: cfg.TrustProxy,
@@ -70,7 +71,7 @@ func ProvideAPIHandler(cfg *config.Config, ten *tenancy.Service, in *ingest.Serv
 			RequestTimeout: cfg.RequestTimeout},
 		SampleLimits: metric.DefaultLimits(),
 		Logger:       log, Registerer: reg, Gatherer: reg, Now: clock,
-		WebUI: ui,
+		Alerts: al, WebUI: ui,
 	})
 }
 

@@ -9,6 +9,7 @@ import (
 	"github.com/pulsemetrics/pulse/adapter/store/tenants"
 	"github.com/pulsemetrics/pulse/infrastructure/config"
 	"github.com/pulsemetrics/pulse/infrastructure/telemetry"
+	"github.com/pulsemetrics/pulse/usecase/alerting"
 	"github.com/pulsemetrics/pulse/usecase/ingest"
 	"github.com/pulsemetrics/pulse/usecase/query"
 	"github.com/pulsemetrics/pulse/usecase/retention"
@@ -35,4 +36,5 @@ type Pipeline struct {
 	MQTT      *MQTTDoor // not started: run it as a loop to serve MQTT
 	Rollup    *rollupjob.Service
 	Retention *retention.Service
+	Alerts    *alerting.Service
 }

@@ -18,8 +18,10 @@ import (
 	"github.com/pulsemetrics/pulse/infrastructure/config"
 	"github.com/pulsemetrics/pulse/infrastructure/telemetry"
 	"github.com/pulsemetrics/pulse/usecase/accounts"
+	"github.com/pulsemetrics/pulse/usecase/alerting"
 	"github.com/pulsemetrics/pulse/usecase/retention"
 	"github.com/pulsemetrics/pulse/usecase/rollupjob"
+	"github.com/pulsemetrics/pulse/usecase/tenancy"
 )
 
 // SchedulerLoops are the scheduler role's periodic jobs.
@@ -79,12 +81,15 @@ func RunRetentionOnce(ctx context.Context, st *leases.Store, ret *retention.Serv
 	return summary, false, err
 }
 
-// ProvideSchedulerLoops runs the rollup job every PULSE_ROLLUP_EVERY,
+// ProvideSchedulerLoops runs the alert rules when they are due (every
+// PULSE_ALERT_TICK it claims them), the rollup job every PULSE_ROLLUP_EVERY,
 // retention every PULSE_RETENTION_EVERY, and hourly the purge of expired
 // dedupe ids, idempotency keys, ended login sessions and old login failures.
 func ProvideSchedulerLoops(cfg *config.Config, st *samples.Store, ls *leases.Store, us *users.Store, idem *sqlidempotency.Store,
-	job *rollupjob.Service, ret *retention.Service, reg *telemetry.Registry, log *slog.Logger, role Role) SchedulerLoops {
+	job *rollupjob.Service, ret *retention.Service, alerts *alerting.Service, ten *tenancy.Service, reg *telemetry.Registry,
+	log *slog.Logger, role Role) SchedulerLoops {
 	return SchedulerLoops{
+		newAlertScheduler(cfg, alerts, reg, ten),
 		&periodic{name: "retention", every: cfg.RetentionEvery, log: log, reg: reg, run: func(ctx context.Context) error {
 			_, _, err := RunRetentionOnce(ctx, ls, ret, role)
 			return err

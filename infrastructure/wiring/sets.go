@@ -7,7 +7,7 @@ var CoreSet = wire.NewSet(ProvideClock, CoreNoClockSet)
 
 // CoreNoClockSet is CoreSet for injectors that are given their clock (tests).
 var CoreNoClockSet = wire.NewSet(ProvideLogger, ProvideBrokerAccounts, StoreSet, ProvideRedis, ProvideQueue, ProvideRegistry,
-	ProvideTenancy, ProvideCacheListener, ProvideRateLimiter, ProvideIdempotency, ProvideIngest, ProvideQuery)
+	ProvideTenancy, ProvideCacheListener, ProvideRateLimiter, ProvideIdempotency, ProvideIngest, ProvideQuery, ProvideAlerting)
 
 // ServeSet assembles `pulse serve` (every role in one process).
 var ServeSet = wire.NewSet(CoreSet, WebUISet, ProvideAPIHandler, ProvideWorkers, SchedulerJobsSet, ProvideMQTTDoor, MQTTChecks, NewServeApp)

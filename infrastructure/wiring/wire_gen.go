@@ -9,6 +9,7 @@ package wiring
 import (
 	"context"
 	"github.com/pulsemetrics/pulse/adapter/idempotency/sqlidempotency"
+	"github.com/pulsemetrics/pulse/adapter/store/alerts"
 	"github.com/pulsemetrics/pulse/adapter/store/dashboards"
 	"github.com/pulsemetrics/pulse/adapter/store/leases"
 	"github.com/pulsemetrics/pulse/adapter/store/tenants"
@@ -56,13 +57,15 @@ func AssemblePipeline(ctx context.Context, cfg *config.Config, role Role) (*Pipe
 	ingestService := ProvideIngest(cfg, queue, service, store, rateLimiter, idempotencyStore, clock)
 	queryService := ProvideQuery(store, cfg)
 	registry := ProvideRegistry(role)
+	alertsStore := alerts.New(db)
+	alertingService := ProvideAlerting(cfg, alertsStore, store, logger, clock, role)
 	extraChecks := NoExtraChecks()
 	usersStore := users.New(db)
 	accountsService := ProvideAccounts(usersStore, tenantsStore, clock)
 	dashboardsStore := dashboards.New(db)
 	dashboardsService := ProvideDashboards(dashboardsStore, clock)
-	webUI := ProvideWebUI(cfg, accountsService, dashboardsService, queryService, store, logger, clock)
-	handler := ProvideAPIHandler(cfg, service, ingestService, queryService, db, store, queue, registry, logger, clock, extraChecks, webUI)
+	webUI := ProvideWebUI(cfg, accountsService, dashboardsService, queryService, store, alertingService, logger, clock)
+	handler := ProvideAPIHandler(cfg, service, ingestService, queryService, db, store, queue, alertingService, registry, logger, clock, extraChecks, webUI)
 	workers := ProvideWorkers(cfg, queue, store, service, registry, logger)
 	mqttDoor := ProvideMQTTDoor(cfg, service, ingestService, rateLimiter, queue, registry, logger)
 	leasesStore := leases.New(db)
@@ -103,6 +106,7 @@ func AssemblePipeline(ctx context.Context, cfg *config.Config, role Role) (*Pipe
 		MQTT:      mqttDoor,
 		Rollup:    rollupjobService,
 		Retention: retentionService,
+		Alerts:    alertingService,
 	}
 	return pipeline, func() {
 		cleanup6()
@@ -152,13 +156,15 @@ func AssemblePipelineWithClock(ctx context.Context, cfg *config.Config, role Rol
 	ingestService := ProvideIngest(cfg, queue, service, store, rateLimiter, idempotencyStore, clock)
 	queryService := ProvideQuery(store, cfg)
 	registry := ProvideRegistry(role)
+	alertsStore := alerts.New(db)
+	alertingService := ProvideAlerting(cfg, alertsStore, store, logger, clock, role)
 	extraChecks := NoExtraChecks()
 	usersStore := users.New(db)
 	accountsService := ProvideAccounts(usersStore, tenantsStore, clock)
 	dashboardsStore := dashboards.New(db)
 	dashboardsService := ProvideDashboards(dashboardsStore, clock)
-	webUI := ProvideWebUI(cfg, accountsService, dashboardsService, queryService, store, logger, clock)
-	handler := ProvideAPIHandler(cfg, service, ingestService, queryService, db, store, queue, registry, logger, clock, extraChecks, webUI)
+	webUI := ProvideWebUI(cfg, accountsService, dashboardsService, queryService, store, alertingService, logger, clock)
+	handler := ProvideAPIHandler(cfg, service, ingestService, queryService, db, store, queue, alertingService, registry, logger, clock, extraChecks, webUI)
 	workers := ProvideWorkers(cfg, queue, store, service, registry, logger)
 	mqttDoor := ProvideMQTTDoor(cfg, service, ingestService, rateLimiter, queue, registry, logger)
 	leasesStore := leases.New(db)
@@ -199,6 +205,7 @@ func AssemblePipelineWithClock(ctx context.Context, cfg *config.Config, role Rol
 		MQTT:      mqttDoor,
 		Rollup:    rollupjobService,
 		Retention: retentionService,
+		Alerts:    alertingService,
 	}
 	return pipeline, func() {
 		cleanup6()

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -139,21 +140,23 @@ func TestRulesOnOneMetricAtOneTimeShareOneRead(t *testing.T) {
 	rb.Matchers = alert.Matchers{{Tag: "host", Op: alert.MatchEqual, Value: "b"}}
 	claims := []alerting.Claim{claimed(1, ra, now), claimed(2, rb, now)}
 	f.sched.EXPECT().ClaimDue(gomock.Any(), now, 10, "test", 30*time.Second).Return(claims, nil)
-	// One read for both, without the equality matchers (each rule's differ).
+	// One read for both, narrowed to the hosts the two rules match.
 	f.reader.EXPECT().ReadRaw(gomock.Any(), gomock.Any()).DoAndReturn(func(_ context.Context, q metric.Query) (metric.Page, error) {
-		if q.Tags != nil || q.Start != now-5*60_000 || q.End != now || q.TenantID != 7 {
+		if q.Tags != nil || !slices.Equal(q.TagIn["host"], []string{"a", "b"}) || q.Start != now-5*60_000 || q.End != now || q.TenantID != 7 {
 			t.Errorf("read %+v", q)
 		}
 		p := page(map[string]string{"host": "a"}, raw(now-60_000, 0.95))
 		p.Series = append(p.Series, page(map[string]string{"host": "b"}, raw(now-60_000, 0.2)).Series...)
 		return p, nil
 	}).Times(1)
-	f.sched.EXPECT().Instances(gomock.Any(), int64(7), gomock.Any()).Return(nil, nil).Times(2)
+	f.sched.EXPECT().InstancesOf(gomock.Any(), int64(7), []int64{1, 2}).Return(nil, nil).Times(1)
 	commits := map[int64]alerting.Commit{}
-	f.sched.EXPECT().Commit(gomock.Any(), gomock.Any()).DoAndReturn(func(_ context.Context, c alerting.Commit) (bool, error) {
-		commits[c.RuleID] = c
-		return true, nil
-	}).Times(2)
+	f.sched.EXPECT().CommitAll(gomock.Any(), gomock.Len(2)).DoAndReturn(func(_ context.Context, cs []alerting.Commit) ([]bool, error) {
+		for _, c := range cs {
+			commits[c.RuleID] = c
+		}
+		return []bool{true, true}, nil
+	}) // one transaction for the group
 	round, err := f.svc.RunDue(context.Background())
 	if err != nil || round.Claimed != 2 || round.Results[alerting.ResultOK] != 2 {
 		t.Fatalf("round %+v, %v", round, err)
@@ -187,8 +190,8 @@ func TestOneRulePushesItsEqualitiesDown(t *testing.T) {
 		}
 		return metric.Page{}, nil
 	})
-	f.sched.EXPECT().Instances(gomock.Any(), int64(7), int64(1)).Return(nil, nil)
-	f.sched.EXPECT().Commit(gomock.Any(), gomock.Any()).Return(true, nil)
+	f.sched.EXPECT().InstancesOf(gomock.Any(), int64(7), []int64{1}).Return(nil, nil)
+	f.sched.EXPECT().CommitAll(gomock.Any(), gomock.Len(1)).Return([]bool{true}, nil)
 	if _, err := f.svc.RunDue(context.Background()); err != nil {
 		t.Fatal(err)
 	}
@@ -200,8 +203,9 @@ func TestAReadFailureRecordsErrorAndKeepsTheEpisodeOpen(t *testing.T) {
 	f.sched.EXPECT().ClaimDue(gomock.Any(), now, 10, "test", 30*time.Second).Return([]alerting.Claim{claimed(1, validRule(), now)}, nil)
 	f.reader.EXPECT().ReadRaw(gomock.Any(), gomock.Any()).Return(metric.Page{}, errors.New("db down"))
 	firing := alert.Instance{Key: "host=a", State: alert.Firing, Since: now - 60_000, ActiveAt: now - 60_000, FiredAt: now - 60_000}
-	f.sched.EXPECT().Instances(gomock.Any(), int64(7), int64(1)).Return([]alert.Instance{firing}, nil)
-	f.sched.EXPECT().Commit(gomock.Any(), gomock.Any()).DoAndReturn(func(_ context.Context, c alerting.Commit) (bool, error) {
+	f.sched.EXPECT().InstancesOf(gomock.Any(), int64(7), []int64{1}).Return(map[int64][]alert.Instance{1: {firing}}, nil)
+	f.sched.EXPECT().CommitAll(gomock.Any(), gomock.Len(1)).DoAndReturn(func(_ context.Context, cs []alerting.Commit) ([]bool, error) {
+		c := cs[0]
 		if c.RuleState != alert.Error || !strings.Contains(c.LastError, "could not be read") {
 			t.Errorf("state %s error %q", c.RuleState, c.LastError)
 		}
@@ -211,7 +215,7 @@ func TestAReadFailureRecordsErrorAndKeepsTheEpisodeOpen(t *testing.T) {
 		if len(c.Outbox) != 0 {
 			t.Errorf("an evaluation error notified: %+v", c.Outbox)
 		}
-		return true, nil
+		return []bool{true}, nil
 	})
 	round, _ := f.svc.RunDue(context.Background())
 	if round.Results[alerting.ResultError] != 1 {
@@ -231,12 +235,13 @@ func TestAfterDowntimeOneEvaluationAtNowWithANote(t *testing.T) {
 		}
 		return metric.Page{}, nil
 	}).Times(1)
-	f.sched.EXPECT().Instances(gomock.Any(), int64(7), int64(1)).Return(nil, nil)
-	f.sched.EXPECT().Commit(gomock.Any(), gomock.Any()).DoAndReturn(func(_ context.Context, c alerting.Commit) (bool, error) {
+	f.sched.EXPECT().InstancesOf(gomock.Any(), int64(7), []int64{1}).Return(nil, nil)
+	f.sched.EXPECT().CommitAll(gomock.Any(), gomock.Len(1)).DoAndReturn(func(_ context.Context, cs []alerting.Commit) ([]bool, error) {
+		c := cs[0]
 		if c.DueAt != due || c.At != at || !strings.Contains(c.Note, "90 due evaluation(s)") {
 			t.Errorf("due %d at %d note %q", c.DueAt, c.At, c.Note)
 		}
-		return true, nil
+		return []bool{true}, nil
 	})
 	if _, err := f.svc.RunDue(context.Background()); err != nil {
 		t.Fatal(err)
@@ -248,8 +253,8 @@ func TestACommitAnotherReplicaWonIsAConflict(t *testing.T) {
 	now := f.now.UnixMilli()
 	f.sched.EXPECT().ClaimDue(gomock.Any(), now, 10, "test", 30*time.Second).Return([]alerting.Claim{claimed(1, validRule(), now)}, nil)
 	f.reader.EXPECT().ReadRaw(gomock.Any(), gomock.Any()).Return(metric.Page{}, nil)
-	f.sched.EXPECT().Instances(gomock.Any(), int64(7), int64(1)).Return(nil, nil)
-	f.sched.EXPECT().Commit(gomock.Any(), gomock.Any()).Return(false, nil)
+	f.sched.EXPECT().InstancesOf(gomock.Any(), int64(7), []int64{1}).Return(nil, nil)
+	f.sched.EXPECT().CommitAll(gomock.Any(), gomock.Len(1)).Return([]bool{false}, nil)
 	round, _ := f.svc.RunDue(context.Background())
 	if round.Results[alerting.ResultConflict] != 1 || round.Transitions != 0 {
 		t.Errorf("round %+v", round)
@@ -270,8 +275,8 @@ func TestAFullClaimIsFollowedByAnother(t *testing.T) {
 		f.sched.EXPECT().ClaimDue(gomock.Any(), now, 10, "test", 30*time.Second).Return(nil, nil),
 	)
 	f.reader.EXPECT().ReadRaw(gomock.Any(), gomock.Any()).Return(metric.Page{}, nil).Times(10)
-	f.sched.EXPECT().Instances(gomock.Any(), int64(7), gomock.Any()).Return(nil, nil).Times(10)
-	f.sched.EXPECT().Commit(gomock.Any(), gomock.Any()).Return(true, nil).Times(10)
+	f.sched.EXPECT().InstancesOf(gomock.Any(), int64(7), gomock.Any()).Return(nil, nil).Times(10)
+	f.sched.EXPECT().CommitAll(gomock.Any(), gomock.Len(1)).Return([]bool{true}, nil).Times(10)
 	round, err := f.svc.RunDue(context.Background())
 	if err != nil || round.Claimed != 10 {
 		t.Fatalf("round %+v %v", round, err)
@@ -299,12 +304,13 @@ func TestALongWindowReadsRollupsForItsAlignedInterior(t *testing.T) {
 			}
 			return page(map[string]string{"host": "a"}, metric.Point{TS: q.Start, Count: 10, Sum: 10, Min: 1, Max: 1}), nil
 		})
-	f.sched.EXPECT().Instances(gomock.Any(), int64(7), int64(1)).Return(nil, nil)
-	f.sched.EXPECT().Commit(gomock.Any(), gomock.Any()).DoAndReturn(func(_ context.Context, c alerting.Commit) (bool, error) {
+	f.sched.EXPECT().InstancesOf(gomock.Any(), int64(7), []int64{1}).Return(nil, nil)
+	f.sched.EXPECT().CommitAll(gomock.Any(), gomock.Len(1)).DoAndReturn(func(_ context.Context, cs []alerting.Commit) ([]bool, error) {
+		c := cs[0]
 		if len(c.Instances) != 1 || c.Instances[0].Value != 1 {
 			t.Errorf("instances %+v", c.Instances)
 		}
-		return true, nil
+		return []bool{true}, nil
 	})
 	if _, err := f.svc.RunDue(context.Background()); err != nil {
 		t.Fatal(err)
@@ -364,5 +370,41 @@ func TestPreviewReplaysStoredSamplesAndWritesNothing(t *testing.T) {
 	iv := res.Intervals[0]
 	if iv.Start != start.UnixMilli()+21*60_000 || iv.End != start.UnixMilli()+31*60_000 {
 		t.Errorf("interval [%d, %d) relative to start: [%d, %d)", iv.Start, iv.End, iv.Start-start.UnixMilli(), iv.End-start.UnixMilli())
+	}
+}
+
+func TestOnDemandEvaluationKeepsTheSchedule(t *testing.T) {
+	f := newFixture(t)
+	due := f.now.Add(30 * time.Second).UnixMilli()
+	at := f.now.Add(-time.Hour)
+	f.sched.EXPECT().RuleForEval(gomock.Any(), int64(1)).Return(claimed(1, validRule(), due), nil)
+	f.reader.EXPECT().ReadRaw(gomock.Any(), gomock.Any()).DoAndReturn(func(_ context.Context, q metric.Query) (metric.Page, error) {
+		if q.End != at.UnixMilli() {
+			t.Errorf("read ends at %d, want --at %d", q.End, at.UnixMilli())
+		}
+		return page(map[string]string{"host": "a"}, raw(at.UnixMilli()-1000, 5)), nil
+	})
+	f.sched.EXPECT().Instances(gomock.Any(), int64(7), int64(1)).Return(nil, nil)
+	f.sched.EXPECT().Commit(gomock.Any(), gomock.Any()).DoAndReturn(func(_ context.Context, c alerting.Commit) (bool, error) {
+		if c.DueAt != due || c.NextEvalAt != due || c.At != at.UnixMilli() || c.RuleState != alert.Firing {
+			t.Errorf("commit due %d next %d at %d state %s", c.DueAt, c.NextEvalAt, c.At, c.RuleState)
+		}
+		return true, nil
+	})
+	round, err := f.svc.EvaluateRule(context.Background(), 1, at)
+	if err != nil || round.Results[alerting.ResultOK] != 1 || round.Notified != 1 {
+		t.Fatalf("round %+v %v", round, err)
+	}
+}
+
+func TestAFailedGroupCommitIsCountedAsFailed(t *testing.T) {
+	f := newFixture(t)
+	now := f.now.UnixMilli()
+	f.sched.EXPECT().ClaimDue(gomock.Any(), now, 10, "test", 30*time.Second).Return([]alerting.Claim{claimed(1, validRule(), now)}, nil)
+	f.reader.EXPECT().ReadRaw(gomock.Any(), gomock.Any()).Return(metric.Page{}, nil)
+	f.sched.EXPECT().InstancesOf(gomock.Any(), int64(7), []int64{1}).Return(nil, errors.New("db down"))
+	round, _ := f.svc.RunDue(context.Background())
+	if round.Results[alerting.ResultFailed] != 1 {
+		t.Errorf("results %v", round.Results)
 	}
 }

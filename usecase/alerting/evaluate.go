@@ -117,14 +117,11 @@ func (s *Service) evaluateClaims(ctx context.Context, claims []Claim, now int64)
 }
 
 // evaluateGroup reads the group's window once and evaluates each rule on
-// it. One rule pushes its equality matchers down to the store; several
-// read the metric's every series and match in memory.
+// it, then commits the group in one transaction.
 func (s *Service) evaluateGroup(ctx context.Context, g []job, now int64) []outcome {
 	first := g[0].claim.Rule
 	w := windowRead{tenantID: first.TenantID, metric: first.Metric, start: g[0].at - first.Window.Milliseconds(), end: g[0].at}
-	if len(g) == 1 {
-		w.eq = first.Matchers.Equalities()
-	}
+	w.eq, w.in = groupFilter(g)
 	for _, j := range g {
 		w.needLast = w.needLast || j.claim.Rule.Agg == alert.AggLast
 	}
@@ -132,46 +129,61 @@ func (s *Service) evaluateGroup(ctx context.Context, g []job, now int64) []outco
 	if readErr != nil {
 		s.log.Warn("alert window read failed", "tenant", first.TenantID, "metric", first.Metric, "rules", len(g), "err", readErr)
 	}
-	out := make([]outcome, 0, len(g))
-	for _, j := range g {
-		out = append(out, s.evaluateOne(ctx, j, series, readErr, now))
+	start := time.Now() // the metrics' durations; decisions use the Clock
+	out := make([]outcome, len(g))
+	ids := make([]int64, len(g))
+	for i, j := range g {
+		ids[i] = j.claim.Rule.ID
+	}
+	known, loadErr := s.sched.InstancesOf(ctx, first.TenantID, ids)
+	if loadErr != nil {
+		s.log.Warn("alert instances not loaded", "tenant", first.TenantID, "metric", first.Metric, "rules", len(g), "err", loadErr)
+	}
+	var (
+		commits []Commit
+		idx     []int
+	)
+	for i, j := range g {
+		if loadErr != nil {
+			out[i] = outcome{result: ResultFailed}
+			continue
+		}
+		c, res, err := s.decide(j, known[j.claim.Rule.ID], series, readErr)
+		if err != nil {
+			out[i] = outcome{result: ResultFailed}
+			s.log.Warn("alert evaluation not recorded", "rule", j.claim.Rule.ID, "tenant", first.TenantID, "at", j.at, "err", err)
+			continue
+		}
+		out[i] = outcome{result: res, transitions: len(c.Transitions), notified: len(c.Outbox)}
+		commits, idx = append(commits, c), append(idx, i)
+	}
+	if len(commits) > 0 {
+		done, cerr := s.sched.CommitAll(ctx, commits)
+		for k, i := range idx {
+			switch {
+			case cerr != nil:
+				out[i] = outcome{result: ResultFailed}
+			case !done[k]:
+				out[i] = outcome{result: ResultConflict}
+			}
+		}
+		if cerr != nil {
+			s.log.Warn("alert evaluations not recorded", "tenant", first.TenantID, "metric", first.Metric, "rules", len(commits), "err", cerr)
+		}
+	}
+	if o := s.opts.Observer; o != nil {
+		took := time.Since(start) / time.Duration(len(g))
+		for i, j := range g {
+			o.Evaluated(out[i].result, took, time.Duration(now-j.claim.DueAt)*time.Millisecond)
+		}
 	}
 	return out
 }
 
-// evaluateOne runs the state machine for one rule and commits the result.
-func (s *Service) evaluateOne(ctx context.Context, j job, series []alert.SeriesWindow, readErr error, now int64) outcome {
-	start := time.Now() // the metric's duration; decisions use the Clock
-	r := j.claim.Rule
-	c, res, err := s.decide(ctx, j, series, readErr)
-	if err == nil {
-		var committed bool
-		committed, err = s.sched.Commit(ctx, c)
-		if err == nil && !committed {
-			res = ResultConflict
-		}
-	}
-	if err != nil {
-		res = ResultFailed
-		s.log.Warn("alert evaluation not recorded", "rule", r.ID, "tenant", r.TenantID, "at", j.at, "err", err)
-	}
-	if o := s.opts.Observer; o != nil {
-		o.Evaluated(res, time.Since(start), time.Duration(now-j.claim.DueAt)*time.Millisecond)
-	}
-	if res != ResultOK && res != ResultError {
-		return outcome{result: res}
-	}
-	return outcome{result: res, transitions: len(c.Transitions), notified: len(c.Outbox)}
-}
-
 // decide is the commit of one evaluation: the rule's instances after the
 // state machine, its transitions and their outbox rows.
-func (s *Service) decide(ctx context.Context, j job, series []alert.SeriesWindow, readErr error) (Commit, string, error) {
+func (s *Service) decide(j job, known []alert.Instance, series []alert.SeriesWindow, readErr error) (Commit, string, error) {
 	r := j.claim.Rule
-	known, err := s.sched.Instances(ctx, r.TenantID, r.ID)
-	if err != nil {
-		return Commit{}, "", err
-	}
 	var ev alert.Evaluation
 	res, lastErr := ResultOK, ""
 	if readErr != nil {
@@ -279,7 +291,11 @@ func (s *Service) EvaluateRule(ctx context.Context, ruleID int64, at time.Time) 
 	w := windowRead{tenantID: r.TenantID, metric: r.Metric, eq: r.Matchers.Equalities(),
 		start: j.at - r.Window.Milliseconds(), end: j.at, needLast: r.Agg == alert.AggLast}
 	series, readErr := s.readWindows(ctx, w)
-	cm, res, err := s.decide(ctx, j, series, readErr)
+	known, err := s.sched.Instances(ctx, r.TenantID, r.ID)
+	if err != nil {
+		return Round{}, storeErr("load alert instances", err)
+	}
+	cm, res, err := s.decide(j, known, series, readErr)
 	if err != nil {
 		return Round{}, storeErr("evaluate alert rule", err)
 	}
@@ -295,4 +311,32 @@ func (s *Service) EvaluateRule(ctx context.Context, ruleID int64, at time.Time) 
 	round.Claimed = 1
 	round.add(outcome{result: res, transitions: len(cm.Transitions), notified: len(cm.Outbox)})
 	return round, nil
+}
+
+// groupFilter is what a group's read can narrow to: one rule's equality
+// matchers; for several, the values of a tag key every rule matches with
+// "=" (host=a, host=b … reads only those hosts' series), else nothing —
+// each rule then matches the metric's series in memory.
+func groupFilter(g []job) (eq map[string]string, in map[string][]string) {
+	first := g[0].claim.Rule.Matchers.Equalities()
+	if len(g) == 1 {
+		return first, nil
+	}
+	keys := slices.Sorted(maps.Keys(first))
+	for _, k := range keys {
+		values := make([]string, 0, len(g))
+		for _, j := range g {
+			v, ok := j.claim.Rule.Matchers.Equalities()[k]
+			if !ok {
+				values = nil
+				break
+			}
+			values = append(values, v)
+		}
+		if values != nil {
+			slices.Sort(values)
+			return nil, map[string][]string{k: slices.Compact(values)}
+		}
+	}
+	return nil, nil
 }

@@ -253,6 +253,21 @@ func (mr *MockScheduleMockRecorder) Commit(ctx, c any) *gomock.Call {
 	return mr.mock.ctrl.RecordCallWithMethodType(mr.mock, "Commit", reflect.TypeOf((*MockSchedule)(nil).Commit), ctx, c)
 }
 
+// CommitAll mocks base method.
+func (m *MockSchedule) CommitAll(ctx context.Context, cs []alerting.Commit) ([]bool, error) {
+	m.ctrl.T.Helper()
+	ret := m.ctrl.Call(m, "CommitAll", ctx, cs)
+	ret0, _ := ret[0].([]bool)
+	ret1, _ := ret[1].(error)
+	return ret0, ret1
+}
+
+// CommitAll indicates an expected call of CommitAll.
+func (mr *MockScheduleMockRecorder) CommitAll(ctx, cs any) *gomock.Call {
+	mr.mock.ctrl.T.Helper()
+	return mr.mock.ctrl.RecordCallWithMethodType(mr.mock, "CommitAll", reflect.TypeOf((*MockSchedule)(nil).CommitAll), ctx, cs)
+}
+
 // FiringByTenant mocks base method.
 func (m *MockSchedule) FiringByTenant(ctx context.Context) (map[int64]int, error) {
 	m.ctrl.T.Helper()
@@ -281,6 +296,21 @@ func (m *MockSchedule) Instances(ctx context.Context, tenantID, ruleID int64) ([
 func (mr *MockScheduleMockRecorder) Instances(ctx, tenantID, ruleID any) *gomock.Call {
 	mr.mock.ctrl.T.Helper()
 	return mr.mock.ctrl.RecordCallWithMethodType(mr.mock, "Instances", reflect.TypeOf((*MockSchedule)(nil).Instances), ctx, tenantID, ruleID)
+}
+
+// InstancesOf mocks base method.
+func (m *MockSchedule) InstancesOf(ctx context.Context, tenantID int64, ruleIDs []int64) (map[int64][]alert.Instance, error) {
+	m.ctrl.T.Helper()
+	ret := m.ctrl.Call(m, "InstancesOf", ctx, tenantID, ruleIDs)
+	ret0, _ := ret[0].(map[int64][]alert.Instance)
+	ret1, _ := ret[1].(error)
+	return ret0, ret1
+}
+
+// InstancesOf indicates an expected call of InstancesOf.
+func (mr *MockScheduleMockRecorder) InstancesOf(ctx, tenantID, ruleIDs any) *gomock.Call {
+	mr.mock.ctrl.T.Helper()
+	return mr.mock.ctrl.RecordCallWithMethodType(mr.mock, "InstancesOf", reflect.TypeOf((*MockSchedule)(nil).InstancesOf), ctx, tenantID, ruleIDs)
 }
 
 // RuleForEval mocks base method.

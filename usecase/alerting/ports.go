@@ -134,9 +134,14 @@ type Schedule interface {
 	RuleForEval(ctx context.Context, id int64) (Claim, error)
 	// Instances are a rule's stored instances.
 	Instances(ctx context.Context, tenantID, ruleID int64) ([]alert.Instance, error)
+	// InstancesOf are the stored instances of several of a tenant's rules.
+	InstancesOf(ctx context.Context, tenantID int64, ruleIDs []int64) (map[int64][]alert.Instance, error)
 	// Commit writes c in one transaction; committed is false (and nothing
 	// is written) when the rule is no longer due at c.DueAt.
 	Commit(ctx context.Context, c Commit) (committed bool, err error)
+	// CommitAll is Commit for several evaluations in one transaction;
+	// committed[i] tells each.
+	CommitAll(ctx context.Context, cs []Commit) (committed []bool, err error)
 	// FiringByTenant counts firing and recovering instances per tenant.
 	FiringByTenant(ctx context.Context) (map[int64]int, error)
 }

@@ -12,11 +12,12 @@ import (
 const pageSize = 100_000
 
 // windowRead is one read shared by the rules that need the same data: a
-// tenant's metric over [start, end), narrowed to eq when set.
+// tenant's metric over [start, end), narrowed to eq and in when set.
 type windowRead struct {
 	tenantID   int64
 	metric     string
 	eq         map[string]string
+	in         map[string][]string
 	start, end int64
 	needLast   bool // some rule reads "last", which rollups do not keep
 }
@@ -37,7 +38,7 @@ func (s *Service) readWindows(ctx context.Context, w windowRead) ([]alert.Series
 		}
 		sw.Window = sw.Window.Merge(win)
 	}
-	q := metric.Query{TenantID: w.tenantID, Name: w.metric, Tags: w.eq, MaxPoints: pageSize, Interval: "raw"}
+	q := metric.Query{TenantID: w.tenantID, Name: w.metric, Tags: w.eq, TagIn: w.in, MaxPoints: pageSize, Interval: "raw"}
 	step := s.interiorStep(w)
 	if step == 0 {
 		if err := s.readRaw(ctx, q, w.start, w.end, add); err != nil {

@@ -5,16 +5,19 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"slices"
 	"strconv"
 	"time"
 
 	"github.com/goccy/go-json"
 
 	"github.com/pulsemetrics/pulse/adapter/samplejson"
+	"github.com/pulsemetrics/pulse/domain/alert"
 	"github.com/pulsemetrics/pulse/domain/metric"
 	"github.com/pulsemetrics/pulse/domain/outage"
 	"github.com/pulsemetrics/pulse/domain/tenant"
 	"github.com/pulsemetrics/pulse/domain/token"
+	"github.com/pulsemetrics/pulse/usecase/alerting"
 	"github.com/pulsemetrics/pulse/usecase/catalogue"
 	"github.com/pulsemetrics/pulse/usecase/ingest"
 	"github.com/pulsemetrics/pulse/usecase/query"
@@ -50,8 +53,15 @@ func (s *server) writeError(w http.ResponseWriter, err error) {
 		rerr *requestError
 		qerr *ingest.RateLimitError
 		ierr *ingest.IdempotencyError
+		aerr *alert.InvalidRuleError
 	)
 	switch {
+	case errors.As(err, &aerr):
+		writeJSON(w, http.StatusUnprocessableEntity, ruleErrorBody(aerr))
+	case errors.Is(err, alerting.ErrNotFound):
+		writeJSON(w, http.StatusNotFound, errorBody{Error: alerting.ErrNotFound.Error()})
+	case errors.Is(err, alerting.ErrInvalid):
+		writeJSON(w, http.StatusUnprocessableEntity, errorBody{Error: err.Error()})
 	case errors.As(err, &verr):
 		writeJSON(w, http.StatusUnprocessableEntity, errorBody{Error: validationSummary(verr), Errors: verr.Errors})
 	case errors.As(err, &lerr):
@@ -173,4 +183,18 @@ func ceilSeconds(d time.Duration) int64 {
 		return 0
 	}
 	return int64((d + time.Second - 1) / time.Second)
+}
+
+// ruleErrorBody lists every bad field of a rule, sorted by field name.
+func ruleErrorBody(e *alert.InvalidRuleError) errorBody {
+	fields := make([]string, 0, len(e.Fields))
+	for f := range e.Fields {
+		fields = append(fields, f)
+	}
+	slices.Sort(fields)
+	b := errorBody{Error: fmt.Sprintf("invalid rule: %d field(s)", len(fields))}
+	for _, f := range fields {
+		b.Errors = append(b.Errors, metric.FieldError{Field: f, Message: e.Fields[f]})
+	}
+	return b
 }

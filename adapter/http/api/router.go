@@ -15,6 +15,7 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"regexp"
 	"slices"
 	"strings"
 	"time"
@@ -125,6 +126,9 @@ type Deps struct {
 	// X-Forwarded-For (its last entry, added by the trusted proxy) instead
 	// of the connection's peer. Off by default: the header is client-set.
 	TrustProxy bool
+	// Alerts serves the alerting routes (/api/alert-rules, /api/alerts);
+	// nil: they are not registered.
+	Alerts Alerts
 	// WebUI serves every request no API route matches, except under /api/
 	// (the dashboard, adapter/http/webui); nil: such requests are JSON 404s.
 	// It runs inside this router's logging, metrics and panic recovery.
@@ -145,6 +149,7 @@ type server struct {
 	admin     Admin
 	trust     bool
 	catalogue Cataloguer
+	alerts    Alerts
 }
 
 // NewRouter returns the HTTP API with its middleware: panic recovery,
@@ -162,6 +167,7 @@ func NewRouter(deps Deps) http.Handler {
 		admin:     deps.Admin,
 		trust:     deps.TrustProxy,
 		catalogue: deps.Catalogue,
+		alerts:    deps.Alerts,
 	}
 	if s.log == nil {
 		s.log = slog.New(slog.NewTextHandler(io.Discard, nil))
@@ -189,6 +195,9 @@ func NewRouter(deps Deps) http.Handler {
 	r.Handle("/api/metrics/names", s.requireScope(token.ScopeRead, http.HandlerFunc(s.handleNames))).Methods(http.MethodGet)
 	if s.admin != nil {
 		s.registerAdmin(r)
+	}
+	if s.alerts != nil {
+		s.registerAlerts(r, "/api", func(scope token.Scope, h http.HandlerFunc) http.Handler { return s.requireScope(scope, h) })
 	}
 	r.HandleFunc("/healthz", s.handleHealth).Methods(http.MethodGet, http.MethodHead)
 	r.HandleFunc("/readyz", s.handleReady).Methods(http.MethodGet, http.MethodHead)
@@ -246,6 +255,8 @@ type routedHandler struct {
 	mux *mux.Router
 }
 
+var routeVarPattern = regexp.MustCompile(`\{([^}:]+):[^}]*\}`)
+
 // Routes lists every route registered on a handler returned by NewRouter or
 // NewOpsRouter (one entry per method), sorted by path then method; it is nil
 // for any other handler. It reads the router itself, so a route added later
@@ -266,6 +277,7 @@ func Routes(h http.Handler) []Route {
 		if err != nil { // no method matcher: any method
 			methods = []string{"*"}
 		}
+		path = routeVarPattern.ReplaceAllString(path, "{$1}") // {id:[0-9]+} is {id} in OpenAPI
 		for _, m := range methods {
 			out = append(out, Route{Method: m, Path: path})
 		}

@@ -41,6 +41,11 @@ type world struct {
 	widgetA int64
 	dashB   int64
 	widgetB int64
+	// tenant ids by slug, and what the FiringCount stub answers for them
+	tenantIDs map[string]int64
+	firingMu  sync.Mutex
+	firing    map[int64]int
+	firingErr error
 }
 
 type clock struct {
@@ -58,7 +63,10 @@ var testDist = fstest.MapFS{
 	"dist/app/assets/main-abc.js": {Data: []byte("console.log('pulse')")},
 }
 
-func newWorld(t *testing.T) *world {
+func newWorld(t *testing.T) *world { t.Helper(); return newWorldWith(t, nil) }
+
+// newWorldWith builds the world, letting edit change the web UI's Deps.
+func newWorldWith(t *testing.T, edit func(*webui.Deps)) *world {
 	t.Helper()
 	ctx := context.Background()
 	st := sqldbtest.SQLite(t).Store // migrated, closed when t ends
@@ -66,13 +74,14 @@ func newWorld(t *testing.T) *world {
 	hasher := accounts.Argon2id{Params: &argon2id.Params{Memory: 64, Iterations: 1, Parallelism: 1, SaltLength: 16, KeyLength: 32}}
 	acc := accounts.NewService(st, st, st, st, tenancy.AuditFunc(st.RecordAudit), hasher, nil, c.now)
 	dash := dashboards.NewService(st, st, c.now)
-	w := &world{t: t, store: st, clock: c}
+	w := &world{t: t, store: st, clock: c, tenantIDs: map[string]int64{}, firing: map[int64]int{}}
 	for _, slug := range []string{"alpha", "bravo"} {
 		tn, _ := tenant.New(slug, strings.ToUpper(slug), 0, c.now())
 		created, err := st.CreateTenant(ctx, tn)
 		if err != nil {
 			t.Fatal(err)
 		}
+		w.tenantIDs[slug] = created.ID
 		for _, role := range []string{"admin", "viewer"} {
 			if _, err := acc.CreateUser(ctx, audit.CLI(), accounts.NewUserSpec{Email: role + "@" + slug + ".test", Password: password, TenantSlug: slug, Role: role}); err != nil {
 				t.Fatal(err)
@@ -106,11 +115,31 @@ func newWorld(t *testing.T) *world {
 				http.Error(rw, err.Error(), http.StatusUnauthorized)
 				return
 			}
-			_ = json.NewEncoder(rw).Encode(map[string]any{"kind": kind, "tenant": p.TenantSlug, "tenant_id": p.TenantID})
+			scopes := make([]string, len(p.Scopes))
+			for i, sc := range p.Scopes {
+				scopes[i] = string(sc)
+			}
+			_ = json.NewEncoder(rw).Encode(map[string]any{"kind": kind, "tenant": p.TenantSlug, "tenant_id": p.TenantID,
+				"method": r.Method, "path": r.URL.Path, "scopes": scopes})
 		})
 	}
-	w.h = webui.New(webui.Deps{Accounts: acc, Dashboards: dash, Dist: testDist, MetricsQuery: echo("query"), MetricsNames: echo("names")})
+	d := webui.Deps{Accounts: acc, Dashboards: dash, Dist: testDist, MetricsQuery: echo("query"), MetricsNames: echo("names"),
+		Alerts: echo("alerts"), FiringCount: w.countFiring}
+	if edit != nil {
+		edit(&d)
+	}
+	w.h = webui.New(d)
 	return w
+}
+
+// countFiring is the FiringCount stub: w.firing per tenant, or w.firingErr.
+func (w *world) countFiring(_ context.Context, tenantID int64) (int, error) {
+	w.firingMu.Lock()
+	defer w.firingMu.Unlock()
+	if w.firingErr != nil {
+		return 0, w.firingErr
+	}
+	return w.firing[tenantID], nil
 }
 
 // browser keeps cookies like a browser and sends X-XSRF-TOKEN like axios.

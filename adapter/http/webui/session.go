@@ -102,7 +102,8 @@ func (u *ui) tenantPage(h http.HandlerFunc) http.HandlerFunc {
 	})
 }
 
-// dataRoute guards the chart data routes: 401 JSON when logged out.
+// dataRoute guards the data routes (charts, alerts): 401 JSON when logged
+// out, 501 when the server has no handler for them.
 func (u *ui) dataRoute(h http.Handler) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		if !visitFrom(r.Context()).loggedIn() {
@@ -110,7 +111,7 @@ func (u *ui) dataRoute(h http.Handler) http.HandlerFunc {
 			return
 		}
 		if h == nil {
-			writeJSONError(w, http.StatusNotImplemented, "chart data is not available on this server")
+			writeJSONError(w, http.StatusNotImplemented, "this data is not available on this server")
 			return
 		}
 		h.ServeHTTP(w, r)
@@ -118,8 +119,11 @@ func (u *ui) dataRoute(h http.Handler) http.HandlerFunc {
 }
 
 // PrincipalFrom is the principal of a request that passed through the web
-// UI's session middleware, for the chart data handlers: the session user's
-// tenant. Logged out is token.ErrUnauthenticated (401); a user bound to no
+// UI's session middleware, for the data handlers: the session user's
+// tenant, with the scopes of the user's role (a viewer reads: read; an
+// admin also changes: read and admin), so a handler that checks
+// token.ScopeAdmin for a change refuses a viewer as it refuses a read-only
+// token. Logged out is token.ErrUnauthenticated (401); a user bound to no
 // tenant is token.ErrForbidden (403).
 func PrincipalFrom(r *http.Request) (tenancy.Principal, error) {
 	v := visitFrom(r.Context())
@@ -133,7 +137,16 @@ func PrincipalFrom(r *http.Request) (tenancy.Principal, error) {
 		TokenID:    fmt.Sprintf("user:%d", v.current.User.ID),
 		TenantID:   v.current.Tenant.ID,
 		TenantSlug: v.current.Tenant.Slug,
+		Scopes:     roleScopes(v.current.User.Role),
 	}, nil
+}
+
+// roleScopes are the token scopes a session user's role stands for.
+func roleScopes(role account.Role) []token.Scope {
+	if role == account.RoleAdmin {
+		return []token.Scope{token.ScopeRead, token.ScopeAdmin}
+	}
+	return []token.Scope{token.ScopeRead}
 }
 
 func setSessionCookie(w http.ResponseWriter, r *http.Request, id string) {
@@ -169,7 +182,7 @@ func (u *ui) clientAddr(r *http.Request) string {
 func (u *ui) sharedProps(r *http.Request) (inertia.Props, error) {
 	v := visitFrom(r.Context())
 	if !v.loggedIn() {
-		return inertia.Props{"auth": map[string]any{"user": nil}}, nil
+		return inertia.Props{"auth": map[string]any{"user": nil}, "alerts_firing": 0}, nil
 	}
 	usr := v.current.User
 	var ten any
@@ -178,5 +191,5 @@ func (u *ui) sharedProps(r *http.Request) (inertia.Props, error) {
 	}
 	return inertia.Props{"auth": map[string]any{"user": map[string]any{
 		"id": usr.ID, "email": usr.Email, "role": string(usr.Role), "super_admin": usr.SuperAdmin, "tenant": ten,
-	}}}, nil
+	}}, "alerts_firing": u.firingCount(r, v)}, nil
 }

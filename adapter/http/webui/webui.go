@@ -1,8 +1,9 @@
 // Package webui is the dashboard's HTTP driving adapter: Inertia pages
-// (adapter/http/inertia) for login, dashboards and explore, their forms, the
-// built front-end assets, and the session-authenticated chart data routes
-// /ui/api/metrics/{query,names}, whose handlers are the REST API's own
-// (built by adapter/http/api, given to Deps) so both answer the same shape.
+// (adapter/http/inertia) for login, dashboards, explore and alerts, their
+// forms, the built front-end assets, and the session-authenticated data
+// routes /ui/api/metrics/{query,names}, /ui/api/alert-rules/… and
+// /ui/api/alerts, whose handlers are the REST API's own (built by
+// adapter/http/api, given to Deps) so both answer the same shape.
 //
 // The routes and props are the contract of docs/dashboard.md. Every page
 // and form is tenant-scoped through the login session: the tenant always
@@ -65,6 +66,14 @@ type Deps struct {
 	// answers 501.
 	MetricsQuery http.Handler
 	MetricsNames http.Handler
+	// Alerts serves every method under /ui/api/alert-rules and
+	// /ui/api/alerts (the REST API's alert handlers; it sees the full
+	// /ui/api/… path) for the principal PrincipalFrom reads, after the
+	// session and CSRF checks; nil answers 501.
+	Alerts http.Handler
+	// FiringCount counts a tenant's firing alert instances for the shared
+	// prop alerts_firing; nil (or an error, logged) shows 0.
+	FiringCount func(ctx context.Context, tenantID int64) (int, error)
 	// TrustProxy takes the client address (login throttling, audit) from
 	// the last X-Forwarded-For entry.
 	TrustProxy bool
@@ -84,12 +93,13 @@ type ui struct {
 	assets     *assetSet
 	devURL     string
 	trust      bool
+	firing     func(ctx context.Context, tenantID int64) (int, error)
 	log        *slog.Logger
 }
 
 // New builds the web UI's routes.
 func New(d Deps) *Handler {
-	u := &ui{accounts: d.Accounts, dashboards: d.Dashboards, devURL: strings.TrimRight(d.DevURL, "/"), trust: d.TrustProxy, log: d.Logger}
+	u := &ui{accounts: d.Accounts, dashboards: d.Dashboards, devURL: strings.TrimRight(d.DevURL, "/"), trust: d.TrustProxy, firing: d.FiringCount, log: d.Logger}
 	if u.log == nil {
 		u.log = slog.New(slog.NewTextHandler(io.Discard, nil))
 	}
@@ -115,8 +125,14 @@ func New(d Deps) *Handler {
 	page("/dashboards/{id:[0-9]+}/widgets/{wid:[0-9]+}", u.tenantPage(u.updateWidget), http.MethodPatch)
 	page("/dashboards/{id:[0-9]+}/widgets/{wid:[0-9]+}", u.tenantPage(u.deleteWidget), http.MethodDelete)
 	page("/explore", u.tenantPage(u.explore), http.MethodGet)
+	page("/alerts", u.tenantPage(u.listAlerts), http.MethodGet)
+	page("/alerts/new", u.tenantPage(u.newAlert), http.MethodGet)
+	page("/alerts/{id:[0-9]+}", u.tenantPage(u.showAlert), http.MethodGet)
+	page("/alerts/{id:[0-9]+}/edit", u.tenantPage(u.editAlert), http.MethodGet)
 	r.Handle("/ui/api/metrics/query", u.chain(u.dataRoute(d.MetricsQuery), false)).Methods(http.MethodGet)
 	r.Handle("/ui/api/metrics/names", u.chain(u.dataRoute(d.MetricsNames), false)).Methods(http.MethodGet)
+	r.PathPrefix("/ui/api/alert-rules").Handler(u.chain(u.dataRoute(d.Alerts), false))
+	r.PathPrefix("/ui/api/alerts").Handler(u.chain(u.dataRoute(d.Alerts), false))
 	r.Handle("/build/{path:.+}", securityHeaders(u.devURL, u.assets.fileServer())).Methods(http.MethodGet, http.MethodHead)
 	r.NotFoundHandler = securityHeaders(u.devURL, http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
 		writeJSONError(w, http.StatusNotFound, "no such page")

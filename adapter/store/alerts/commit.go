@@ -1,11 +1,13 @@
 package alerts
 
 import (
+	"cmp"
 	"context"
 	"database/sql"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 
 	"github.com/pulsemetrics/pulse/adapter/store/sqldb"
 	"github.com/pulsemetrics/pulse/usecase/alerting"
@@ -253,4 +255,46 @@ func openEpisodes(ctx context.Context, tx *sql.Tx, c alerting.Commit, keys []str
 		open[ep.key] = &ep // the latest, should an older one be open too
 	}
 	return open, rows.Err()
+}
+
+// CommitAll writes several evaluations in one transaction (one log flush
+// for a group of rules read together), in rule id order so that replicas
+// committing overlapping groups lock rows in the same order. Each commit
+// applies only while its rule is still due at its DueAt, as Commit; the
+// answer says which did.
+func (s *Store) CommitAll(ctx context.Context, cs []alerting.Commit) ([]bool, error) {
+	order := make([]int, len(cs))
+	ws := make([]writes, len(cs))
+	for i, c := range cs {
+		if err := sqldb.RequireTenant("commit alert evaluations", c.TenantID); err != nil {
+			return nil, err
+		}
+		w, err := s.encode(c)
+		if err != nil {
+			return nil, fmt.Errorf("commit alert evaluation tenant=%d rule=%d: %w", c.TenantID, c.RuleID, err)
+		}
+		order[i], ws[i] = i, w
+	}
+	slices.SortFunc(order, func(a, b int) int { return cmp.Compare(cs[a].RuleID, cs[b].RuleID) })
+	var done []bool
+	err := s.db.Retry(ctx, func() error {
+		done = make([]bool, len(cs))
+		return s.inTx(ctx, func(tx *sql.Tx) error {
+			for _, i := range order {
+				err := s.commitTx(ctx, tx, cs[i], ws[i])
+				if errors.Is(err, errNotDue) {
+					continue // nothing of it was written: its UPDATE comes first
+				}
+				if err != nil {
+					return fmt.Errorf("rule %d: %w", cs[i].RuleID, err)
+				}
+				done[i] = true
+			}
+			return nil
+		})
+	})
+	if err != nil {
+		return nil, fmt.Errorf("commit %d alert evaluations: %w", len(cs), err)
+	}
+	return done, nil
 }

@@ -108,6 +108,42 @@ func (s *Store) Instances(ctx context.Context, tenantID, ruleID int64) ([]alert.
 	return out, nil
 }
 
+// InstancesOf are the stored instances of several of a tenant's rules, by
+// rule id (one query for a group of rules evaluated together).
+func (s *Store) InstancesOf(ctx context.Context, tenantID int64, ruleIDs []int64) (map[int64][]alert.Instance, error) {
+	if err := sqldb.RequireTenant("alert instances", tenantID); err != nil {
+		return nil, err
+	}
+	out := make(map[int64][]alert.Instance, len(ruleIDs))
+	for start := 0; start < len(ruleIDs); start += rowsPerInsert {
+		chunk := ruleIDs[start:min(start+rowsPerInsert, len(ruleIDs))]
+		args := []any{tenantID}
+		for _, id := range chunk {
+			args = append(args, id)
+		}
+		rows, err := s.db.Read.QueryContext(ctx, "SELECT i.rule_id, "+instanceCols+" FROM alert_instances i WHERE i.tenant_id = ? AND i.rule_id IN "+
+			placeholders(len(chunk), 1)+" ORDER BY i.id", args...)
+		if err != nil {
+			return nil, fmt.Errorf("alert instances tenant=%d: %w", tenantID, err)
+		}
+		for rows.Next() {
+			var rule int64
+			in, err := scanInstance(rows, []any{&rule})
+			if err != nil {
+				rows.Close()
+				return nil, fmt.Errorf("alert instances tenant=%d: %w", tenantID, err)
+			}
+			out[rule] = append(out[rule], in)
+		}
+		err = rows.Err()
+		rows.Close()
+		if err != nil {
+			return nil, fmt.Errorf("alert instances tenant=%d: %w", tenantID, err)
+		}
+	}
+	return out, nil
+}
+
 // instanceCols are the columns of an alert.Instance (scanInstance).
 const instanceCols = "i.instance_key, i.labels, i.state, i.since, i.active_at, i.fired_at, i.value, i.last_eval_at"
 

@@ -3,6 +3,7 @@ package samples
 import (
 	"context"
 	"fmt"
+	"slices"
 
 	"github.com/pulsemetrics/pulse/adapter/store/sqldb"
 
@@ -27,7 +28,7 @@ func (s *Store) ReadRaw(ctx context.Context, q metric.Query) (metric.Page, error
 	if max <= 0 {
 		max = defaultMaxPoints
 	}
-	series, err := s.seriesNamed(ctx, q.TenantID, q.Name, q.Tags)
+	series, err := s.seriesNamed(ctx, q)
 	if err != nil {
 		return metric.Page{}, err
 	}
@@ -90,9 +91,11 @@ func (s *Store) ReadRaw(ctx context.Context, q metric.Query) (metric.Page, error
 	return page, nil
 }
 
-// seriesNamed returns the tenant's series of the name whose tags match
-// every pair of want, by id.
-func (s *Store) seriesNamed(ctx context.Context, tenantID int64, name string, want map[string]string) (map[int64]metric.Tags, error) {
+// seriesNamed returns the tenant's series of q's name whose tags match
+// every pair of q.Tags and, for each key of q.TagIn, one of its values, by
+// id.
+func (s *Store) seriesNamed(ctx context.Context, q metric.Query) (map[int64]metric.Tags, error) {
+	tenantID, name, want := q.TenantID, q.Name, q.Tags
 	rows, err := s.db.SB.Select("id", "tags").From("series").
 		Where(sq.Eq{"tenant_id": tenantID, "name": name}).
 		RunWith(s.db.Read).QueryContext(ctx)
@@ -111,7 +114,7 @@ func (s *Store) seriesNamed(ctx context.Context, tenantID int64, name string, wa
 		if err != nil {
 			return nil, fmt.Errorf("series %d: %w", id, err)
 		}
-		if matches(tags, want) {
+		if matches(tags, want) && matchesOneOf(tags, q.TagIn) {
 			out[id] = tags
 		}
 	}
@@ -128,6 +131,24 @@ func matches(tags metric.Tags, want map[string]string) bool {
 		for _, t := range tags {
 			if t.Key == k {
 				found = t.Value == v
+				break
+			}
+		}
+		if !found {
+			return false
+		}
+	}
+	return true
+}
+
+// matchesOneOf reports whether tags carry, for every key of in, one of its
+// values.
+func matchesOneOf(tags metric.Tags, in map[string][]string) bool {
+	for k, values := range in {
+		found := false
+		for _, t := range tags {
+			if t.Key == k {
+				found = slices.Contains(values, t.Value)
 				break
 			}
 		}

@@ -44,7 +44,7 @@ func (s *Store) ReadRollupsAs(ctx context.Context, q metric.Query, base, step in
 	if max <= 0 {
 		max = defaultMaxPoints
 	}
-	series, err := s.seriesNamed(ctx, q.TenantID, q.Name, q.Tags)
+	series, err := s.seriesNamed(ctx, q)
 	if err != nil {
 		return metric.Page{}, err
 	}
@@ -269,7 +269,7 @@ func (s *Store) RollupCoverage(ctx context.Context, q metric.Query, step int64) 
 	if err := sqldb.RequireTenant("rollup coverage", q.TenantID); err != nil {
 		return 0, 0, err
 	}
-	series, err := s.seriesNamed(ctx, q.TenantID, q.Name, q.Tags)
+	series, err := s.seriesNamed(ctx, q)
 	if err != nil || len(series) == 0 {
 		return 0, 0, err
 	}

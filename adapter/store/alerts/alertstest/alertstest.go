@@ -30,6 +30,7 @@ func Run(t *testing.T, open func(t *testing.T) sqldbtest.Target) {
 		{"ClaimDue", testClaimDue},
 		{"ConcurrentClaims", testConcurrentClaims},
 		{"CommitConditional", testCommitConditional},
+		{"CommitAll", testCommitAll},
 		{"EvaluateOnDemand", testRuleForEval},
 		{"CommitUpsertsInstances", testCommitUpserts},
 		{"Episodes", testEpisodes},

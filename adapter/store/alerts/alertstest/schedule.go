@@ -304,3 +304,39 @@ func testCommitUpserts(t *testing.T, tg sqldbtest.Target) {
 		t.Errorf("%d instances, want 1237", n)
 	}
 }
+
+// A group's commit: one transaction, each rule applied only while still
+// due (a stale one is skipped, the others land), and InstancesOf reads
+// every rule's instances at once.
+func testCommitAll(t *testing.T, tg sqldbtest.Target) {
+	s, c := tg.Store, sqldbtest.Ctx(t)
+	tn := sqldbtest.MkTenant(t, s, "commitall")
+	a, b, stale := mkRule(t, s, tn, "a", base), mkRule(t, s, tn, "b", base), mkRule(t, s, tn, "stale", base)
+	mk := func(id int64, due int64, key string) alerting.Commit {
+		return alerting.Commit{TenantID: tn, RuleID: id, DueAt: due, At: due, NextEvalAt: due + 60_000, RuleState: alert.Firing,
+			Instances:   []alert.Instance{inst(key, alert.Firing)},
+			Transitions: []alert.Transition{{Key: key, From: alert.Normal, To: alert.Firing, At: due, Value: 1, HasValue: true, Notify: alert.NotifyFiring, FiredAt: due, Opens: true}},
+			Outbox:      []alerting.OutboxEntry{{Kind: alert.NotifyFiring, InstanceKey: key, At: due, Payload: []byte(`{}`)}}}
+	}
+	done, err := s.CommitAll(c, []alerting.Commit{mk(b.ID, base, "b"), mk(stale.ID, base-60_000, "s"), mk(a.ID, base, "a")})
+	if err != nil || !reflect.DeepEqual(done, []bool{true, false, true}) {
+		t.Fatalf("CommitAll: %v, %v; want [true false true]", done, err)
+	}
+	for table, want := range map[string]int64{"alert_instances": 2, "alert_transitions": 2, "alerts": 2, "alert_outbox": 2} {
+		if n := sqldbtest.Count(t, tg.DB, table); n != want {
+			t.Errorf("%s: %d rows, want %d (the stale rule wrote nothing)", table, n, want)
+		}
+	}
+	again, err := s.CommitAll(c, []alerting.Commit{mk(a.ID, base, "a")})
+	if err != nil || again[0] {
+		t.Errorf("the same due time again: %v, %v", again, err)
+	}
+	got, err := s.InstancesOf(c, tn, []int64{a.ID, b.ID, stale.ID})
+	if err != nil || len(got[a.ID]) != 1 || got[a.ID][0].Key != "a" || len(got[b.ID]) != 1 || got[b.ID][0].State != alert.Firing || len(got[stale.ID]) != 0 {
+		t.Errorf("InstancesOf: %+v, %v", got, err)
+	}
+	other := sqldbtest.MkTenant(t, s, "commitall-other")
+	if got, err := s.InstancesOf(c, other, []int64{a.ID}); err != nil || len(got) != 0 {
+		t.Errorf("another tenant's InstancesOf: %+v, %v", got, err)
+	}
+}

@@ -291,6 +291,30 @@ func testTagFilters(t *testing.T, tg sqldbtest.Target) {
 			t.Errorf("filter %v: series %v, want %v", c.filter, keys, c.want)
 		}
 	}
+	// TagIn: a tag with one of several values (a group of alert rules).
+	for _, c := range []struct {
+		tags map[string]string
+		in   map[string][]string
+		want []string
+	}{
+		{nil, map[string][]string{"host": {"a", "c"}}, []string{"host=a,region=eu", "host=c,region=us"}},
+		{map[string]string{"region": "eu"}, map[string][]string{"host": {"a", "c"}}, []string{"host=a,region=eu"}},
+		{nil, map[string][]string{"region": {"eu"}, "host": {"b", "d"}}, []string{"host=b,region=eu"}},
+		{nil, map[string][]string{"host": {}}, nil},
+		{nil, map[string][]string{"rack": {"1"}}, nil},
+	} {
+		q := query(tid, "cpu", c.tags)
+		q.TagIn = c.in
+		got, _ := readAll(t, s, q)
+		var keys []string
+		for k := range got {
+			keys = append(keys, k)
+		}
+		sort.Strings(keys)
+		if fmt.Sprint(keys) != fmt.Sprint(c.want) {
+			t.Errorf("tags %v, in %v: series %v, want %v", c.tags, c.in, keys, c.want)
+		}
+	}
 }
 
 func testPagination(t *testing.T, tg sqldbtest.Target) {
