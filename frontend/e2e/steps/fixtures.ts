@@ -21,6 +21,8 @@ export interface World {
   email: string
   password: string
   metric: string
+  /** The page of the alert rule a scenario created (/alerts/{id}). */
+  rulePath: string
 }
 
 async function freePort(): Promise<number> {
@@ -59,6 +61,8 @@ export const test = base.extend<{ world: World }, { pulse: PulseServer }>({
         PULSE_DATA_DIR: process.env.PULSE_DATA_DIR && external ? process.env.PULSE_DATA_DIR : dataDir,
         PULSE_HTTP_ADDR: `127.0.0.1:${await freePort()}`,
         PULSE_MQTT_LISTEN: `127.0.0.1:${await freePort()}`,
+        // Alert rules may evaluate every second (the alert-rule scenario).
+        PULSE_ALERT_MIN_CADENCE: '1s',
       }
       const baseURL = external ?? `http://${env.PULSE_HTTP_ADDR}`
       let proc: ChildProcess | null = null
@@ -75,7 +79,7 @@ export const test = base.extend<{ world: World }, { pulse: PulseServer }>({
   ],
   world: async ({}, use) => {
     const id = Math.random().toString(36).slice(2, 8)
-    await use({ tenant: `e2e-${id}`, token: '', email: `admin-${id}@example.test`, password: `pw-${id}-correct-horse`, metric: `e2e.temp_${id}` })
+    await use({ tenant: `e2e-${id}`, token: '', email: `admin-${id}@example.test`, password: `pw-${id}-correct-horse`, metric: `e2e.temp_${id}`, rulePath: '' })
   },
   baseURL: async ({ pulse }, use) => use(pulse.baseURL),
 })

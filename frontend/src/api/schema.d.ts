@@ -90,6 +90,170 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/alert-rules": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The caller's tenant's alert rules, by id (scope read) */
+        get: operations["listAlertRules"];
+        put?: never;
+        /** Create an alert rule (scope admin) */
+        post: operations["createAlertRule"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/alert-rules/preview": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Replay an unsaved rule over stored samples (scope read)
+         * @description Evaluates the rule at every cadence step of [start, end] with the scheduler's state machine
+         *     and writes nothing (no rule, state, history or notification): what it would have fired, and how
+         *     many notifications it would have sent. Limits, each a 422 whose message names it: the range at
+         *     most 7 days (max_preview_range), at most 20,000 evaluations (max_preview_evaluations; shorten
+         *     the range or lengthen the cadence), at most 5,000,000 samples read (max_preview_samples);
+         *     end must be after start.
+         */
+        post: operations["previewAlertRule"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/alert-rules/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** One alert rule (scope read) */
+        get: operations["getAlertRule"];
+        /** Replace an alert rule (scope admin) */
+        put: operations["updateAlertRule"];
+        post?: never;
+        /** Delete an alert rule with its instances and history (scope admin) */
+        delete: operations["deleteAlertRule"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/alert-rules/{id}/pause": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Pause a rule; the scheduler skips it (scope admin) */
+        post: operations["pauseAlertRule"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/alert-rules/{id}/resume": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Resume a rule, due at its next aligned time (scope admin) */
+        post: operations["resumeAlertRule"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/alert-rules/{id}/history": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** A rule's state transitions, newest first (scope read) */
+        get: operations["alertRuleHistory"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/alert-rules/{id}/episodes": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** A rule's firing episodes, newest first (scope read) */
+        get: operations["alertRuleEpisodes"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/alerts": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The caller's tenant's current alert instances (scope read) */
+        get: operations["listAlerts"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/alert-outbox": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The caller's tenant's pending and delivered notifications, oldest first (scope admin) */
+        get: operations["listAlertOutbox"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/admin/tenants": {
         parameters: {
             query?: never;
@@ -284,6 +448,303 @@ export interface components {
             };
             failing?: string[];
         };
+        /**
+         * @description an alert instance's state; a rule's is the worst of its instances' (normal < nodata < pending < error < recovering < firing)
+         * @enum {string}
+         */
+        AlertState: "normal" | "pending" | "firing" | "recovering" | "nodata" | "error";
+        Matcher: {
+            /** @description a tag key */
+            tag: string;
+            /**
+             * @description equal, not equal, matches the regular expression (RE2, anchored), does not match
+             * @enum {string}
+             */
+            op: "=" | "!=" | "=~" | "!~";
+            value: string;
+        };
+        /**
+         * @description the aggregate a rule reads over its window
+         * @enum {string}
+         */
+        Agg: "avg" | "min" | "max" | "sum" | "count" | "last";
+        /**
+         * @description compares the aggregate with the threshold
+         * @enum {string}
+         */
+        Comparator: ">" | ">=" | "<" | "<=" | "==" | "!=";
+        /**
+         * @description what a window without samples means: the nodata state (notified), a breach, healthy, or the state kept
+         * @enum {string}
+         */
+        NoDataPolicy: "nodata" | "alerting" | "ok" | "keep_last";
+        /** @enum {string} */
+        Severity: "info" | "warning" | "critical";
+        /**
+         * @description An alerting rule as written by a client. Durations are Go duration strings ("30s", "5m", "1h"),
+         *     whole seconds. Absent fields take their defaults (agg avg, cadence 1m, for 0s, keep_firing_for 0s,
+         *     no_data nodata, severity warning, paused false, empty lists and maps). Unknown fields are a 422.
+         *     Every bad field is listed in one 422 answer, by its JSON name (matchers[N], annotations.KEY).
+         * @example {
+         *       "name": "High load",
+         *       "metric": "cpu.load",
+         *       "matchers": [
+         *         {
+         *           "tag": "host",
+         *           "op": "=",
+         *           "value": "a"
+         *         }
+         *       ],
+         *       "agg": "avg",
+         *       "window": "5m",
+         *       "op": ">",
+         *       "threshold": 0.9,
+         *       "cadence": "1m",
+         *       "for": "2m",
+         *       "keep_firing_for": "0s",
+         *       "no_data": "nodata",
+         *       "group_by": [
+         *         "host"
+         *       ],
+         *       "severity": "warning",
+         *       "labels": {},
+         *       "annotations": {
+         *         "summary": "{{.Labels.host}} at {{.Value}}"
+         *       },
+         *       "channels": [],
+         *       "paused": false
+         *     }
+         */
+        Rule: {
+            name: string;
+            /** @description the metric the rule reads */
+            metric: string;
+            /** @description pick the metric's series by tag; all must hold */
+            matchers?: components["schemas"]["Matcher"][];
+            /** @description default avg */
+            agg?: components["schemas"]["Agg"];
+            /** @description Go duration over which the aggregate is read, 10s to 24h, at least the cadence (e.g. "5m") */
+            window: string;
+            op: components["schemas"]["Comparator"];
+            /** @description finite */
+            threshold: number;
+            /** @description Go duration between evaluations, PULSE_ALERT_MIN_CADENCE (10s by default) to 24h; default 1m */
+            cadence?: string;
+            /** @description Go duration, 0s to 168h, a breach lasts (pending) before firing; default 0s */
+            for?: string;
+            /** @description Go duration, 0s to 168h, a firing instance stays firing (recovering) once healthy; default 0s */
+            keep_firing_for?: string;
+            /** @description default nodata */
+            no_data?: components["schemas"]["NoDataPolicy"];
+            /** @description tag keys; one alert instance per group (empty → one per series) */
+            group_by?: string[];
+            /** @description default warning */
+            severity?: components["schemas"]["Severity"];
+            /** @description added to every notification */
+            labels?: {
+                [key: string]: string;
+            };
+            /** @description Go templates rendered per notification ({{.Labels.host}}, {{.Value}}) */
+            annotations?: {
+                [key: string]: string;
+            };
+            /** @description notification channel ids */
+            channels?: number[];
+            /** @description a paused rule is not evaluated; default false */
+            paused?: boolean;
+        };
+        /** @description a stored rule: the Rule with every field written (defaults filled, durations shortest: 5m, 1h), its id and what its evaluations left */
+        StoredRule: components["schemas"]["Rule"] & {
+            id: number;
+            name: string;
+            metric: string;
+            matchers: components["schemas"]["Matcher"][];
+            agg: components["schemas"]["Agg"];
+            window: string;
+            op: components["schemas"]["Comparator"];
+            threshold: number;
+            cadence: string;
+            for: string;
+            keep_firing_for: string;
+            no_data: components["schemas"]["NoDataPolicy"];
+            group_by: string[];
+            severity: components["schemas"]["Severity"];
+            labels: {
+                [key: string]: string;
+            };
+            annotations: {
+                [key: string]: string;
+            };
+            channels: number[];
+            paused: boolean;
+            state: components["schemas"]["AlertState"];
+            /** @description how many of its instances fire */
+            firing: number;
+            /** Format: date-time */
+            last_evaluated_at: string | null;
+            /**
+             * Format: date-time
+             * @description null while paused
+             */
+            next_evaluation_at: string | null;
+            /** @description the last evaluation's failure; empty when it succeeded */
+            last_error: string;
+            /** Format: date-time */
+            created_at: string | null;
+            /** Format: date-time */
+            updated_at: string | null;
+        };
+        RulePage: {
+            data: components["schemas"]["StoredRule"][];
+            page: number;
+            per_page: number;
+            total: number;
+            last_page: number;
+        };
+        SampleValue: {
+            /** Format: date-time */
+            ts: string;
+            value: number;
+        };
+        /** @description one firing episode of an instance, from firing to resolved */
+        Episode: {
+            id: number;
+            rule_id: number;
+            /** @description the instance's key (its series or group) */
+            instance: string;
+            labels: {
+                [key: string]: string;
+            };
+            /** Format: date-time */
+            fired_at: string | null;
+            /**
+             * Format: date-time
+             * @description null while the episode is open
+             */
+            resolved_at: string | null;
+            /** @description the value at each transition of the episode */
+            sample_values: components["schemas"]["SampleValue"][];
+        };
+        /** @description the current state of one instance of a rule (a series, or a group_by group) */
+        AlertInstance: {
+            id: number;
+            rule_id: number;
+            rule_name: string;
+            instance: string;
+            labels: {
+                [key: string]: string;
+            };
+            state: components["schemas"]["AlertState"];
+            /** @description the last aggregate; null without data */
+            value: number | null;
+            /**
+             * Format: date-time
+             * @description when it entered its state
+             */
+            since: string | null;
+            /**
+             * Format: date-time
+             * @description when the current episode became active (pending, or firing with for 0s); null when normal
+             */
+            active_since: string | null;
+            /** Format: date-time */
+            last_evaluated_at: string | null;
+            /** @description the open firing episode, if any */
+            episode: components["schemas"]["Episode"] | null;
+        };
+        AlertInstancePage: {
+            data: components["schemas"]["AlertInstance"][];
+            /** @description the next page's cursor; null on the last page */
+            next_cursor: string | null;
+        };
+        /** @description a change of an instance's state; a rule-level entry (after downtime) has an empty instance, from = to and a note */
+        Transition: {
+            /** @description absent in a preview */
+            id?: number;
+            instance: string;
+            labels: {
+                [key: string]: string;
+            };
+            from: components["schemas"]["AlertState"];
+            to: components["schemas"]["AlertState"];
+            /** Format: date-time */
+            at: string | null;
+            value: number | null;
+            /** @description present on a rule-level entry only */
+            note?: string;
+        };
+        TransitionPage: {
+            /** @description newest first */
+            data: components["schemas"]["Transition"][];
+            /** @description the next page's cursor; null on the last page */
+            next_cursor: string | null;
+        };
+        EpisodePage: {
+            /** @description newest first */
+            data: components["schemas"]["Episode"][];
+            /** @description the next page's cursor; null on the last page */
+            next_cursor: string | null;
+        };
+        PreviewRequest: {
+            rule: components["schemas"]["Rule"];
+            /** @description RFC 3339 or Unix s/ms; default end - 24h */
+            start?: string;
+            /** @description RFC 3339 or Unix s/ms; default now */
+            end?: string;
+        };
+        /** @description a span during which an instance would have fired */
+        PreviewInterval: {
+            instance: string;
+            labels: {
+                [key: string]: string;
+            };
+            /** Format: date-time */
+            start: string | null;
+            /**
+             * Format: date-time
+             * @description null while still firing at the preview's end
+             */
+            end: string | null;
+        };
+        PreviewAnswer: {
+            /** @description cadence steps evaluated */
+            evaluations: number;
+            /** @description firing episodes that would have opened */
+            fired: number;
+            /** @description notifications that would have been sent */
+            notifications: number;
+            transitions: components["schemas"]["Transition"][];
+            intervals: components["schemas"]["PreviewInterval"][];
+        };
+        OutboxEntry: {
+            id: number;
+            rule_id: number;
+            /** @enum {string} */
+            kind: "firing" | "resolved" | "nodata";
+            instance: string;
+            /**
+             * Format: date-time
+             * @description the transition's time
+             */
+            at: string | null;
+            /** @description the rendered notification (rule_id, tenant_id, rule, kind, state, severity, instance, labels, annotations, value, threshold, condition, at, fired_at?, channels), as stored */
+            payload: {
+                [key: string]: unknown;
+            } | null;
+            /** Format: date-time */
+            created_at: string | null;
+            /**
+             * Format: date-time
+             * @description null until delivered
+             */
+            delivered_at: string | null;
+        };
+        OutboxPage: {
+            /** @description oldest first */
+            data: components["schemas"]["OutboxEntry"][];
+            /** @description the last entry's id (pass it as cursor); null when the page was not full */
+            next_cursor: string | null;
+        };
     };
     responses: {
         /** @description an error */
@@ -295,8 +756,46 @@ export interface components {
                 "application/json": components["schemas"]["Error"];
             };
         };
+        /** @description the rule (or a parameter) is invalid: every bad field is listed, sorted by field name; a bad query parameter or range has only the message */
+        InvalidRule: {
+            headers: {
+                [name: string]: unknown;
+            };
+            content: {
+                /**
+                 * @example {
+                 *       "error": "invalid rule: 1 field(s)",
+                 *       "errors": [
+                 *         {
+                 *           "index": 0,
+                 *           "field": "window",
+                 *           "message": "must be between 10s and 24h0m0s"
+                 *         }
+                 *       ]
+                 *     }
+                 */
+                "application/json": components["schemas"]["Error"];
+            };
+        };
+        /** @description the database is unavailable; nothing was changed, retry later */
+        Unavailable: {
+            headers: {
+                /** @description seconds */
+                "Retry-After"?: number;
+                [name: string]: unknown;
+            };
+            content: {
+                "application/json": components["schemas"]["Error"];
+            };
+        };
     };
-    parameters: never;
+    parameters: {
+        /** @description the rule's id; another tenant's rule is 404 */
+        RuleID: number;
+        /** @description the previous page's next_cursor */
+        Cursor: string;
+        ListLimit: number;
+    };
     requestBodies: never;
     headers: never;
     pathItems: never;
@@ -347,7 +846,7 @@ export interface operations {
                 end?: string;
                 /** @description auto (the finest resolution whose points fit max_points: raw, a kept step, else a round multiple of the coarsest), raw, or a rollup step kept by the server (1m, 5m by default) */
                 interval?: string;
-                /** @description the aggregate each point's value carries (min */
+                /** @description the aggregate each point's value carries (min, max and count are always present too) */
                 agg?: "avg" | "min" | "max" | "sum" | "count";
                 max_points?: number;
                 cursor?: string;
@@ -444,7 +943,7 @@ export interface operations {
             };
         };
         responses: {
-            /** @description the token */
+            /** @description the token, shown once */
             201: {
                 headers: {
                     [name: string]: unknown;
@@ -479,6 +978,356 @@ export interface operations {
             401: components["responses"]["Error"];
             403: components["responses"]["Error"];
             404: components["responses"]["Error"];
+        };
+    };
+    listAlertRules: {
+        parameters: {
+            query?: {
+                page?: number;
+                per_page?: number;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description a page */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RulePage"];
+                };
+            };
+            401: components["responses"]["Error"];
+            403: components["responses"]["Error"];
+            422: components["responses"]["Error"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    createAlertRule: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["Rule"];
+            };
+        };
+        responses: {
+            /** @description created */
+            201: {
+                headers: {
+                    /** @description the rule's URL */
+                    Location?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["StoredRule"];
+                };
+            };
+            401: components["responses"]["Error"];
+            403: components["responses"]["Error"];
+            413: components["responses"]["Error"];
+            422: components["responses"]["InvalidRule"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    previewAlertRule: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["PreviewRequest"];
+            };
+        };
+        responses: {
+            /** @description what the rule would have done */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PreviewAnswer"];
+                };
+            };
+            401: components["responses"]["Error"];
+            403: components["responses"]["Error"];
+            413: components["responses"]["Error"];
+            422: components["responses"]["InvalidRule"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    getAlertRule: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description the rule's id; another tenant's rule is 404 */
+                id: components["parameters"]["RuleID"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description the rule */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["StoredRule"];
+                };
+            };
+            401: components["responses"]["Error"];
+            403: components["responses"]["Error"];
+            404: components["responses"]["Error"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    updateAlertRule: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description the rule's id; another tenant's rule is 404 */
+                id: components["parameters"]["RuleID"];
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["Rule"];
+            };
+        };
+        responses: {
+            /** @description updated */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["StoredRule"];
+                };
+            };
+            401: components["responses"]["Error"];
+            403: components["responses"]["Error"];
+            404: components["responses"]["Error"];
+            413: components["responses"]["Error"];
+            422: components["responses"]["InvalidRule"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    deleteAlertRule: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description the rule's id; another tenant's rule is 404 */
+                id: components["parameters"]["RuleID"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description deleted */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            401: components["responses"]["Error"];
+            403: components["responses"]["Error"];
+            404: components["responses"]["Error"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    pauseAlertRule: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description the rule's id; another tenant's rule is 404 */
+                id: components["parameters"]["RuleID"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description the paused rule */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["StoredRule"];
+                };
+            };
+            401: components["responses"]["Error"];
+            403: components["responses"]["Error"];
+            404: components["responses"]["Error"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    resumeAlertRule: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description the rule's id; another tenant's rule is 404 */
+                id: components["parameters"]["RuleID"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description the resumed rule */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["StoredRule"];
+                };
+            };
+            401: components["responses"]["Error"];
+            403: components["responses"]["Error"];
+            404: components["responses"]["Error"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    alertRuleHistory: {
+        parameters: {
+            query?: {
+                /** @description the previous page's next_cursor */
+                cursor?: components["parameters"]["Cursor"];
+                limit?: components["parameters"]["ListLimit"];
+            };
+            header?: never;
+            path: {
+                /** @description the rule's id; another tenant's rule is 404 */
+                id: components["parameters"]["RuleID"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description a page */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["TransitionPage"];
+                };
+            };
+            401: components["responses"]["Error"];
+            403: components["responses"]["Error"];
+            404: components["responses"]["Error"];
+            422: components["responses"]["Error"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    alertRuleEpisodes: {
+        parameters: {
+            query?: {
+                /** @description the previous page's next_cursor */
+                cursor?: components["parameters"]["Cursor"];
+                limit?: components["parameters"]["ListLimit"];
+            };
+            header?: never;
+            path: {
+                /** @description the rule's id; another tenant's rule is 404 */
+                id: components["parameters"]["RuleID"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description a page */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["EpisodePage"];
+                };
+            };
+            401: components["responses"]["Error"];
+            403: components["responses"]["Error"];
+            404: components["responses"]["Error"];
+            422: components["responses"]["Error"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    listAlerts: {
+        parameters: {
+            query?: {
+                /** @description only instances in this state */
+                state?: components["schemas"]["AlertState"];
+                /** @description only this rule's instances */
+                rule_id?: number;
+                /** @description the previous page's next_cursor */
+                cursor?: components["parameters"]["Cursor"];
+                limit?: components["parameters"]["ListLimit"];
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description a page */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AlertInstancePage"];
+                };
+            };
+            401: components["responses"]["Error"];
+            403: components["responses"]["Error"];
+            422: components["responses"]["Error"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    listAlertOutbox: {
+        parameters: {
+            query?: {
+                /** @description list the entries after this id (the previous page's next_cursor) */
+                cursor?: string;
+                limit?: components["parameters"]["ListLimit"];
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description a page */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["OutboxPage"];
+                };
+            };
+            401: components["responses"]["Error"];
+            403: components["responses"]["Error"];
+            422: components["responses"]["Error"];
+            503: components["responses"]["Unavailable"];
         };
     };
     listTenants: {

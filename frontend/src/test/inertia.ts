@@ -12,7 +12,7 @@ import type { Role, SharedProps } from '../types/pages'
 
 export const page = reactive<{ url: string; props: SharedProps }>({
   url: '/dashboards',
-  props: { auth: { user: null }, flash: {}, errors: {} },
+  props: { auth: { user: null }, flash: {}, errors: {}, alerts_firing: 0 },
 })
 
 /** Signs in a user with the role (null: nobody) on the fake page. */

@@ -18,6 +18,8 @@ export interface SharedProps {
   auth: { user: AuthUser | null }
   flash: { success?: string; error?: string }
   errors: Record<string, string>
+  /** The tenant's firing alert instances (0 when logged out or unknown). */
+  alerts_firing: number
 }
 
 export interface DashboardSummary {
@@ -69,4 +71,19 @@ export interface WidgetInput {
   tags: Record<string, string>
   agg: WidgetAgg
   chart: ChartKind
+}
+
+/** Alerts/Index (GET /alerts?page=N): the app loads the rules from /ui/api/alert-rules. */
+export interface AlertsIndexProps {
+  page: number
+}
+
+/** Alerts/Edit (GET /alerts/new: rule_id null; GET /alerts/{id}/edit). */
+export interface AlertsEditProps {
+  rule_id: number | null
+}
+
+/** Alerts/Show (GET /alerts/{id}). */
+export interface AlertsShowProps {
+  rule_id: number
 }

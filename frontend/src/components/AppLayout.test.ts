@@ -1,0 +1,28 @@
+import { afterEach, describe, expect, it, vi } from 'vitest'
+vi.mock('@inertiajs/vue3', async (orig) => (await import('../test/inertia')).inertiaModule(orig))
+import { enableAutoUnmount, mount } from '@vue/test-utils'
+import { page, signIn } from '../test/inertia'
+import AppLayout from './AppLayout.vue'
+
+enableAutoUnmount(afterEach)
+afterEach(() => {
+  page.props.alerts_firing = 0
+})
+
+describe('AppLayout', () => {
+  it('links to the alerts with the firing-now count', () => {
+    signIn('viewer')
+    page.props.alerts_firing = 3
+    const w = mount(AppLayout)
+    const link = w.findAll('nav[aria-label="Main"] a').find((a) => a.attributes('href') === '/alerts')!
+    expect(link.text()).toContain('Alerts')
+    expect(link.get('[data-testid="alerts-firing-badge"]').text()).toBe('3 firing')
+  })
+
+  it('shows no badge while nothing fires', () => {
+    signIn('admin')
+    const w = mount(AppLayout)
+    expect(w.find('[data-testid="alerts-firing-badge"]').exists()).toBe(false)
+    expect(w.findAll('nav[aria-label="Main"] a').map((a) => a.text())).toEqual(['Dashboards', 'Explore', 'Alerts'])
+  })
+})
