@@ -42,7 +42,7 @@ type Options struct {
 	Steps rollup.Steps
 	// Holder names this scheduler replica in claims.
 	Holder string
-	// ClaimBatch is how many due rules one claim takes (default 500);
+	// ClaimBatch is how many due rules one claim takes (default 2000);
 	// Lease how long a claim is held before another replica may take the
 	// rule over (default 30 s); Workers how many groups are evaluated at
 	// once (default 4).
@@ -75,7 +75,7 @@ func New(rules Rules, sched Schedule, history History, reader Reader, now Clock,
 		opts.Steps = rollup.DefaultSteps
 	}
 	if opts.ClaimBatch <= 0 {
-		opts.ClaimBatch = 500
+		opts.ClaimBatch = 2000
 	}
 	if opts.Lease <= 0 {
 		opts.Lease = 30 * time.Second

@@ -197,7 +197,7 @@ func NewRouter(deps Deps) http.Handler {
 		s.registerAdmin(r)
 	}
 	if s.alerts != nil {
-		s.registerAlerts(r, "/api", func(scope token.Scope, h http.HandlerFunc) http.Handler { return s.requireScope(scope, h) })
+		s.registerAlerts(r, "/api", s.alertTokenGuard)
 	}
 	r.HandleFunc("/healthz", s.handleHealth).Methods(http.MethodGet, http.MethodHead)
 	r.HandleFunc("/readyz", s.handleReady).Methods(http.MethodGet, http.MethodHead)
