@@ -538,7 +538,9 @@ func runScenario(t *testing.T, sc scenario) {
 		fails[ms(t, f)] = true
 	}
 
-	run := naiveRun(t, r, samples, 0, end, fails)
+	// From the first evaluation whose window holds the first samples: before
+	// it the rule has no series at all (the no-series instance, tested apart).
+	run := naiveRun(t, r, samples, r.Cadence.Milliseconds(), end, fails)
 
 	got, want := toCmp(run.transitions), wantCmp(t, sc.want)
 	if !reflect.DeepEqual(got, want) {
@@ -562,12 +564,12 @@ func runScenario(t *testing.T, sc scenario) {
 
 	if len(fails) == 0 {
 		// Preview must say exactly what the evaluation loop said.
-		p := alert.Preview(r, samples, 0, end)
+		p := alert.Preview(r, samples, r.Cadence.Milliseconds(), end)
 		if !reflect.DeepEqual(p.Transitions, run.transitions) {
 			t.Errorf("Preview transitions:\n%s differ from the evaluation loop's:\n%s",
 				listCmp(toCmp(p.Transitions)), listCmp(got))
 		}
-		if wantN := int(end/r.Cadence.Milliseconds()) + 1; p.Evaluations != wantN {
+		if wantN := int(end/r.Cadence.Milliseconds()); p.Evaluations != wantN {
 			t.Errorf("Preview.Evaluations = %d, want %d", p.Evaluations, wantN)
 		}
 		notifications, fired := 0, 0
@@ -600,5 +602,56 @@ func runScenario(t *testing.T, sc scenario) {
 		if !reflect.DeepEqual(gotIntervals, intervals) {
 			t.Errorf("Preview intervals = %+v, want %+v", gotIntervals, intervals)
 		}
+	}
+}
+
+// A rule whose metric has no series at all: under nodata and alerting one
+// instance without labels carries the policy; it turns healthy (without a
+// notification of its own under nodata) when series report; under ok and
+// keep_last nothing happens.
+func TestNoSeriesInstance(t *testing.T) {
+	s := mustSeries(t, `cpu{host="a"} 1 1`, time.Minute)
+	for _, c := range []struct {
+		policy alert.NoDataPolicy
+		want   []wantTr
+	}{
+		{alert.NoDataState, []wantTr{
+			{at: "1m", key: "", from: normal, to: nodata, notify: alert.NotifyNoData},
+			tr("3m", "", nodata, normal, ""),
+		}},
+		{alert.NoDataAlerting, []wantTr{
+			tr("1m", "", normal, firing, "").fires(),
+			tr("3m", "", firing, normal, "").resolves("1m"),
+		}},
+		{alert.NoDataOK, nil},
+		{alert.NoDataKeepLast, nil},
+	} {
+		t.Run(string(c.policy), func(t *testing.T) {
+			r := baseRule()
+			r.NoData = c.policy
+			var known []alert.Instance
+			var got []alert.Transition
+			// Evaluations at 1m and 2m see nothing; at 3m the series
+			// (samples at 2m) reports.
+			late := alert.SeriesSamples{Tags: s.samples.Tags, TS: []int64{120000, 180000}, Values: []float64{1, 1}}
+			for _, at := range []int64{60000, 120000, 180000} {
+				var series []alert.SeriesWindow
+				var w alert.Window
+				for i, ts := range late.TS {
+					if ts >= at-60000 && ts < at {
+						w = w.Add(ts, late.Values[i])
+					}
+				}
+				if w.Count > 0 {
+					series = append(series, alert.SeriesWindow{Tags: late.Tags, Window: w})
+				}
+				ev := alert.Evaluate(r, known, r.GroupSeries(series), at)
+				known = ev.Instances
+				got = append(got, ev.Transitions...)
+			}
+			if g, w := toCmp(got), wantCmp(t, c.want); !reflect.DeepEqual(g, w) {
+				t.Errorf("transitions:\n got:\n%s want:\n%s", listCmp(g), listCmp(w))
+			}
+		})
 	}
 }

@@ -64,6 +64,9 @@ type Observation struct {
 	HasData bool    // the window held at least one sample
 	Value   float64 // the aggregate, when HasData
 	Failed  bool    // the evaluation could not read the data
+	// Covered is the observation of a rule's no-series instance (key "")
+	// once its series report again: healthy, with no value of its own.
+	Covered bool
 }
 
 // Transition is one change of an instance's state.
@@ -116,7 +119,9 @@ func Step(r Rule, in Instance, obs Observation, now int64) (Instance, *Transitio
 		return out, transition(in, out, now, obs, NotifyNone)
 	}
 	breach := false
-	if !obs.HasData {
+	if obs.Covered {
+		out.HasValue = false
+	} else if !obs.HasData {
 		switch r.NoData {
 		case NoDataKeepLast:
 			return out, nil
@@ -216,7 +221,9 @@ type Evaluation struct {
 // Evaluate runs Step for every instance at now: the groups the window read
 // produced (new ones start Normal) and the known instances that had no
 // samples this time (a series that stopped reporting, under the no-data
-// policy). known and groups may be in any order; the answer follows groups,
+// policy). When the rule selects no series at all and knows no instance,
+// an instance without labels (key "") takes the no-data policy; it turns
+// healthy once series report. known and groups may be in any order; the answer follows groups,
 // then the missing known instances in their order.
 func Evaluate(r Rule, known []Instance, groups []Group, now int64) Evaluation {
 	byKey := make(map[string]Instance, len(known))
@@ -241,10 +248,21 @@ func Evaluate(r Rule, known []Instance, groups []Group, now int64) Evaluation {
 		v, has := g.Window.Value(r.Agg)
 		step(in, Observation{HasData: has, Value: v})
 	}
+	noSeries := len(groups) == 0
 	for _, in := range known {
-		if !seen[in.Key] {
+		switch {
+		case seen[in.Key]:
+		case in.Key == "" && !noSeries:
+			step(in, Observation{Covered: true})
+		default:
 			step(in, Observation{})
 		}
+	}
+	if noSeries && len(known) == 0 && (r.NoData == NoDataState || r.NoData == NoDataAlerting) {
+		// A metric that never reported (or a rule whose matchers select
+		// nothing) is what the no-data policy is for: one instance without
+		// labels carries it, as Grafana does, until series report.
+		step(Instance{Key: "", State: Normal, Since: now}, Observation{})
 	}
 	return ev
 }
