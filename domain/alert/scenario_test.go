@@ -569,7 +569,7 @@ func runScenario(t *testing.T, sc scenario) {
 			t.Errorf("Preview transitions:\n%s differ from the evaluation loop's:\n%s",
 				listCmp(toCmp(p.Transitions)), listCmp(got))
 		}
-		if wantN := int(end/r.Cadence.Milliseconds()); p.Evaluations != wantN {
+		if wantN := int(end / r.Cadence.Milliseconds()); p.Evaluations != wantN {
 			t.Errorf("Preview.Evaluations = %d, want %d", p.Evaluations, wantN)
 		}
 		notifications, fired := 0, 0
