@@ -6,6 +6,10 @@ import {
   hasInexactMatchers,
   previewData,
   previewRequest,
+  previewSpanMs,
+  spanText,
+  durationMs,
+  MAX_PREVIEW_EVALUATIONS,
   previewWindow,
   shadedSpans,
   spanRects,
@@ -33,6 +37,20 @@ describe('alert preview maths', () => {
     expect(req.rule.name).toBe('Preview')
     expect(req.rule.threshold).toBe(0.9)
     expect(previewRequest({ ...input, name: ' Mine ' }, NOW).rule.name).toBe('Mine')
+  })
+
+  it('shortens the preview of a short cadence to the evaluations the server allows', () => {
+    const input = draftToInput({ ...emptyDraft(), metric: 'cpu.load', threshold: '0.9' }).input!
+    const fast = { ...input, cadence: '1s', window: '10s' }
+    const req = previewRequest(fast, NOW)
+    const span = Date.parse(req.end) - Date.parse(req.start)
+    expect(span).toBe(19_999 * 1_000)
+    expect(span / 1_000 + 1).toBeLessThanOrEqual(MAX_PREVIEW_EVALUATIONS)
+    expect(previewSpanMs({ ...input, cadence: '1m' })).toBe(24 * H)
+    expect(spanText(previewSpanMs(fast))).toBe('5.6 hours')
+    expect(spanText(24 * H)).toBe('24 hours')
+    expect(durationMs('1m30s')).toBe(90_000)
+    expect(durationMs('5x')).toBeNull()
   })
 
   it('filters the chart by the exact matchers only', () => {

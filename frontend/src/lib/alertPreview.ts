@@ -21,9 +21,40 @@ export function chartWindow(now: number): Bounds {
   return { start: end - PREVIEW_MS, end }
 }
 
-/** The preview body: the rule (a name it may lack filled in) over the 24 hours before now. */
+/** The server's cap on one preview's evaluations (max_preview_evaluations). */
+export const MAX_PREVIEW_EVALUATIONS = 20_000
+
+const DURATION_UNITS: Record<string, number> = { ms: 1, s: 1_000, m: 60_000, h: 3_600_000 }
+
+/** A Go duration ("1m30s", "500ms") in ms; null when it is not one. */
+export function durationMs(text: string): number | null {
+  const parts = text.trim().match(/(\d+(?:\.\d+)?)(ms|s|m|h)/g)
+  if (!parts || parts.join('') !== text.trim()) return null
+  return parts.reduce((sum, p) => {
+    const [, n, unit] = p.match(/(\d+(?:\.\d+)?)(ms|s|m|h)/)!
+    return sum + Number(n) * (DURATION_UNITS[unit ?? 'ms'] ?? 0)
+  }, 0)
+}
+
+/** How far back a rule's preview reaches: 24 hours, or less when its cadence would need more evaluations than the server allows. */
+export function previewSpanMs(rule: RuleInput | null): number {
+  const cadence = durationMs(rule?.cadence || '1m') ?? 60_000
+  return cadence > 0 ? Math.min(PREVIEW_MS, (MAX_PREVIEW_EVALUATIONS - 1) * cadence) : PREVIEW_MS
+}
+
+/** "24 hours", "5.6 hours", "40 minutes": a preview's span for people. */
+export function spanText(ms: number): string {
+  if (ms >= 3_600_000) {
+    const h = Math.round((ms / 3_600_000) * 10) / 10
+    return `${h} ${h === 1 ? 'hour' : 'hours'}`
+  }
+  const m = Math.max(1, Math.round(ms / 60_000))
+  return `${m} ${m === 1 ? 'minute' : 'minutes'}`
+}
+
+/** The preview body: the rule (a name it may lack filled in) over the 24 hours before now (less for a cadence so short that 24 hours would exceed the server's evaluations cap). */
 export function previewRequest(rule: RuleInput, now: number): PreviewRequest {
-  const w = previewWindow(now)
+  const w = { start: now - previewSpanMs(rule), end: now }
   return {
     rule: { ...rule, name: rule.name.trim() || 'Preview' },
     start: new Date(w.start).toISOString(),
