@@ -103,7 +103,9 @@ type Commit struct {
 	// Transitions are appended to the history; one that Opens inserts an
 	// episode (alerts row, fired_at = FiredAt), one that Closes sets the
 	// open episode's resolved_at; every transition of an instance with an
-	// open episode appends {ts, value} to its sample_values.
+	// open episode appends {ts, value} to its sample_values, and so does
+	// every instance that stays in its firing episode (FiredAt set): an
+	// episode keeps the value it fired with and its latest 499.
 	Transitions []alert.Transition
 	// Note is a rule-level history entry ("" for none): after downtime,
 	// which due times were skipped.

@@ -10,6 +10,7 @@ import (
 	"slices"
 
 	"github.com/pulsemetrics/pulse/adapter/store/sqldb"
+	"github.com/pulsemetrics/pulse/domain/alert"
 	"github.com/pulsemetrics/pulse/usecase/alerting"
 )
 
@@ -151,6 +152,10 @@ func insertRows(ctx context.Context, tx *sql.Tx, prefix string, rows [][]any, su
 	return nil
 }
 
+// maxEpisodeValues bounds an episode's sample_values: the value it fired
+// with and the latest ones.
+const maxEpisodeValues = 500
+
 // episode is an alerts row as a commit changes it.
 type episode struct {
 	id       int64 // 0 until inserted
@@ -166,12 +171,23 @@ type episode struct {
 // episodes: one that Opens starts an episode, one that Closes ends the
 // open one, and every one with a value appends it to the open episode.
 func (s *Store) writeEpisodes(ctx context.Context, tx *sql.Tx, c alerting.Commit, labels map[string]string) error {
-	if len(c.Transitions) == 0 {
-		return nil
+	moved := make(map[string]bool, len(c.Transitions))
+	keys := make([]string, 0, len(c.Transitions))
+	for _, t := range c.Transitions {
+		moved[t.Key] = true
+		keys = append(keys, t.Key)
 	}
-	keys := make([]string, len(c.Transitions))
-	for i, t := range c.Transitions {
-		keys[i] = t.Key
+	// Instances that stay in a firing episode add their value too, so an
+	// episode holds the values it was seen with, not only its transitions.
+	var staying []alert.Instance
+	for _, in := range c.Instances {
+		if in.FiredAt != 0 && in.HasValue && !moved[in.Key] && finite(in.Value) {
+			staying = append(staying, in)
+			keys = append(keys, in.Key)
+		}
+	}
+	if len(keys) == 0 {
+		return nil
 	}
 	open, err := openEpisodes(ctx, tx, c, keys)
 	if err != nil {
@@ -209,8 +225,17 @@ func (s *Store) writeEpisodes(ctx context.Context, tx *sql.Tx, c alerting.Commit
 		}
 		touch(ep)
 	}
+	for _, in := range staying {
+		if ep := open[in.Key]; ep != nil {
+			ep.values = append(ep.values, alerting.SampleValue{TS: c.At, Value: in.Value})
+			touch(ep)
+		}
+	}
 	var inserts [][]any
 	for _, ep := range touched {
+		if len(ep.values) > maxEpisodeValues { // the first (it fired with) and the latest
+			ep.values = append(ep.values[:1], ep.values[len(ep.values)-maxEpisodeValues+1:]...)
+		}
 		vals, err := json.Marshal(ep.values)
 		if err != nil {
 			return fmt.Errorf("sample values: %w", err)

@@ -31,6 +31,7 @@ func Run(t *testing.T, open func(t *testing.T) sqldbtest.Target) {
 		{"ConcurrentClaims", testConcurrentClaims},
 		{"CommitConditional", testCommitConditional},
 		{"CommitAll", testCommitAll},
+		{"EpisodeValues", testEpisodeValues},
 		{"EvaluateOnDemand", testRuleForEval},
 		{"CommitUpsertsInstances", testCommitUpserts},
 		{"Episodes", testEpisodes},

@@ -161,3 +161,33 @@ func testFiringByTenant(t *testing.T, tg sqldbtest.Target) {
 		t.Errorf("FiringByTenant: %v, %v; want %v", got, err, want)
 	}
 }
+
+// An instance that stays firing adds its value at every evaluation; an
+// episode keeps the value it fired with and its latest 499.
+func testEpisodeValues(t *testing.T, tg sqldbtest.Target) {
+	s, c := tg.Store, sqldbtest.Ctx(t)
+	tn := sqldbtest.MkTenant(t, s, "episode-values")
+	e := newEvaluator(t, s, tn, "values")
+	open := tr(e, "a", alert.Normal, alert.Firing, 100, true)
+	open.Opens, open.FiredAt, open.Notify = true, e.due, alert.NotifyFiring
+	fired := e.due
+	firing := func(v float64) alert.Instance {
+		in := inst("a", alert.Firing)
+		in.ActiveAt, in.FiredAt, in.Value, in.LastEval = fired, fired, v, e.due
+		return in
+	}
+	e.eval(alerting.Commit{Instances: []alert.Instance{firing(100)}, Transitions: []alert.Transition{open}})
+	var last int64
+	for i := 1; i <= 600; i++ {
+		last = e.eval(alerting.Commit{Instances: []alert.Instance{firing(float64(i))}})
+	}
+	eps, _, err := s.Episodes(c, tn, e.rule, 0, 10)
+	if err != nil || len(eps) != 1 {
+		t.Fatalf("Episodes: %+v, %v", eps, err)
+	}
+	v := eps[0].SampleValues
+	if len(v) != 500 || v[0] != (alerting.SampleValue{TS: fired, Value: 100}) || v[len(v)-1] != (alerting.SampleValue{TS: last, Value: 600}) ||
+		v[1].Value != 102 {
+		t.Errorf("%d values, first %+v, second %+v, last %+v", len(v), v[0], v[1], v[len(v)-1])
+	}
+}
