@@ -84,7 +84,9 @@ func TestWritesNeedAnAdmin(t *testing.T) {
 func TestCreateSchedulesTheRuleAtItsAlignedTime(t *testing.T) {
 	f := newFixture(t)
 	now := f.now.UnixMilli()
-	f.rules.EXPECT().CreateRule(gomock.Any(), gomock.Any(), int64(0), now).DoAndReturn(
+	// Stored due a cadence ahead (no scheduler may claim it at the
+	// unaligned creation time), then moved to its aligned time.
+	f.rules.EXPECT().CreateRule(gomock.Any(), gomock.Any(), now+60_000, now).DoAndReturn(
 		func(_ context.Context, r alert.Rule, _, _ int64) (alert.Rule, error) {
 			if r.TenantID != 7 || r.NoData != alert.NoDataState || r.Severity != alert.SeverityWarning {
 				t.Errorf("stored rule not normalized for the tenant: %+v", r)

@@ -61,9 +61,9 @@ type RulePage struct {
 // ErrNotFound.
 type Rules interface {
 	// CreateRule stores r (ID ignored) due at nextEvalAt and answers it
-	// with its id. nextEvalAt 0 stores it due "now"; the use case then
-	// calls Reschedule with the rule's aligned time (the offset depends on
-	// the id).
+	// with its id (nextEvalAt 0: due now). The use case stores it due a
+	// cadence ahead, then calls Reschedule with the rule's aligned time
+	// (the offset depends on the id).
 	CreateRule(ctx context.Context, r alert.Rule, nextEvalAt, now int64) (alert.Rule, error)
 	// UpdateRule replaces every field of rule r.ID and its next
 	// evaluation time; its instances and history stay.

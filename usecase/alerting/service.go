@@ -136,7 +136,10 @@ func (s *Service) Create(ctx context.Context, a Actor, r alert.Rule) (StoredRule
 		return StoredRule{}, err
 	}
 	now := s.nowMS()
-	created, err := s.rules.CreateRule(ctx, r, 0, now)
+	// Stored due a cadence from now — later than its aligned time, which
+	// depends on the id the insert gives it — so no scheduler claims it
+	// before Reschedule puts it on that time.
+	created, err := s.rules.CreateRule(ctx, r, now+r.Cadence.Milliseconds(), now)
 	if err != nil {
 		return StoredRule{}, storeErr("create alert rule", err)
 	}
