@@ -29,11 +29,13 @@ func TestFeatures(t *testing.T) {
 			suite := godog.TestSuite{
 				Name: "pulse-" + m.name,
 				ScenarioInitializer: func(sc *godog.ScenarioContext) {
-					newScenario(srv).register(sc)
+					s := newScenario(srv)
+					s.register(sc)
+					newAlertSteps(s).register(sc)
 				},
 				Options: &godog.Options{
 					Format:      "progress",
-					Paths:       []string{"ingest.feature", "auth.feature", "limits.feature", "rollups.feature", "retention.feature", "nothing_lost.feature"},
+					Paths:       []string{"ingest.feature", "auth.feature", "limits.feature", "rollups.feature", "retention.feature", "nothing_lost.feature", "alerting.feature"},
 					Strict:      true, // an undefined or pending step fails the run
 					Concurrency: 4,
 					TestingT:    t,

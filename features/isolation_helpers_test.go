@@ -20,12 +20,14 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/pulsemetrics/pulse/adapter/idempotency/redisidempotency"
+	alertstore "github.com/pulsemetrics/pulse/adapter/store/alerts"
 	"github.com/pulsemetrics/pulse/domain/audit"
 	"github.com/pulsemetrics/pulse/domain/token"
 	"github.com/pulsemetrics/pulse/infrastructure/app"
 	"github.com/pulsemetrics/pulse/infrastructure/config"
 	"github.com/pulsemetrics/pulse/infrastructure/testservice"
 	"github.com/pulsemetrics/pulse/infrastructure/wiring"
+	"github.com/pulsemetrics/pulse/usecase/alerting"
 	"github.com/pulsemetrics/pulse/usecase/tenancy"
 )
 
@@ -43,6 +45,9 @@ type isoServer struct {
 	handler http.Handler // as assembled: api.Routes reads it
 	tenancy *tenancy.Service
 	redis   *redis.Client // distributed mode only
+	// alerts evaluates the seeded rules on demand (the isolation server
+	// runs no scheduler): their history, episodes and outbox hold data.
+	alerts *alerting.Service
 }
 
 // isoEnv is the settings of a mode: embedded (SQLite and the embedded queue
@@ -103,7 +108,8 @@ func isoStart(t *testing.T, mode string) *isoServer {
 			t.Errorf("%s: server did not stop within 15s", mode)
 		}
 	})
-	s := &isoServer{mode: mode, baseURL: "http://" + ln.Addr().String(), handler: p.Handler, tenancy: p.Tenancy, redis: client}
+	s := &isoServer{mode: mode, baseURL: "http://" + ln.Addr().String(), handler: p.Handler, tenancy: p.Tenancy, redis: client,
+		alerts: wiring.ProvideAlerting(cfg, alertstore.New(p.DB), p.Samples, p.Log, time.Now, "isolation")}
 	deadline := time.Now().Add(10 * time.Second)
 	for {
 		if ans, err := s.do(http.MethodGet, "/healthz", "", nil); err == nil && ans.status == http.StatusOK {
@@ -187,6 +193,10 @@ type isoTenant struct {
 	tagValue    string // the value of its "owner" tag
 	value       string // its sample's value as JSON renders it
 	dedupeID    string
+	// rule is an alert rule over its metric (evaluated once, so that it
+	// fired: it has an instance, history, an episode and an outbox row);
+	// victim one that DELETE /api/alert-rules/{id} aims at.
+	rule, victim isoRule
 	// tokens by role: ingest, read, admin (each one scope), victim (a read
 	// token that DELETE /api/tokens/{id} aims at) and revoked (every scope,
 	// revoked).
@@ -200,6 +210,7 @@ func (tn *isoTenant) markers() []isoMarker {
 	ms := []isoMarker{
 		{"slug", tn.slug}, {"tenant name", tn.displayName}, {"metric name", tn.metric},
 		{"tag value", tn.tagValue}, {"sample value", tn.value}, {"dedupe id", tn.dedupeID},
+		{"alert rule name", tn.rule.name}, {"victim alert rule name", tn.victim.name},
 	}
 	for role, tk := range tn.tokens {
 		ms = append(ms, isoMarker{role + " token id", tk.id}, isoMarker{role + " token name", tk.name})
@@ -279,6 +290,7 @@ func isoSeed(t *testing.T, srv *isoServer) *isoWorld {
 	}
 	for _, tn := range []*isoTenant{w.a, w.b} {
 		isoWaitStored(t, w, tn)
+		isoSeedRules(t, w, tn)
 	}
 	pl, err := srv.tenancy.CreatePlatformToken(ctx, audit.CLI(), "iso-platform")
 	if err != nil {
@@ -384,4 +396,48 @@ func isoTokenIDs(t *testing.T, ans isoAnswer) map[string]bool {
 		ids[tk.ID] = tk.RevokedAt != nil
 	}
 	return ids
+}
+
+// isoRule is a seeded alert rule.
+type isoRule struct {
+	id   int64
+	name string
+	body []byte // as created (PUT sends it back unchanged)
+}
+
+func (r isoRule) path(suffix string) string {
+	return fmt.Sprintf("/api/alert-rules/%d%s", r.id, suffix)
+}
+
+// isoSeedRules creates tn's alert rules with its admin token and evaluates
+// the first one at the seeded sample's time: the sample breaches it, so it
+// fires at once (normal → firing), leaving an instance, a transition, an
+// episode and a "firing" outbox row that carry tn's tag value and value.
+func isoSeedRules(t *testing.T, w *isoWorld, tn *isoTenant) {
+	t.Helper()
+	l := strings.ToLower(tn.label)
+	create := func(name string) isoRule {
+		body := []byte(fmt.Sprintf(`{"name":%q,"metric":%q,"agg":"max","window":"10m","op":">","threshold":1,"cadence":"1m","for":"0s",`+
+			`"annotations":{"summary":"{{ .Labels.owner }} at {{ .Value }}"}}`, name, tn.metric))
+		ans, err := w.srv.do(http.MethodPost, "/api/alert-rules", tn.tokens["admin"].plain, body)
+		if err != nil || ans.status != http.StatusCreated {
+			t.Fatalf("create %s's alert rule: %v\n%s", tn.label, err, ans.text())
+		}
+		var r struct {
+			ID int64 `json:"id"`
+		}
+		if err := json.Unmarshal(ans.body, &r); err != nil || r.ID <= 0 {
+			t.Fatalf("create %s's alert rule: %v\n%s", tn.label, err, ans.text())
+		}
+		return isoRule{id: r.ID, name: name, body: body}
+	}
+	tn.rule = create("rule-" + l + "-" + isoSuffix())
+	tn.victim = create("victim-rule-" + l + "-" + isoSuffix())
+	round, err := w.srv.alerts.EvaluateRule(context.Background(), tn.rule.id, w.seededAt.Add(time.Second))
+	if err != nil {
+		t.Fatalf("evaluate %s's alert rule: %v", tn.label, err)
+	}
+	if round.Results[alerting.ResultOK] != 1 || round.Transitions != 1 || round.Notified != 1 {
+		t.Fatalf("evaluating %s's alert rule over its sample: %+v, want one ok evaluation that fires and notifies", tn.label, round)
+	}
 }

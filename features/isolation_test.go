@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/pulsemetrics/pulse/adapter/http/api"
 	"github.com/pulsemetrics/pulse/domain/token"
@@ -95,6 +96,8 @@ type isoRoute struct {
 	// own tenant on a tenant route, the platform admin on a platform
 	// route): they prove that the markers would be found if they leaked.
 	shows func(w *isoWorld, target *isoTenant) []string
+	// otherEmpty: the other tenant's 200 must list nothing ("data": []).
+	otherEmpty bool
 }
 
 func fixed(path string) func(*isoWorld, *isoTenant) string {
@@ -160,6 +163,88 @@ var isoRoutes = []isoRoute{
 			return []byte(fmt.Sprintf(`{"retention_days":%d}`, tn.retention))
 		},
 		shows: func(_ *isoWorld, tn *isoTenant) []string { return []string{tn.displayName} },
+	},
+	// Alerting: every rule route aimed at the target's rule is 404 for the
+	// other tenant (the answer to a rule that does not exist); the lists
+	// answer the caller's own tenant, and nothing of the target.
+	{
+		method: http.MethodGet, path: "/api/alert-rules", access: accessTenant, scope: "read", wrong: "ingest",
+		own: http.StatusOK, other: http.StatusOK, url: fixed("/api/alert-rules?per_page=200"),
+		shows: func(_ *isoWorld, tn *isoTenant) []string { return []string{tn.rule.name, tn.victim.name, tn.metric} },
+	},
+	{
+		method: http.MethodPost, path: "/api/alert-rules", access: accessTenant, scope: "admin", wrong: "read",
+		own: http.StatusCreated, other: http.StatusCreated, url: fixed("/api/alert-rules"),
+		body: func(*isoWorld, *isoTenant) []byte {
+			return []byte(`{"name":"iso-probe-rule","metric":"iso.probe","window":"5m","op":">","threshold":1}`)
+		},
+	},
+	{
+		// The rule names only the metric: the tag value and the value in
+		// an answer can come only from the store.
+		method: http.MethodPost, path: "/api/alert-rules/preview", access: accessTenant, scope: "read", wrong: "ingest",
+		own: http.StatusOK, other: http.StatusOK, url: fixed("/api/alert-rules/preview"),
+		body: func(w *isoWorld, tn *isoTenant) []byte {
+			return []byte(fmt.Sprintf(`{"rule":{"name":"iso-preview","metric":%q,"agg":"max","window":"10m","op":">","threshold":1,"cadence":"1m","for":"0s"},"start":%q,"end":%q}`,
+				tn.metric, w.seededAt.Add(-5*time.Minute).Format(time.RFC3339), w.seededAt.Add(5*time.Minute).Format(time.RFC3339)))
+		},
+		shows: func(_ *isoWorld, tn *isoTenant) []string { return []string{tn.tagValue, tn.value} },
+	},
+	{
+		method: http.MethodGet, path: "/api/alert-rules/{id}", access: accessTenant, scope: "read", wrong: "ingest",
+		own: http.StatusOK, other: http.StatusNotFound,
+		url:   func(_ *isoWorld, tn *isoTenant) string { return tn.rule.path("") },
+		shows: func(_ *isoWorld, tn *isoTenant) []string { return []string{tn.rule.name, tn.metric} },
+	},
+	{
+		// The rule as it is: the rightful call changes nothing.
+		method: http.MethodPut, path: "/api/alert-rules/{id}", access: accessTenant, scope: "admin", wrong: "read",
+		own: http.StatusOK, other: http.StatusNotFound,
+		url:   func(_ *isoWorld, tn *isoTenant) string { return tn.rule.path("") },
+		body:  func(_ *isoWorld, tn *isoTenant) []byte { return tn.rule.body },
+		shows: func(_ *isoWorld, tn *isoTenant) []string { return []string{tn.rule.name} },
+	},
+	{
+		method: http.MethodDelete, path: "/api/alert-rules/{id}", access: accessTenant, scope: "admin", wrong: "read",
+		own: http.StatusNoContent, other: http.StatusNotFound,
+		url: func(_ *isoWorld, tn *isoTenant) string { return tn.victim.path("") },
+	},
+	{
+		method: http.MethodPost, path: "/api/alert-rules/{id}/pause", access: accessTenant, scope: "admin", wrong: "read",
+		own: http.StatusOK, other: http.StatusNotFound,
+		url:   func(_ *isoWorld, tn *isoTenant) string { return tn.rule.path("/pause") },
+		shows: func(_ *isoWorld, tn *isoTenant) []string { return []string{tn.rule.name, `"paused":true`} },
+	},
+	{
+		method: http.MethodPost, path: "/api/alert-rules/{id}/resume", access: accessTenant, scope: "admin", wrong: "read",
+		own: http.StatusOK, other: http.StatusNotFound,
+		url:   func(_ *isoWorld, tn *isoTenant) string { return tn.rule.path("/resume") },
+		shows: func(_ *isoWorld, tn *isoTenant) []string { return []string{tn.rule.name, `"paused":false`} },
+	},
+	{
+		method: http.MethodGet, path: "/api/alert-rules/{id}/history", access: accessTenant, scope: "read", wrong: "ingest",
+		own: http.StatusOK, other: http.StatusNotFound,
+		url:   func(_ *isoWorld, tn *isoTenant) string { return tn.rule.path("/history") },
+		shows: func(_ *isoWorld, tn *isoTenant) []string { return []string{tn.tagValue, tn.value, `"to":"firing"`} },
+	},
+	{
+		method: http.MethodGet, path: "/api/alert-rules/{id}/episodes", access: accessTenant, scope: "read", wrong: "ingest",
+		own: http.StatusOK, other: http.StatusNotFound,
+		url:   func(_ *isoWorld, tn *isoTenant) string { return tn.rule.path("/episodes") },
+		shows: func(_ *isoWorld, tn *isoTenant) []string { return []string{tn.tagValue, tn.value, `"fired_at"`} },
+	},
+	{
+		method: http.MethodGet, path: "/api/alerts", access: accessTenant, scope: "read", wrong: "ingest",
+		own: http.StatusOK, other: http.StatusOK, otherEmpty: true,
+		url: func(_ *isoWorld, tn *isoTenant) string { return fmt.Sprintf("/api/alerts?rule_id=%d", tn.rule.id) },
+		shows: func(_ *isoWorld, tn *isoTenant) []string {
+			return []string{tn.rule.name, tn.tagValue, tn.value, `"state":"firing"`}
+		},
+	},
+	{
+		method: http.MethodGet, path: "/api/alert-outbox", access: accessTenant, scope: "admin", wrong: "read",
+		own: http.StatusOK, other: http.StatusOK, url: fixed("/api/alert-outbox?limit=1000"),
+		shows: func(_ *isoWorld, tn *isoTenant) []string { return []string{tn.rule.name, tn.tagValue, tn.value} },
 	},
 	{method: http.MethodGet, path: "/healthz", access: accessPublic, ok: http.StatusOK, url: fixed("/healthz")},
 	{method: http.MethodHead, path: "/healthz", access: accessPublic, ok: http.StatusOK, url: fixed("/healthz")},
@@ -298,6 +383,14 @@ func isoRunRoute(t *testing.T, w *isoWorld, r isoRoute, target *isoTenant) {
 				t.Errorf("%s: 202 without a request_id: %v %s", c, err, ans.body)
 			}
 			requestIDs[c] = acc.RequestID
+		}
+		if r.otherEmpty && c == callerOther && ans.status == http.StatusOK {
+			var list struct {
+				Data []json.RawMessage `json:"data"`
+			}
+			if err := json.Unmarshal(ans.body, &list); err != nil || list.Data == nil || len(list.Data) != 0 {
+				t.Errorf("%s: want an empty \"data\" list (%v):\n%s", c, err, ans.text())
+			}
 		}
 		if r.path == "/api/metrics/query" && c == callerOther && ans.status == http.StatusOK {
 			if n := isoSeriesCount(t, ans); n != 0 {
