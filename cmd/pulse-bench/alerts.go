@@ -65,7 +65,9 @@ func runAlerts(ctx context.Context, w alertWorkload) error {
 		return err
 	}
 	began = time.Now()
+	stopProfile := startProfile(*persistProfile) // -persist-cpuprofile: the full round here
 	round, err := p.Alerts.RunDue(ctx)
+	stopProfile()
 	if err != nil {
 		return err
 	}

@@ -79,7 +79,8 @@ func (s *Store) ReadRaw(ctx context.Context, q metric.Query) (metric.Page, error
 		p.Min, p.Max, p.Sum, p.Count = p.Value, p.Value, p.Value, 1
 		if id != current {
 			current = id
-			page.Series = append(page.Series, metric.SeriesPoints{Tags: series[id], Points: make([]metric.Point, 0, min(max, 4096))})
+			// Few points each on a page of many series: append grows it.
+			page.Series = append(page.Series, metric.SeriesPoints{Tags: series[id], Points: make([]metric.Point, 0, min(max, 64))})
 		}
 		last := &page.Series[len(page.Series)-1]
 		last.Points = append(last.Points, p)
@@ -104,11 +105,15 @@ func (s *Store) seriesNamed(ctx context.Context, q metric.Query) (map[int64]metr
 	}
 	defer rows.Close()
 	out := map[int64]metric.Tags{}
+	filter := newTagFilter(want, q.TagIn)
 	for rows.Next() {
 		var id int64
 		var raw string
 		if err := rows.Scan(&id, &raw); err != nil {
 			return nil, fmt.Errorf("series %s tenant=%d: %w", name, tenantID, err)
+		}
+		if !filter.match(raw) {
+			continue // decided on the stored JSON: most series of a name are not wanted
 		}
 		tags, err := decodeTags(raw)
 		if err != nil {
