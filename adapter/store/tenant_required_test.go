@@ -232,6 +232,7 @@ var notTenantScoped = map[string]string{
 	"Name":                   "configuration",
 	"Now":                    "configuration: the stores' clock",
 	"Retry":                  "a helper of the stores: runs a given transaction again",
+	"InReadCommittedTx":      "a helper of the stores: runs a given transaction",
 	"PurgeChunked":           "a helper of the stores: deletes expired rows of a table, every tenant's",
 	"SetClock":               "configuration",
 	"SetDedupeWindow":        "configuration",

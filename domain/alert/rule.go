@@ -185,6 +185,12 @@ func (r Rule) Normalize() Rule {
 	if r.Severity == "" {
 		r.Severity = SeverityWarning
 	}
+	return r.WithEmptyCollections()
+}
+
+// WithEmptyCollections gives r's maps and slices empty values instead of
+// nil (a rule read back or answered has [] and {}, never null).
+func (r Rule) WithEmptyCollections() Rule {
 	if r.Labels == nil {
 		r.Labels = map[string]string{}
 	}

@@ -36,7 +36,7 @@ func (s *Store) Commit(ctx context.Context, c alerting.Commit) (bool, error) {
 		return false, fmt.Errorf("commit alert evaluation tenant=%d rule=%d: %w", c.TenantID, c.RuleID, err)
 	}
 	err = s.db.Retry(ctx, func() error {
-		return s.inTx(ctx, func(tx *sql.Tx) error { return s.commitTx(ctx, tx, c, w) })
+		return s.db.InReadCommittedTx(ctx, func(tx *sql.Tx) error { return s.commitTx(ctx, tx, c, w) })
 	})
 	if errors.Is(err, errNotDue) {
 		return false, nil
@@ -304,7 +304,7 @@ func (s *Store) CommitAll(ctx context.Context, cs []alerting.Commit) ([]bool, er
 	var done []bool
 	err := s.db.Retry(ctx, func() error {
 		done = make([]bool, len(cs))
-		return s.inTx(ctx, func(tx *sql.Tx) error {
+		return s.db.InReadCommittedTx(ctx, func(tx *sql.Tx) error {
 			for _, i := range order {
 				err := s.commitTx(ctx, tx, cs[i], ws[i])
 				if errors.Is(err, errNotDue) {

@@ -35,7 +35,7 @@ type matcher struct {
 }
 
 func conditionJSON(r alert.Rule) (string, error) {
-	r = nonNil(r)
+	r = r.WithEmptyCollections()
 	c := condition{
 		Matchers: make([]matcher, len(r.Matchers)), Agg: r.Agg, Op: r.Op, Threshold: r.Threshold,
 		ForMS: r.For.Milliseconds(), KeepFiringForMS: r.KeepFiringFor.Milliseconds(), NoData: r.NoData,
@@ -68,31 +68,11 @@ func parseCondition(r *alert.Rule, s string) error {
 	r.For, r.KeepFiringFor = time.Duration(c.ForMS)*time.Millisecond, time.Duration(c.KeepFiringForMS)*time.Millisecond
 	r.NoData, r.GroupBy, r.Severity = c.NoData, c.GroupBy, c.Severity
 	r.Labels, r.Annotations, r.Channels = c.Labels, c.Annotations, c.Channels
-	*r = nonNil(*r)
+	*r = (*r).WithEmptyCollections()
 	// Validate compiles every matcher whatever else it finds: a rule stored
 	// under an older policy (or limits) still matches what it matched.
 	_ = r.Validate(permissive)
 	return nil
-}
-
-// nonNil gives a rule's maps and slices empty values instead of nil.
-func nonNil(r alert.Rule) alert.Rule {
-	if r.Matchers == nil {
-		r.Matchers = alert.Matchers{}
-	}
-	if r.GroupBy == nil {
-		r.GroupBy = []string{}
-	}
-	if r.Labels == nil {
-		r.Labels = map[string]string{}
-	}
-	if r.Annotations == nil {
-		r.Annotations = map[string]string{}
-	}
-	if r.Channels == nil {
-		r.Channels = []int64{}
-	}
-	return r
 }
 
 type scanner interface{ Scan(dest ...any) error }

@@ -42,7 +42,7 @@ func (s *Store) CreateRule(ctx context.Context, r alert.Rule, nextEvalAt, now in
 	if r.ID, err = res.LastInsertId(); err != nil {
 		return alert.Rule{}, fmt.Errorf("create alert rule tenant=%d: id: %w", r.TenantID, err)
 	}
-	return nonNil(r), nil
+	return r.WithEmptyCollections(), nil
 }
 
 // UpdateRule replaces every field of rule r.ID and its next evaluation
@@ -74,7 +74,7 @@ func (s *Store) DeleteRule(ctx context.Context, tenantID, id int64) error {
 		return err
 	}
 	err := s.db.Retry(ctx, func() error {
-		return s.inTx(ctx, func(tx *sql.Tx) error {
+		return s.db.InReadCommittedTx(ctx, func(tx *sql.Tx) error {
 			res, err := tx.ExecContext(ctx, "DELETE FROM alert_rules WHERE id = ? AND tenant_id = ?", id, tenantID)
 			if err != nil {
 				return err

@@ -27,7 +27,7 @@ func (s *Store) ClaimDue(ctx context.Context, now int64, limit int, holder strin
 	var claims []alerting.Claim
 	err := s.db.Retry(ctx, func() error {
 		claims = nil
-		return s.inTx(ctx, func(tx *sql.Tx) error {
+		return s.db.InReadCommittedTx(ctx, func(tx *sql.Tx) error {
 			var err error
 			if claims, err = s.dueRules(ctx, tx, now, limit); err != nil || len(claims) == 0 {
 				return err

@@ -8,7 +8,6 @@
 package alerts
 
 import (
-	"context"
 	"crypto/sha256"
 	"database/sql"
 	"encoding/hex"
@@ -55,29 +54,6 @@ func clampLimit(limit int) int {
 		return maxLimit
 	}
 	return limit
-}
-
-// inTx runs fn in a write transaction. On MariaDB it is READ COMMITTED: the
-// claims and commits lock the rows they name and no gaps, so that they do
-// not queue behind one another (or behind a rule being created); SQLite's
-// write transactions are serialised (BEGIN IMMEDIATE).
-func (s *Store) inTx(ctx context.Context, fn func(tx *sql.Tx) error) error {
-	var opts *sql.TxOptions
-	if s.db.Dialect.Name == "mysql" {
-		opts = &sql.TxOptions{Isolation: sql.LevelReadCommitted}
-	}
-	tx, err := s.db.Write.BeginTx(ctx, opts)
-	if err != nil {
-		return fmt.Errorf("begin: %w", err)
-	}
-	if err := fn(tx); err != nil {
-		_ = tx.Rollback()
-		return err
-	}
-	if err := tx.Commit(); err != nil {
-		return fmt.Errorf("commit: %w", err)
-	}
-	return nil
 }
 
 // upsert ends a multi-row INSERT so that a row whose conflict key exists

@@ -2,6 +2,7 @@ package sqldb
 
 import (
 	"context"
+	"database/sql"
 	"errors"
 	"fmt"
 	"time"
@@ -74,4 +75,28 @@ func (s *DB) PurgeChunked(ctx context.Context, table, where, key string, arg any
 			return total, nil
 		}
 	}
+}
+
+// InReadCommittedTx runs fn in a write transaction, READ COMMITTED on
+// MariaDB: the statements lock the rows they name and no gaps, so that
+// writers of different keys do not queue behind one another, and a read
+// sees what the previous holder of a row lock committed. SQLite's write
+// transactions are serialised (BEGIN IMMEDIATE).
+func (s *DB) InReadCommittedTx(ctx context.Context, fn func(tx *sql.Tx) error) error {
+	var opts *sql.TxOptions
+	if s.Dialect.Name == "mysql" {
+		opts = &sql.TxOptions{Isolation: sql.LevelReadCommitted}
+	}
+	tx, err := s.Write.BeginTx(ctx, opts)
+	if err != nil {
+		return fmt.Errorf("begin: %w", err)
+	}
+	if err := fn(tx); err != nil {
+		_ = tx.Rollback()
+		return err
+	}
+	if err := tx.Commit(); err != nil {
+		return fmt.Errorf("commit: %w", err)
+	}
+	return nil
 }

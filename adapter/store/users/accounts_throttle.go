@@ -40,7 +40,7 @@ func (s *Store) ReserveLoginAttempt(ctx context.Context, key [32]byte, at, since
 	)
 	err := s.db.Retry(ctx, func() error {
 		id, oldest = 0, time.Time{}
-		return s.inThrottleTx(ctx, func(tx *sql.Tx) error {
+		return s.db.InReadCommittedTx(ctx, func(tx *sql.Tx) error {
 			if err := s.lockLoginKey(ctx, tx, key, at); err != nil {
 				return err
 			}
@@ -100,7 +100,7 @@ func (s *Store) ReleaseLoginAttempt(ctx context.Context, key [32]byte, id int64)
 // that its delete never interleaves with one.
 func (s *Store) ClearLoginFailures(ctx context.Context, key [32]byte) error {
 	err := s.db.Retry(ctx, func() error {
-		return s.inThrottleTx(ctx, func(tx *sql.Tx) error {
+		return s.db.InReadCommittedTx(ctx, func(tx *sql.Tx) error {
 			var one int
 			err := tx.QueryRowContext(ctx, "SELECT 1 FROM login_throttle_locks WHERE key_hash = ?"+s.db.Dialect.ForUpdate, key[:]).Scan(&one)
 			if err != nil && !errors.Is(err, sql.ErrNoRows) {
@@ -112,29 +112,6 @@ func (s *Store) ClearLoginFailures(ctx context.Context, key [32]byte) error {
 	})
 	if err != nil {
 		return fmt.Errorf("clear login failures: %w", err)
-	}
-	return nil
-}
-
-// inThrottleTx runs fn in a write transaction: READ COMMITTED on MariaDB,
-// so that a reservation reads what the previous holder of the key's lock
-// row committed and takes no gap locks that would make keys wait on each
-// other; SQLite's write transactions are serialised (BEGIN IMMEDIATE).
-func (s *Store) inThrottleTx(ctx context.Context, fn func(tx *sql.Tx) error) error {
-	var opts *sql.TxOptions
-	if s.db.Dialect.Name == "mysql" {
-		opts = &sql.TxOptions{Isolation: sql.LevelReadCommitted}
-	}
-	tx, err := s.db.Write.BeginTx(ctx, opts)
-	if err != nil {
-		return fmt.Errorf("begin: %w", err)
-	}
-	if err := fn(tx); err != nil {
-		_ = tx.Rollback()
-		return err
-	}
-	if err := tx.Commit(); err != nil {
-		return fmt.Errorf("commit: %w", err)
 	}
 	return nil
 }

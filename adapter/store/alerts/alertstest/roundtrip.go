@@ -44,7 +44,7 @@ func testRuleRoundTrip(t *testing.T, tg sqldbtest.Target) {
 				t.Fatal(err)
 			}
 			want.ID = r.ID
-			want = emptyNotNil(want)
+			want = want.WithEmptyCollections()
 			got, err := s.GetRule(c, tn, r.ID)
 			if err != nil {
 				t.Fatal(err)
@@ -128,7 +128,7 @@ func testRuleRoundTripRandom(t *testing.T, tg sqldbtest.Target) {
 		if err != nil {
 			t.Fatalf("trial %d: %v", trial, err)
 		}
-		if want = emptyNotNil(want); !reflect.DeepEqual(plain(got.Rule), plain(want)) {
+		if want = want.WithEmptyCollections(); !reflect.DeepEqual(plain(got.Rule), plain(want)) {
 			t.Fatalf("trial %d:\n got %#v\nwant %#v", trial, plain(got.Rule), plain(want))
 		}
 		for i, m := range got.Matchers {
@@ -200,24 +200,4 @@ func randText(rnd *rand.Rand, n int) string {
 		b.WriteRune(alphabet[rnd.IntN(len(alphabet))])
 	}
 	return b.String()
-}
-
-// emptyNotNil is r as read back: empty maps and slices instead of nil.
-func emptyNotNil(r alert.Rule) alert.Rule {
-	if r.Matchers == nil {
-		r.Matchers = alert.Matchers{}
-	}
-	if r.GroupBy == nil {
-		r.GroupBy = []string{}
-	}
-	if r.Labels == nil {
-		r.Labels = map[string]string{}
-	}
-	if r.Annotations == nil {
-		r.Annotations = map[string]string{}
-	}
-	if r.Channels == nil {
-		r.Channels = []int64{}
-	}
-	return r
 }
