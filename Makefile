@@ -14,7 +14,8 @@ TEST_TIMEOUT ?= 14m
 # its package's testdata/fuzz; `make test` runs each briefly, `make fuzz` longer.
 FUZZ_TARGETS := adapter/http/api:FuzzIngest adapter/samplejson:FuzzParseTS domain/metric:FuzzNew \
 	domain/token:FuzzParse adapter/queue/batchcodec:FuzzDecode adapter/samplejson:FuzzCount \
-	adapter/samplejson:FuzzFastDecode adapter/queue/batchcodec:FuzzRoundTrip adapter/samplejson:FuzzSampleFields
+	adapter/samplejson:FuzzFastDecode adapter/queue/batchcodec:FuzzRoundTrip adapter/samplejson:FuzzSampleFields \
+	domain/alert:FuzzRender domain/alert:FuzzInstanceKey
 FUZZ_SMOKE_TIME ?= 50000x
 FUZZ_TIME ?= 2m
 
