@@ -3,6 +3,7 @@ module github.com/pulsemetrics/pulse
 go 1.26.0
 
 require (
+	code.dny.dev/ssrf v0.3.0
 	github.com/Masterminds/squirrel v1.5.4
 	github.com/cucumber/godog v0.16.0
 	github.com/go-sql-driver/mysql v1.10.1
