@@ -13,6 +13,7 @@ import (
 	"github.com/pulsemetrics/pulse/domain/alert"
 	"github.com/pulsemetrics/pulse/domain/dashboard"
 	"github.com/pulsemetrics/pulse/domain/metric"
+	"github.com/pulsemetrics/pulse/domain/notify"
 	"github.com/pulsemetrics/pulse/domain/tenant"
 	"github.com/pulsemetrics/pulse/domain/token"
 	"github.com/pulsemetrics/pulse/usecase/alerting"
@@ -50,11 +51,17 @@ type fixture struct {
 	dashboardID int64  // a dashboard of that tenant
 	widgetID    int64  // a widget of that dashboard
 	ruleID      int64  // an alert rule of that tenant
+	channelID   int64  // a notification channel of that tenant
 }
 
 func reqRule(tenantID, id int64) alert.Rule {
 	return alert.Rule{ID: id, TenantID: tenantID, Name: "req", Metric: "req.metric", Agg: alert.AggAvg, Op: alert.GT,
 		Window: time.Minute, Cadence: time.Minute, NoData: alert.NoDataState, Severity: alert.SeverityWarning}
+}
+
+func reqChannel(tenantID, id int64, name string) notify.Channel {
+	return notify.Channel{ID: id, TenantID: tenantID, Name: name, Kind: notify.KindSlack, Slack: &notify.SlackSettings{},
+		SendResolved: true, GroupWait: 10 * time.Second, RepeatInterval: 4 * time.Hour}
 }
 
 func reqWidget(id int64) dashboard.Widget {
@@ -209,7 +216,29 @@ func tenantCalls() []tenantCall {
 			_, err := s.Outbox(ctx, id, 0, 10)
 			return err
 		}},
-		// Deletions last: the rows above need the dashboard, widget and rule.
+		{"CreateChannel", func(ctx context.Context, s *sqldbtest.Stores, _ fixture, id int64) error {
+			_, err := s.CreateChannel(ctx, reqChannel(id, 0, "req created"), "v1:sealed", reqTime.UnixMilli())
+			return err
+		}},
+		{"UpdateChannel", func(ctx context.Context, s *sqldbtest.Stores, f fixture, id int64) error {
+			return s.UpdateChannel(ctx, reqChannel(id, f.channelID, "req channel"), "", reqTime.UnixMilli())
+		}},
+		{"GetChannel", func(ctx context.Context, s *sqldbtest.Stores, f fixture, id int64) error {
+			_, _, err := s.GetChannel(ctx, id, f.channelID)
+			return err
+		}},
+		{"ListChannels", func(ctx context.Context, s *sqldbtest.Stores, _ fixture, id int64) error {
+			_, err := s.ListChannels(ctx, id)
+			return err
+		}},
+		{"ChannelsByID", func(ctx context.Context, s *sqldbtest.Stores, f fixture, id int64) error {
+			_, err := s.ChannelsByID(ctx, id, []int64{f.channelID})
+			return err
+		}},
+		// Deletions last: the rows above need the dashboard, widget, rule and channel.
+		{"DeleteChannel", func(ctx context.Context, s *sqldbtest.Stores, f fixture, id int64) error {
+			return s.DeleteChannel(ctx, id, f.channelID)
+		}},
 		{"DeleteRule", func(ctx context.Context, s *sqldbtest.Stores, f fixture, id int64) error {
 			return s.DeleteRule(ctx, id, f.ruleID)
 		}},
@@ -345,7 +374,7 @@ func testTenantRequired(t *testing.T, open func(testing.TB) sqldbtest.Target) {
 				}
 			}
 		}
-		for _, table := range []string{"series", "sample_dedupe", "idempotency_keys", "alert_rules", "alert_instances", "alert_transitions"} {
+		for _, table := range []string{"series", "sample_dedupe", "idempotency_keys", "alert_rules", "alert_instances", "alert_transitions", "notification_channels"} {
 			if n := countWhere(t, ctx, tg.DB, table, "tenant_id <= 0"); n != 0 {
 				t.Errorf("%s has %d rows without a tenant", table, n)
 			}
@@ -413,7 +442,11 @@ func seedFixture(t *testing.T, ctx context.Context, s *sqldbtest.Stores) fixture
 	if err != nil {
 		t.Fatal(err)
 	}
-	return fixture{tenantID: created.ID, tokenID: tok.ID, dashboardID: d.ID, widgetID: w.ID, ruleID: r.ID}
+	ch, err := s.CreateChannel(ctx, reqChannel(created.ID, 0, "req channel"), "v1:sealed", reqTime.UnixMilli())
+	if err != nil {
+		t.Fatal(err)
+	}
+	return fixture{tenantID: created.ID, tokenID: tok.ID, dashboardID: d.ID, widgetID: w.ID, ruleID: r.ID, channelID: ch.ID}
 }
 
 func countWhere(t *testing.T, ctx context.Context, db *sql.DB, table, where string) int64 {

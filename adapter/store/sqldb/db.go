@@ -11,7 +11,8 @@
 // and widgets (adapter/store/dashboards); idempotency_keys
 // (adapter/idempotency/sqlidempotency); job_leases (adapter/store/leases);
 // alert_rules, alert_instances, alerts (firing episodes),
-// alert_transitions and alert_outbox (adapter/store/alerts).
+// alert_transitions and alert_outbox (adapter/store/alerts);
+// notification_channels, their secrets sealed (adapter/store/channels).
 // Times are stored as Unix milliseconds. Every query on tenant data takes
 // the tenant id as a required argument (RequireTenant). A DB is safe for
 // concurrent use.

@@ -1,7 +1,7 @@
 // Package sqldbtest opens migrated, empty databases for the contract suites
 // of the stores (samplestest, tenantstest, userstest, dashboardstest,
-// alertstest) on SQLite and on MariaDB, with every store on them and a
-// plain connection to count rows behind the stores' backs. A missing
+// alertstest, channelstest) on SQLite and on MariaDB, with every store on
+// them and a plain connection to count rows behind the stores' backs. A missing
 // MariaDB fails the test: `make test` starts it (scripts/services.sh).
 package sqldbtest
 
@@ -18,6 +18,7 @@ import (
 
 	"github.com/pulsemetrics/pulse/adapter/idempotency/sqlidempotency"
 	"github.com/pulsemetrics/pulse/adapter/store/alerts"
+	"github.com/pulsemetrics/pulse/adapter/store/channels"
 	"github.com/pulsemetrics/pulse/adapter/store/dashboards"
 	"github.com/pulsemetrics/pulse/adapter/store/leases"
 	"github.com/pulsemetrics/pulse/adapter/store/samples"
@@ -38,6 +39,7 @@ type (
 	Leases     = leases.Store
 	Idem       = sqlidempotency.Store
 	Alerts     = alerts.Store
+	Channels   = channels.Store
 )
 
 // Stores is every store on one database, their methods side by side: a
@@ -51,12 +53,14 @@ type Stores struct {
 	*Leases
 	*Idem
 	*Alerts
+	*Channels
 }
 
 // NewStores puts every store on db.
 func NewStores(db *sqldb.DB) *Stores {
 	return &Stores{DB: db, Samples: samples.New(db), Tenants: tenants.New(db), Users: users.New(db),
-		Dashboards: dashboards.New(db), Leases: leases.New(db), Idem: sqlidempotency.New(db), Alerts: alerts.New(db)}
+		Dashboards: dashboards.New(db), Leases: leases.New(db), Idem: sqlidempotency.New(db), Alerts: alerts.New(db),
+		Channels: channels.New(db)}
 }
 
 // Close closes the samples store's statements, then the database.
