@@ -21,6 +21,11 @@ require (
 )
 
 require (
+	github.com/wneessen/go-mail v0.8.1
+	golang.org/x/text v0.44.0 // indirect
+)
+
+require (
 	filippo.io/edwards25519 v1.2.0 // indirect
 	github.com/alexedwards/argon2id v1.0.0
 	github.com/beorn7/perks v1.0.1 // indirect
