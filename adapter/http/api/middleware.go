@@ -30,13 +30,27 @@ const tokenHeader = "X-API-Token"
 // requireScope authenticates the request's token for scope and puts the
 // principal in the context. The tenant of every later step comes from it.
 func (s *server) requireScope(scope token.Scope, next http.Handler) http.Handler {
+	return s.requireAnyScope(next, scope)
+}
+
+// requireAnyScope is requireScope for a route that several scopes open
+// (alert rules: read, or admin): the first the token carries admits it.
+func (s *server) requireAnyScope(next http.Handler, scopes ...token.Scope) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		raw := r.Header.Get(tokenHeader)
 		if raw == "" {
 			s.writeError(w, token.ErrUnauthenticated)
 			return
 		}
-		p, err := s.auth.Authenticate(r.Context(), raw, scope)
+		var (
+			p   tenancy.Principal
+			err error
+		)
+		for _, scope := range scopes {
+			if p, err = s.auth.Authenticate(r.Context(), raw, scope); !errors.Is(err, token.ErrForbidden) {
+				break // admitted, or refused for a reason another scope cannot change
+			}
+		}
 		if err != nil {
 			s.writeError(w, err)
 			return
