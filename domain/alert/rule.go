@@ -286,7 +286,7 @@ func (r *Rule) Validate(p Policy) error {
 	for k, v := range r.Annotations {
 		if len(v) > MaxTemplateLen {
 			bad["annotations."+k] = fmt.Sprintf("at most %d characters", MaxTemplateLen)
-		} else if _, err := parseTemplate(k, v); err != nil {
+		} else if _, err := parseTemplate(v); err != nil {
 			bad["annotations."+k] = err.Error()
 		}
 	}

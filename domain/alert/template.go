@@ -45,8 +45,11 @@ var safeFuncs = template.FuncMap{
 
 var errTooLong = fmt.Errorf("output exceeds %d bytes", maxRenderedOutput)
 
-func parseTemplate(name, text string) (*template.Template, error) {
-	t, err := template.New(name).Funcs(safeFuncs).Option("missingkey=zero").Parse(text)
+// parseTemplate parses an annotation under one fixed name, so that
+// validation and rendering accept exactly the same texts (a {{define}} of
+// the annotation's key must not pass one and fail the other).
+func parseTemplate(text string) (*template.Template, error) {
+	t, err := template.New("annotation").Funcs(safeFuncs).Option("missingkey=zero").Parse(text)
 	if err != nil {
 		msg := err.Error()
 		if i := strings.LastIndex(msg, ": "); i >= 0 && strings.HasPrefix(msg, "template: ") {
@@ -146,7 +149,7 @@ func (w *cappedWriter) Write(p []byte) (int, error) {
 // Render executes an annotation template on data. A template that fails
 // renders as its error, so a notification still says something.
 func Render(text string, data TemplateData) string {
-	t, err := parseTemplate("annotation", text)
+	t, err := parseTemplate(text)
 	if err != nil {
 		return "(" + err.Error() + ")"
 	}
