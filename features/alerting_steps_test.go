@@ -126,7 +126,7 @@ func (a *alertSteps) schedulerStarts() error {
 	if err != nil {
 		return err
 	}
-	svc := wiring.ProvideAlerting(cfg, srv.store.Alerts, srv.store.Samples, slog.New(slog.DiscardHandler), srv.clock.Now, "features-scheduler")
+	svc := wiring.ProvideAlerting(cfg, srv.store.Alerts, srv.store.Samples, srv.store.Channels, slog.New(slog.DiscardHandler), srv.clock.Now, "features-scheduler")
 	a.evals = &evalCounter{results: map[string]int{}}
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)

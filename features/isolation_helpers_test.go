@@ -21,6 +21,7 @@ import (
 
 	"github.com/pulsemetrics/pulse/adapter/idempotency/redisidempotency"
 	alertstore "github.com/pulsemetrics/pulse/adapter/store/alerts"
+	"github.com/pulsemetrics/pulse/adapter/store/channels"
 	"github.com/pulsemetrics/pulse/domain/audit"
 	"github.com/pulsemetrics/pulse/domain/token"
 	"github.com/pulsemetrics/pulse/infrastructure/app"
@@ -109,7 +110,7 @@ func isoStart(t *testing.T, mode string) *isoServer {
 		}
 	})
 	s := &isoServer{mode: mode, baseURL: "http://" + ln.Addr().String(), handler: p.Handler, tenancy: p.Tenancy, redis: client,
-		alerts: wiring.ProvideAlerting(cfg, alertstore.New(p.DB), p.Samples, p.Log, time.Now, "isolation")}
+		alerts: wiring.ProvideAlerting(cfg, alertstore.New(p.DB), p.Samples, channels.New(p.DB), p.Log, time.Now, "isolation")}
 	deadline := time.Now().Add(10 * time.Second)
 	for {
 		if ans, err := s.do(http.MethodGet, "/healthz", "", nil); err == nil && ans.status == http.StatusOK {

@@ -46,10 +46,14 @@ func buildBinaries(t *testing.T) binaries {
 	return b
 }
 
+// testSecretKey is the processes' PULSE_SECRET_KEY (the distributed roles
+// refuse to start without one) unless a test sets its own.
+const testSecretKey = "ZmVhdHVyZS10ZXN0cy1zZWNyZXQta2V5LTMyYnl0ZXM="
+
 // processEnv is the test process's environment without any PULSE_*
-// setting, plus env.
+// setting, plus PULSE_SECRET_KEY and env.
 func processEnv(env map[string]string) []string {
-	var out []string
+	out := []string{"PULSE_SECRET_KEY=" + testSecretKey}
 	for _, kv := range os.Environ() {
 		if !strings.HasPrefix(kv, "PULSE_") {
 			out = append(out, kv)

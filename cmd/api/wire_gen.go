@@ -10,7 +10,10 @@ import (
 	"context"
 	"github.com/pulsemetrics/pulse/adapter/idempotency/sqlidempotency"
 	"github.com/pulsemetrics/pulse/adapter/store/alerts"
+	"github.com/pulsemetrics/pulse/adapter/store/channels"
 	"github.com/pulsemetrics/pulse/adapter/store/dashboards"
+	"github.com/pulsemetrics/pulse/adapter/store/leases"
+	"github.com/pulsemetrics/pulse/adapter/store/notifications"
 	"github.com/pulsemetrics/pulse/adapter/store/tenants"
 	"github.com/pulsemetrics/pulse/adapter/store/users"
 	"github.com/pulsemetrics/pulse/infrastructure/config"
@@ -53,15 +56,39 @@ func initApp(ctx context.Context, cfg *config.Config, role wiring.Role) (wiring.
 	ingestService := wiring.ProvideIngest(cfg, queue, service, samplesStore, rateLimiter, idempotencyStore, clock)
 	queryService := wiring.ProvideQuery(samplesStore, cfg)
 	alertsStore := alerts.New(db)
-	alertingService := wiring.ProvideAlerting(cfg, alertsStore, samplesStore, logger, clock, role)
+	channelsStore := channels.New(db)
+	alertingService := wiring.ProvideAlerting(cfg, alertsStore, samplesStore, channelsStore, logger, clock, role)
+	notificationsStore := notifications.New(db)
+	box, err := wiring.ProvideSealer(cfg, logger)
+	if err != nil {
+		cleanup6()
+		cleanup5()
+		cleanup4()
+		cleanup3()
+		cleanup2()
+		cleanup()
+		return wiring.APIApp{}, nil, err
+	}
+	leasesStore := leases.New(db)
+	deliverer, err := wiring.ProvideDeliverer(cfg)
+	if err != nil {
+		cleanup6()
+		cleanup5()
+		cleanup4()
+		cleanup3()
+		cleanup2()
+		cleanup()
+		return wiring.APIApp{}, nil, err
+	}
 	registry := wiring.ProvideRegistry(role)
+	notificationService := wiring.ProvideNotifications(cfg, notificationsStore, channelsStore, box, leasesStore, deliverer, registry, logger, clock, role)
 	extraChecks := wiring.NoExtraChecks()
 	usersStore := users.New(db)
 	accountsService := wiring.ProvideAccounts(usersStore, store, clock)
 	dashboardsStore := dashboards.New(db)
 	dashboardsService := wiring.ProvideDashboards(dashboardsStore, clock)
-	webUI := wiring.ProvideWebUI(cfg, accountsService, dashboardsService, queryService, samplesStore, alertingService, logger, clock)
-	handler := wiring.ProvideAPIHandler(cfg, service, ingestService, queryService, db, samplesStore, queue, alertingService, registry, logger, clock, extraChecks, webUI)
+	webUI := wiring.ProvideWebUI(cfg, accountsService, dashboardsService, queryService, samplesStore, alertingService, notificationService, logger, clock)
+	handler := wiring.ProvideAPIHandler(cfg, service, ingestService, queryService, db, samplesStore, queue, alertingService, notificationService, registry, logger, clock, extraChecks, webUI)
 	cacheListener := wiring.ProvideCacheListener(service)
 	apiApp := wiring.NewAPIApp(cfg, role, handler, cacheListener, logger)
 	return apiApp, func() {

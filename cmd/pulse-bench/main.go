@@ -14,7 +14,9 @@
 // broker; then rollups: (r) the rollup job's throughput and the latency of
 // (s) a 30-day chart query (interval=auto vs raw) and (t) a one-day raw query
 // of one series among 20; then alerts: (u) a full round of 10,000 rules,
-// (v) the scheduler's lag at its pace and (w) a 24 h rule preview. Each run uses its own database, stream and broker and
+// (v) the scheduler's lag at its pace and (w) a 24 h rule preview; then
+// notify: (x) a breaching sample accepted → its webhook received and (y)
+// the dispatcher's throughput to a local receiver. Each run uses its own database, stream and broker and
 // removes them afterwards.
 package main
 
@@ -33,7 +35,7 @@ func main() {
 	requests := flag.Int("requests", 1000, "requests of -samples samples each")
 	samples := flag.Int("samples", 1000, "samples per request")
 	clients := flag.Int("clients", 8, "concurrent HTTP clients")
-	modes := flag.String("modes", "distributed,embedded,mqtt,rollups,alerts", "which modes to run")
+	modes := flag.String("modes", "distributed,embedded,mqtt,rollups,alerts,notify", "which modes to run")
 	queryRuns := flag.Int("query-runs", 50, "rollups mode: timed runs of each query")
 	mqttMessages := flag.Int("mqtt-messages", 100000, "mqtt mode: messages published")
 	mqttSamples := flag.Int("mqtt-samples", 10, "mqtt mode: samples per message")
@@ -42,6 +44,9 @@ func main() {
 	mqttInflight := flag.String("mqtt-inflight", "", "mqtt mode: Mosquitto max_inflight_messages (empty = deploy/mosquitto/mosquitto.conf's)")
 	alertRules := flag.Int("alert-rules", 10000, "alerts mode: rules, each over its own series")
 	alertSteady := flag.Duration("alert-steady", 70*time.Second, "alerts mode: how long the scheduler runs at its pace")
+	notifyBreaches := flag.Int("notify-breaches", 40, "notify mode: breaches timed to their webhook")
+	notifyCount := flag.Int("notify-count", 5000, "notify mode: notifications queued at once for the throughput")
+	notifyChannels := flag.Int("notify-channels", 10, "notify mode: webhook channels the throughput's notifications spread over")
 	flag.Parse()
 	mw := mqttWorkload{messages: *mqttMessages, samplesPerMessage: *mqttSamples, publishers: *mqttPublishers,
 		window: *mqttWindow, inflight: *mqttInflight}
@@ -64,6 +69,8 @@ func main() {
 			err = runRollups(ctx, rollupWorkload{days: 30, series: 20, every: 10, runs: *queryRuns})
 		case "alerts":
 			err = runAlerts(ctx, alertWorkload{rules: *alertRules, every: 15, steady: *alertSteady, previewRuns: *queryRuns})
+		case "notify":
+			err = runNotify(ctx, notifyWorkload{breaches: *notifyBreaches, notifications: *notifyCount, channels: *notifyChannels})
 		default:
 			err = fmt.Errorf("unknown mode %q", m)
 		}

@@ -10,8 +10,10 @@ import (
 	"context"
 	"github.com/pulsemetrics/pulse/adapter/idempotency/sqlidempotency"
 	"github.com/pulsemetrics/pulse/adapter/store/alerts"
+	"github.com/pulsemetrics/pulse/adapter/store/channels"
 	"github.com/pulsemetrics/pulse/adapter/store/dashboards"
 	"github.com/pulsemetrics/pulse/adapter/store/leases"
+	"github.com/pulsemetrics/pulse/adapter/store/notifications"
 	"github.com/pulsemetrics/pulse/adapter/store/sqldb"
 	"github.com/pulsemetrics/pulse/adapter/store/tenants"
 	"github.com/pulsemetrics/pulse/adapter/store/users"
@@ -60,18 +62,41 @@ func initServe(ctx context.Context, cfg *config.Config, role wiring.Role) (*app.
 	ingestService := wiring.ProvideIngest(cfg, queue, service, samplesStore, rateLimiter, idempotencyStore, clock)
 	queryService := wiring.ProvideQuery(samplesStore, cfg)
 	alertsStore := alerts.New(db)
-	alertingService := wiring.ProvideAlerting(cfg, alertsStore, samplesStore, logger, clock, role)
+	channelsStore := channels.New(db)
+	alertingService := wiring.ProvideAlerting(cfg, alertsStore, samplesStore, channelsStore, logger, clock, role)
+	notificationsStore := notifications.New(db)
+	box, err := wiring.ProvideSealer(cfg, logger)
+	if err != nil {
+		cleanup6()
+		cleanup5()
+		cleanup4()
+		cleanup3()
+		cleanup2()
+		cleanup()
+		return nil, nil, err
+	}
+	leasesStore := leases.New(db)
+	deliverer, err := wiring.ProvideDeliverer(cfg)
+	if err != nil {
+		cleanup6()
+		cleanup5()
+		cleanup4()
+		cleanup3()
+		cleanup2()
+		cleanup()
+		return nil, nil, err
+	}
 	registry := wiring.ProvideRegistry(role)
+	notificationService := wiring.ProvideNotifications(cfg, notificationsStore, channelsStore, box, leasesStore, deliverer, registry, logger, clock, role)
 	mqttDoor := wiring.ProvideMQTTDoor(cfg, service, ingestService, rateLimiter, queue, registry, logger)
 	extraChecks := wiring.MQTTChecks(mqttDoor)
 	usersStore := users.New(db)
 	accountsService := wiring.ProvideAccounts(usersStore, store, clock)
 	dashboardsStore := dashboards.New(db)
 	dashboardsService := wiring.ProvideDashboards(dashboardsStore, clock)
-	webUI := wiring.ProvideWebUI(cfg, accountsService, dashboardsService, queryService, samplesStore, alertingService, logger, clock)
-	handler := wiring.ProvideAPIHandler(cfg, service, ingestService, queryService, db, samplesStore, queue, alertingService, registry, logger, clock, extraChecks, webUI)
+	webUI := wiring.ProvideWebUI(cfg, accountsService, dashboardsService, queryService, samplesStore, alertingService, notificationService, logger, clock)
+	handler := wiring.ProvideAPIHandler(cfg, service, ingestService, queryService, db, samplesStore, queue, alertingService, notificationService, registry, logger, clock, extraChecks, webUI)
 	workers := wiring.ProvideWorkers(cfg, queue, samplesStore, service, registry, logger)
-	leasesStore := leases.New(db)
 	rollupjobService, err := wiring.ProvideRollupJob(cfg, samplesStore, leasesStore, registry, logger, role)
 	if err != nil {
 		cleanup6()
@@ -94,8 +119,9 @@ func initServe(ctx context.Context, cfg *config.Config, role wiring.Role) (*app.
 		return nil, nil, err
 	}
 	schedulerLoops := wiring.ProvideSchedulerLoops(cfg, samplesStore, leasesStore, usersStore, sqlidempotencyStore, rollupjobService, retentionService, alertingService, service, registry, logger, role)
+	notifyLoops := wiring.ProvideNotifyLoops(cfg, notificationService)
 	cacheListener := wiring.ProvideCacheListener(service)
-	appApp := wiring.NewServeApp(cfg, role, handler, workers, schedulerLoops, mqttDoor, cacheListener, logger)
+	appApp := wiring.NewServeApp(cfg, role, handler, workers, schedulerLoops, notifyLoops, mqttDoor, cacheListener, logger)
 	return appApp, func() {
 		cleanup6()
 		cleanup5()
@@ -218,7 +244,8 @@ func initAlerting(ctx context.Context, cfg *config.Config, role wiring.Role) (*a
 	}
 	store := alerts.New(db)
 	samplesStore, cleanup2 := wiring.ProvideSamples(db, cfg)
-	service := wiring.ProvideAlerting(cfg, store, samplesStore, logger, clock, role)
+	channelsStore := channels.New(db)
+	service := wiring.ProvideAlerting(cfg, store, samplesStore, channelsStore, logger, clock, role)
 	return service, func() {
 		cleanup2()
 		cleanup()

@@ -10,6 +10,7 @@ import (
 	"context"
 	"github.com/pulsemetrics/pulse/adapter/idempotency/sqlidempotency"
 	"github.com/pulsemetrics/pulse/adapter/store/alerts"
+	"github.com/pulsemetrics/pulse/adapter/store/channels"
 	"github.com/pulsemetrics/pulse/adapter/store/leases"
 	"github.com/pulsemetrics/pulse/adapter/store/tenants"
 	"github.com/pulsemetrics/pulse/adapter/store/users"
@@ -73,7 +74,8 @@ func initApp(ctx context.Context, cfg *config.Config, role wiring.Role) (wiring.
 		return wiring.OpsApp{}, nil, err
 	}
 	alertsStore := alerts.New(db)
-	alertingService := wiring.ProvideAlerting(cfg, alertsStore, samplesStore, logger, clock, role)
+	channelsStore := channels.New(db)
+	alertingService := wiring.ProvideAlerting(cfg, alertsStore, samplesStore, channelsStore, logger, clock, role)
 	schedulerLoops := wiring.ProvideSchedulerLoops(cfg, samplesStore, leasesStore, usersStore, sqlidempotencyStore, rollupjobService, retentionService, alertingService, service, registry, logger, role)
 	cacheListener := wiring.ProvideCacheListener(service)
 	opsApp := wiring.NewSchedulerApp(cfg, role, handler, schedulerLoops, cacheListener, logger)

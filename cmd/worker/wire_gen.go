@@ -8,6 +8,9 @@ package main
 
 import (
 	"context"
+	"github.com/pulsemetrics/pulse/adapter/store/channels"
+	"github.com/pulsemetrics/pulse/adapter/store/leases"
+	"github.com/pulsemetrics/pulse/adapter/store/notifications"
 	"github.com/pulsemetrics/pulse/adapter/store/tenants"
 	"github.com/pulsemetrics/pulse/infrastructure/config"
 	"github.com/pulsemetrics/pulse/infrastructure/wiring"
@@ -47,8 +50,31 @@ func initApp(ctx context.Context, cfg *config.Config, role wiring.Role) (wiring.
 	handler := wiring.ProvideOpsHandler(db, queue, service, registry, logger, extraChecks)
 	samplesStore, cleanup5 := wiring.ProvideSamples(db, cfg)
 	workers := wiring.ProvideWorkers(cfg, queue, samplesStore, service, registry, logger)
+	notificationsStore := notifications.New(db)
+	channelsStore := channels.New(db)
+	box, err := wiring.ProvideSealer(cfg, logger)
+	if err != nil {
+		cleanup5()
+		cleanup4()
+		cleanup3()
+		cleanup2()
+		cleanup()
+		return wiring.OpsApp{}, nil, err
+	}
+	leasesStore := leases.New(db)
+	deliverer, err := wiring.ProvideDeliverer(cfg)
+	if err != nil {
+		cleanup5()
+		cleanup4()
+		cleanup3()
+		cleanup2()
+		cleanup()
+		return wiring.OpsApp{}, nil, err
+	}
+	notificationService := wiring.ProvideNotifications(cfg, notificationsStore, channelsStore, box, leasesStore, deliverer, registry, logger, clock, role)
+	notifyLoops := wiring.ProvideNotifyLoops(cfg, notificationService)
 	cacheListener := wiring.ProvideCacheListener(service)
-	opsApp := wiring.NewOpsApp(cfg, role, handler, workers, cacheListener, logger)
+	opsApp := wiring.NewWorkerApp(cfg, role, handler, workers, notifyLoops, cacheListener, logger)
 	return opsApp, func() {
 		cleanup5()
 		cleanup4()

@@ -114,3 +114,19 @@ func tagValue(tags metric.Tags, key string) string {
 	}
 	return ""
 }
+
+// Compile checks and compiles every matcher (as a rule's Validate does),
+// for matchers held outside a rule (a silence's); it answers the index and
+// reason of each bad one.
+func (ms Matchers) Compile() map[int]string {
+	var bad map[int]string
+	for i := range ms {
+		if err := ms[i].compile(); err != nil {
+			if bad == nil {
+				bad = map[int]string{}
+			}
+			bad[i] = err.Error()
+		}
+	}
+	return bad
+}

@@ -44,6 +44,15 @@ const (
 // Securities lists every security.
 var Securities = []Security{SecuritySTARTTLS, SecurityTLS, SecurityPlain}
 
+// SMTP authentication mechanisms, used when a username is set.
+const (
+	AuthPlain = "plain"
+	AuthLogin = "login"
+)
+
+// Auths lists every mechanism.
+var Auths = []string{AuthPlain, AuthLogin}
+
 // Bounds and defaults.
 const (
 	MaxNameLen            = 200 // characters
@@ -65,6 +74,9 @@ var (
 	ErrNotFound = errors.New("notification channel not found")
 	// ErrDuplicateName is a name the tenant already gave another channel.
 	ErrDuplicateName = errors.New("a notification channel with this name already exists")
+	// ErrMessageNotFound is an unknown notification message, another
+	// tenant's, or one not in the state an action needs.
+	ErrMessageNotFound = errors.New("notification not found")
 )
 
 // Channel is a tenant's notification channel. Exactly the settings of its
@@ -90,6 +102,7 @@ type EmailSettings struct {
 	Host     string
 	Port     int
 	Security Security
+	Auth     string // plain or login ("" is plain)
 	Username string
 	To       []string
 	From     string
@@ -127,6 +140,10 @@ func (c Channel) Normalize() Channel {
 		e.Security = strings.ToLower(strings.TrimSpace(e.Security))
 		if e.Security == "" {
 			e.Security = SecuritySTARTTLS
+		}
+		e.Auth = strings.ToLower(strings.TrimSpace(e.Auth))
+		if e.Auth == "" {
+			e.Auth = AuthPlain
 		}
 		e.From = strings.TrimSpace(e.From)
 		to := make([]string, len(e.To))
@@ -221,6 +238,9 @@ func (e *EmailSettings) validate(bad FieldErrors) {
 	}
 	if !slices.Contains(Securities, e.Security) {
 		bad["email.security"] = fmt.Sprintf("must be one of %v", Securities)
+	}
+	if e.Auth != "" && !slices.Contains(Auths, e.Auth) {
+		bad["email.auth"] = fmt.Sprintf("must be one of %v", Auths)
 	}
 	if len(e.Username) > MaxUsernameLen || strings.ContainsAny(e.Username, "\r\n") {
 		bad["email.username"] = fmt.Sprintf("at most %d characters, on one line", MaxUsernameLen)

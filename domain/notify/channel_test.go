@@ -46,7 +46,7 @@ func TestNormalize(t *testing.T) {
 	if got.Name != "ops" || got.Kind != notify.KindEmail || got.RepeatInterval != notify.DefaultRepeatInterval {
 		t.Errorf("Normalize: %+v", got)
 	}
-	want := notify.EmailSettings{Host: "smtp.example.com", Port: 25, Security: notify.SecuritySTARTTLS, To: []string{"a@example.com"}, From: "b@example.com"}
+	want := notify.EmailSettings{Host: "smtp.example.com", Port: 25, Security: notify.SecuritySTARTTLS, Auth: notify.AuthPlain, To: []string{"a@example.com"}, From: "b@example.com"}
 	if !reflect.DeepEqual(*got.Email, want) {
 		t.Errorf("Normalize email = %+v, want %+v", *got.Email, want)
 	}
@@ -197,5 +197,19 @@ func TestValidateListsEveryField(t *testing.T) {
 	}
 	if msg := err.Error(); !strings.HasPrefix(msg, "invalid notification channel: email.from: ") || msg != inv.Error() {
 		t.Errorf("message %q", msg)
+	}
+}
+
+func TestEmailAuth(t *testing.T) {
+	c := notify.Defaults()
+	c.Name, c.Kind = "mail", notify.KindEmail
+	c.Email = &notify.EmailSettings{Host: "smtp.example.com", Port: 587, Auth: " LOGIN ", To: []string{"a@example.com"}, From: "b@example.com"}
+	if err := c.Normalize().Validate(); err != nil || c.Normalize().Email.Auth != notify.AuthLogin {
+		t.Fatalf("login: %v %+v", err, c.Normalize().Email)
+	}
+	c.Email.Auth = "cram-md5"
+	var bad *notify.InvalidChannelError
+	if err := c.Normalize().Validate(); !errors.As(err, &bad) || bad.Fields["email.auth"] == "" {
+		t.Fatalf("cram-md5 accepted: %v", err)
 	}
 }

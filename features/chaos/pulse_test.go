@@ -42,6 +42,7 @@ func baseEnv(h *harness, db *mariaDB, r *redisServer) map[string]string {
 		"PULSE_REQUEST_TIMEOUT":     requestTimeout.String(),
 		"PULSE_MQTT_LISTEN":         "127.0.0.1:0",
 		"PULSE_LOG_LEVEL":           "info",
+		"PULSE_SECRET_KEY":          "Y2hhb3MtdGVzdHMtc2VjcmV0LWtleS0zMi1ieXRlcyE=",
 	}
 	if db != nil {
 		env["PULSE_DATABASE_URL"] = db.url()

@@ -83,6 +83,9 @@ type Config struct {
 	AlertMinCadence time.Duration
 	AlertTick       time.Duration
 
+	// Notify is the notification dispatcher's settings (notify.go).
+	Notify Notify
+
 	ShutdownTimeout time.Duration
 	// RequestTimeout bounds one API request: its body must arrive within
 	// it (408 past it) and every dependency call ends by it (503).
@@ -190,6 +193,7 @@ func Register(fs *flag.FlagSet, getenv func(string) string) (*Config, func() err
 	dur(&c.RetentionEvery, "retention-every", "PULSE_RETENTION_EVERY", time.Hour, "how often the scheduler applies retention")
 	dur(&c.AlertMinCadence, "alert-min-cadence", "PULSE_ALERT_MIN_CADENCE", 10*time.Second, "shortest evaluation interval (cadence) an alert rule may ask for")
 	dur(&c.AlertTick, "alert-tick", "PULSE_ALERT_TICK", 250*time.Millisecond, "how often the scheduler looks for due alert rules")
+	registerNotify(&c.Notify, str, num, dur, getenv)
 	num(&c.PartitionsAhead, "partitions-ahead", "PULSE_PARTITIONS_AHEAD", 3, "MariaDB: daily samples partitions created ahead of time")
 	trust := getenv("PULSE_TRUST_PROXY") == "true"
 	fs.BoolVar(&c.TrustProxy, "trust-proxy", trust, "take client addresses from X-Forwarded-For (behind a reverse proxy) (PULSE_TRUST_PROXY)")
@@ -331,7 +335,7 @@ func (c *Config) validateRollups() error {
 	if c.PartitionsAhead < 1 || c.PartitionsAhead > 366 {
 		return fmt.Errorf("PULSE_PARTITIONS_AHEAD=%d: want 1 to 366", c.PartitionsAhead)
 	}
-	return nil
+	return c.Notify.validate()
 }
 
 // CheckRole refuses settings that do not form one coherent mode for a
@@ -348,6 +352,8 @@ func (c *Config) CheckRole(binary string) error {
 		return fmt.Errorf("PULSE_DATABASE_URL is not set: %s is a role of the distributed mode and needs the shared MariaDB (run `pulse serve` for one process on embedded storage)", binary)
 	case needRedis && c.RedisURL == "":
 		return fmt.Errorf("PULSE_REDIS_URL is not set: %s is a role of the distributed mode and hands samples over through Redis; without it they would wait in a local queue no worker drains (run `pulse serve` for one process)", binary)
+	case (binary == "pulse-api" || binary == "pulse-worker") && c.Notify.SecretKey == "":
+		return fmt.Errorf("PULSE_SECRET_KEY is not set: %s seals and opens notification channels' secrets, and every replica must use the same key (generate one with `openssl rand -base64 32`)", binary)
 	}
 	return nil
 }

@@ -2,6 +2,7 @@ package config
 
 import (
 	"flag"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -102,23 +103,33 @@ func TestMySQLDSN(t *testing.T) {
 // naming the missing setting on one line (`pulse serve` does not call it).
 func TestCheckRole(t *testing.T) {
 	db, redis := "mysql://root@127.0.0.1:3306/pulse", "redis://127.0.0.1:6379/0"
+	const key = "c2VjcmV0LWtleS1vZi10aGlydHktdHdvLWJ5dGVzISE="
 	cases := []struct {
 		binary, db, redis string
 		wantMissing       string // "" = accepted
+		noKey             bool
 	}{
-		{"pulse-api", db, "", "PULSE_REDIS_URL"},
-		{"pulse-worker", db, "", "PULSE_REDIS_URL"},
-		{"pulse-ingestor", db, "", "PULSE_REDIS_URL"},
-		{"pulse-api", "", redis, "PULSE_DATABASE_URL"},
-		{"pulse-worker", "", "", "PULSE_DATABASE_URL"},
-		{"pulse-scheduler", "", "", "PULSE_DATABASE_URL"},
-		{"pulse-scheduler", db, "", ""},
-		{"pulse-api", db, redis, ""},
-		{"pulse-worker", db, redis, ""},
+		{"pulse-api", db, "", "PULSE_REDIS_URL", false},
+		{"pulse-worker", db, "", "PULSE_REDIS_URL", false},
+		{"pulse-ingestor", db, "", "PULSE_REDIS_URL", false},
+		{"pulse-api", "", redis, "PULSE_DATABASE_URL", false},
+		{"pulse-worker", "", "", "PULSE_DATABASE_URL", false},
+		{"pulse-scheduler", "", "", "PULSE_DATABASE_URL", false},
+		{"pulse-scheduler", db, "", "", false},
+		{"pulse-api", db, redis, "", false},
+		{"pulse-worker", db, redis, "", false},
+		{"pulse-api", db, redis, "PULSE_SECRET_KEY", true},
+		{"pulse-worker", db, redis, "PULSE_SECRET_KEY", true},
+		{"pulse-scheduler", db, "", "", true},
+		{"pulse-ingestor", db, redis, "", true},
 	}
 	for _, tc := range cases {
-		t.Run(tc.binary+" db="+tc.db+" redis="+tc.redis, func(t *testing.T) {
-			c, err := load(t, map[string]string{"PULSE_DATABASE_URL": tc.db, "PULSE_REDIS_URL": tc.redis})
+		t.Run(fmt.Sprintf("%s db=%s redis=%s nokey=%v", tc.binary, tc.db, tc.redis, tc.noKey), func(t *testing.T) {
+			env := map[string]string{"PULSE_DATABASE_URL": tc.db, "PULSE_REDIS_URL": tc.redis, "PULSE_SECRET_KEY": key}
+			if tc.noKey {
+				delete(env, "PULSE_SECRET_KEY")
+			}
+			c, err := load(t, env)
 			if err != nil {
 				t.Fatal(err)
 			}

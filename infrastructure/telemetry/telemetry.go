@@ -28,6 +28,8 @@ type Registry struct {
 	queueOnce  sync.Once
 	alertsOnce sync.Once
 	alerts     *Alerts
+	notifyOnce sync.Once
+	notify     *Notifications
 }
 
 // NewRegistry returns a registry with the standard collectors and the

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	alertstore "github.com/pulsemetrics/pulse/adapter/store/alerts"
+	"github.com/pulsemetrics/pulse/adapter/store/channels"
 	"github.com/pulsemetrics/pulse/adapter/store/samples"
 	"github.com/pulsemetrics/pulse/infrastructure/config"
 	"github.com/pulsemetrics/pulse/infrastructure/telemetry"
@@ -16,9 +17,9 @@ import (
 
 // ProvideAlerting is the alerting use case on the alert store; windows
 // are read through the samples store, as charts are.
-func ProvideAlerting(cfg *config.Config, st *alertstore.Store, sm *samples.Store, log *slog.Logger, clock Clock, role Role) *alerting.Service {
+func ProvideAlerting(cfg *config.Config, st *alertstore.Store, sm *samples.Store, ch *channels.Store, log *slog.Logger, clock Clock, role Role) *alerting.Service {
 	return alerting.New(st, st, st, sm, alerting.Clock(clock), alerting.Options{
-		MinCadence: cfg.AlertMinCadence, Steps: cfg.RollupSteps, Holder: holderName(role), Logger: log.With("job", "alerts"),
+		MinCadence: cfg.AlertMinCadence, Steps: cfg.RollupSteps, Holder: holderName(role), Logger: log.With("job", "alerts"), Channels: ch,
 	})
 }
 

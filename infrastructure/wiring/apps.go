@@ -15,6 +15,7 @@ import (
 	"github.com/pulsemetrics/pulse/usecase/catalogue"
 	"github.com/pulsemetrics/pulse/usecase/flush"
 	"github.com/pulsemetrics/pulse/usecase/ingest"
+	"github.com/pulsemetrics/pulse/usecase/notification"
 	"github.com/pulsemetrics/pulse/usecase/query"
 	"github.com/pulsemetrics/pulse/usecase/tenancy"
 )
@@ -61,7 +62,8 @@ func checks(db *sqldb.DB, q Queue, extra ExtraChecks) map[string]api.Checker {
 // ProvideAPIHandler is the full HTTP API, with the dashboard (WebUI) for
 // every other path.
 func ProvideAPIHandler(cfg *config.Config, ten *tenancy.Service, in *ingest.Service, qs *query.Service,
-	db *sqldb.DB, st *samples.Store, q Queue, al *alerting.Service, reg *telemetry.Registry, log *slog.Logger, clock Clock, extra ExtraChecks, ui WebUI) http.Handler {
+	db *sqldb.DB, st *samples.Store, q Queue, al *alerting.Service, nt *notification.Service, reg *telemetry.Registry, log *slog.Logger, clock Clock,
+	extra ExtraChecks, ui WebUI) http.Handler {
 	reg.RegisterQueue(q)
 	return api.NewRouter(api.Deps{
 		Auth: ten, Ingest: in, Query: qs, Admin: ten, TrustProxy: cfg.TrustProxy,
@@ -71,7 +73,7 @@ func ProvideAPIHandler(cfg *config.Config, ten *tenancy.Service, in *ingest.Serv
 			RequestTimeout: cfg.RequestTimeout},
 		SampleLimits: metric.DefaultLimits(),
 		Logger:       log, Registerer: reg, Gatherer: reg, Now: clock,
-		Alerts: al, WebUI: ui,
+		Alerts: al, Notifications: nt, WebUI: ui,
 	})
 }
 
@@ -82,8 +84,9 @@ func ProvideOpsHandler(db *sqldb.DB, q Queue, ten *tenancy.Service, reg *telemet
 
 // NewServeApp is `pulse serve`: the API, the workers, the scheduler's jobs
 // and the MQTT door (embedded broker + ingestor) in one process.
-func NewServeApp(cfg *config.Config, role Role, h http.Handler, workers Workers, sched SchedulerLoops, door *MQTTDoor, cache CacheListener, log *slog.Logger) *app.App {
-	loops := append(append(append([]app.Loop{cache}, workers...), sched...), door)
+func NewServeApp(cfg *config.Config, role Role, h http.Handler, workers Workers, sched SchedulerLoops, notify NotifyLoops, door *MQTTDoor,
+	cache CacheListener, log *slog.Logger) *app.App {
+	loops := append(append(append(append([]app.Loop{cache}, workers...), sched...), notify...), door)
 	return &app.App{Name: string(role), Addr: cfg.HTTPAddr, Handler: h, Loops: loops, Log: log, ShutdownTimeout: cfg.ShutdownTimeout}
 }
 
@@ -100,6 +103,11 @@ func NewAPIApp(cfg *config.Config, role Role, h http.Handler, cache CacheListene
 
 // OpsApp is a role without the public API (worker, scheduler, ingestor).
 type OpsApp struct{ *app.App }
+
+// NewWorkerApp is `pulse-worker`: flush loops and the notification dispatcher.
+func NewWorkerApp(cfg *config.Config, role Role, h http.Handler, workers Workers, notify NotifyLoops, cache CacheListener, log *slog.Logger) OpsApp {
+	return NewOpsApp(cfg, role, h, append(append(Workers{}, workers...), notify...), cache, log)
+}
 
 // NewOpsApp builds a role process with the given loops and the ops endpoints.
 func NewOpsApp(cfg *config.Config, role Role, h http.Handler, workers Workers, cache CacheListener, log *slog.Logger) OpsApp {

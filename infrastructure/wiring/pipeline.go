@@ -11,6 +11,7 @@ import (
 	"github.com/pulsemetrics/pulse/infrastructure/telemetry"
 	"github.com/pulsemetrics/pulse/usecase/alerting"
 	"github.com/pulsemetrics/pulse/usecase/ingest"
+	"github.com/pulsemetrics/pulse/usecase/notification"
 	"github.com/pulsemetrics/pulse/usecase/query"
 	"github.com/pulsemetrics/pulse/usecase/retention"
 	"github.com/pulsemetrics/pulse/usecase/rollupjob"
@@ -37,4 +38,5 @@ type Pipeline struct {
 	Rollup    *rollupjob.Service
 	Retention *retention.Service
 	Alerts    *alerting.Service
+	Notify    *notification.Service // not started: ProvideNotifyLoops runs it
 }

@@ -7,10 +7,15 @@ var CoreSet = wire.NewSet(ProvideClock, CoreNoClockSet)
 
 // CoreNoClockSet is CoreSet for injectors that are given their clock (tests).
 var CoreNoClockSet = wire.NewSet(ProvideLogger, ProvideBrokerAccounts, StoreSet, ProvideRedis, ProvideQueue, ProvideRegistry,
-	ProvideTenancy, ProvideCacheListener, ProvideRateLimiter, ProvideIdempotency, ProvideIngest, ProvideQuery, ProvideAlerting)
+	ProvideTenancy, ProvideCacheListener, ProvideRateLimiter, ProvideIdempotency, ProvideIngest, ProvideQuery, ProvideAlerting,
+	NotifySet)
+
+// NotifySet is the notification use case and what it sends with.
+var NotifySet = wire.NewSet(ProvideSealer, ProvideDeliverer, ProvideNotifications)
 
 // ServeSet assembles `pulse serve` (every role in one process).
-var ServeSet = wire.NewSet(CoreSet, WebUISet, ProvideAPIHandler, ProvideWorkers, SchedulerJobsSet, ProvideMQTTDoor, MQTTChecks, NewServeApp)
+var ServeSet = wire.NewSet(CoreSet, WebUISet, ProvideAPIHandler, ProvideWorkers, SchedulerJobsSet, ProvideMQTTDoor, MQTTChecks,
+	ProvideNotifyLoops, NewServeApp)
 
 // WebUISet is the dashboard served beside the API: accounts, dashboards
 // and the web UI handler.
@@ -22,8 +27,9 @@ var SchedulerJobsSet = wire.NewSet(ProvideRollupJob, ProvideRetention, ProvideSc
 // APISet assembles `pulse-api`.
 var APISet = wire.NewSet(CoreSet, WebUISet, ProvideAPIHandler, NoExtraChecks, NewAPIApp)
 
-// WorkerSet assembles `pulse-worker`.
-var WorkerSet = wire.NewSet(CoreSet, ProvideOpsHandler, NoExtraChecks, ProvideWorkers, NewOpsApp)
+// WorkerSet assembles `pulse-worker`: the flush loops and the
+// notification dispatcher.
+var WorkerSet = wire.NewSet(CoreSet, ProvideOpsHandler, NoExtraChecks, ProvideWorkers, ProvideNotifyLoops, NewWorkerApp)
 
 // IngestorSet assembles `pulse-ingestor`: the MQTT door (a subscriber to
 // PULSE_MQTT_URL, or an embedded broker when it is unset).

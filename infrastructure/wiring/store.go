@@ -11,8 +11,10 @@ import (
 
 	"github.com/pulsemetrics/pulse/adapter/idempotency/sqlidempotency"
 	"github.com/pulsemetrics/pulse/adapter/store/alerts"
+	"github.com/pulsemetrics/pulse/adapter/store/channels"
 	"github.com/pulsemetrics/pulse/adapter/store/dashboards"
 	"github.com/pulsemetrics/pulse/adapter/store/leases"
+	"github.com/pulsemetrics/pulse/adapter/store/notifications"
 	"github.com/pulsemetrics/pulse/adapter/store/samples"
 	"github.com/pulsemetrics/pulse/adapter/store/sqldb"
 	"github.com/pulsemetrics/pulse/adapter/store/tenants"
@@ -22,7 +24,7 @@ import (
 
 // StoreSet is the database and every store on it (adapter/store).
 var StoreSet = wire.NewSet(ProvideDB, ProvideSamples, tenants.New, users.New, dashboards.New, leases.New, sqlidempotency.New,
-	alerts.New, ProvideRetentionStore)
+	alerts.New, channels.New, notifications.New, ProvideRetentionStore)
 
 // ProvideDB opens the configured database (SQLite in the data dir when no
 // PULSE_DATABASE_URL is set) and brings its schema up to date.

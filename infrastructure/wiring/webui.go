@@ -16,6 +16,7 @@ import (
 	"github.com/pulsemetrics/pulse/usecase/alerting"
 	"github.com/pulsemetrics/pulse/usecase/catalogue"
 	"github.com/pulsemetrics/pulse/usecase/dashboards"
+	"github.com/pulsemetrics/pulse/usecase/notification"
 	"github.com/pulsemetrics/pulse/usecase/query"
 	"github.com/pulsemetrics/pulse/usecase/tenancy"
 )
@@ -40,14 +41,15 @@ func ProvideDashboards(st *dashboardstore.Store, clock Clock) *dashboards.Servic
 // build (or PULSE_UI_DEV_URL), and the REST API's query and names handlers
 // behind the login session, and the alerting routes under /ui/api.
 func ProvideWebUI(cfg *config.Config, acc *accounts.Service, dash *dashboards.Service, qs *query.Service,
-	st *samples.Store, al *alerting.Service, log *slog.Logger, clock Clock) WebUI {
+	st *samples.Store, al *alerting.Service, nt *notification.Service, log *slog.Logger, clock Clock) WebUI {
 	read := api.NewReadHandlers(api.ReadDeps{
 		Query: qs, Catalogue: catalogue.NewService(st), Principal: webui.PrincipalFrom, Logger: log, Now: clock,
 	})
 	return webui.New(webui.Deps{
 		Accounts: acc, Dashboards: dash, Dist: frontend.Dist, DevURL: cfg.UIDevURL,
 		MetricsQuery: read.Query, MetricsNames: read.Names, TrustProxy: cfg.TrustProxy, Logger: log.With("component", "webui"),
-		Alerts:      api.NewAlertHandlers(api.AlertDeps{Alerts: al, Principal: webui.PrincipalFrom, Logger: log}),
-		FiringCount: al.FiringCount,
+		Alerts:        api.NewAlertHandlers(api.AlertDeps{Alerts: al, Principal: webui.PrincipalFrom, Logger: log}),
+		Notifications: api.NewNotificationHandlers(api.NotificationDeps{Notifications: nt, Principal: webui.PrincipalFrom, Logger: log}),
+		FiringCount:   al.FiringCount,
 	})
 }

@@ -10,8 +10,10 @@ import (
 	"context"
 	"github.com/pulsemetrics/pulse/adapter/idempotency/sqlidempotency"
 	"github.com/pulsemetrics/pulse/adapter/store/alerts"
+	"github.com/pulsemetrics/pulse/adapter/store/channels"
 	"github.com/pulsemetrics/pulse/adapter/store/dashboards"
 	"github.com/pulsemetrics/pulse/adapter/store/leases"
+	"github.com/pulsemetrics/pulse/adapter/store/notifications"
 	"github.com/pulsemetrics/pulse/adapter/store/tenants"
 	"github.com/pulsemetrics/pulse/adapter/store/users"
 	"github.com/pulsemetrics/pulse/infrastructure/config"
@@ -58,17 +60,40 @@ func AssemblePipeline(ctx context.Context, cfg *config.Config, role Role) (*Pipe
 	queryService := ProvideQuery(store, cfg)
 	registry := ProvideRegistry(role)
 	alertsStore := alerts.New(db)
-	alertingService := ProvideAlerting(cfg, alertsStore, store, logger, clock, role)
+	channelsStore := channels.New(db)
+	alertingService := ProvideAlerting(cfg, alertsStore, store, channelsStore, logger, clock, role)
+	notificationsStore := notifications.New(db)
+	box, err := ProvideSealer(cfg, logger)
+	if err != nil {
+		cleanup6()
+		cleanup5()
+		cleanup4()
+		cleanup3()
+		cleanup2()
+		cleanup()
+		return nil, nil, err
+	}
+	leasesStore := leases.New(db)
+	deliverer, err := ProvideDeliverer(cfg)
+	if err != nil {
+		cleanup6()
+		cleanup5()
+		cleanup4()
+		cleanup3()
+		cleanup2()
+		cleanup()
+		return nil, nil, err
+	}
+	notificationService := ProvideNotifications(cfg, notificationsStore, channelsStore, box, leasesStore, deliverer, registry, logger, clock, role)
 	extraChecks := NoExtraChecks()
 	usersStore := users.New(db)
 	accountsService := ProvideAccounts(usersStore, tenantsStore, clock)
 	dashboardsStore := dashboards.New(db)
 	dashboardsService := ProvideDashboards(dashboardsStore, clock)
-	webUI := ProvideWebUI(cfg, accountsService, dashboardsService, queryService, store, alertingService, logger, clock)
-	handler := ProvideAPIHandler(cfg, service, ingestService, queryService, db, store, queue, alertingService, registry, logger, clock, extraChecks, webUI)
+	webUI := ProvideWebUI(cfg, accountsService, dashboardsService, queryService, store, alertingService, notificationService, logger, clock)
+	handler := ProvideAPIHandler(cfg, service, ingestService, queryService, db, store, queue, alertingService, notificationService, registry, logger, clock, extraChecks, webUI)
 	workers := ProvideWorkers(cfg, queue, store, service, registry, logger)
 	mqttDoor := ProvideMQTTDoor(cfg, service, ingestService, rateLimiter, queue, registry, logger)
-	leasesStore := leases.New(db)
 	rollupjobService, err := ProvideRollupJob(cfg, store, leasesStore, registry, logger, role)
 	if err != nil {
 		cleanup6()
@@ -107,6 +132,7 @@ func AssemblePipeline(ctx context.Context, cfg *config.Config, role Role) (*Pipe
 		Rollup:    rollupjobService,
 		Retention: retentionService,
 		Alerts:    alertingService,
+		Notify:    notificationService,
 	}
 	return pipeline, func() {
 		cleanup6()
@@ -157,17 +183,40 @@ func AssemblePipelineWithClock(ctx context.Context, cfg *config.Config, role Rol
 	queryService := ProvideQuery(store, cfg)
 	registry := ProvideRegistry(role)
 	alertsStore := alerts.New(db)
-	alertingService := ProvideAlerting(cfg, alertsStore, store, logger, clock, role)
+	channelsStore := channels.New(db)
+	alertingService := ProvideAlerting(cfg, alertsStore, store, channelsStore, logger, clock, role)
+	notificationsStore := notifications.New(db)
+	box, err := ProvideSealer(cfg, logger)
+	if err != nil {
+		cleanup6()
+		cleanup5()
+		cleanup4()
+		cleanup3()
+		cleanup2()
+		cleanup()
+		return nil, nil, err
+	}
+	leasesStore := leases.New(db)
+	deliverer, err := ProvideDeliverer(cfg)
+	if err != nil {
+		cleanup6()
+		cleanup5()
+		cleanup4()
+		cleanup3()
+		cleanup2()
+		cleanup()
+		return nil, nil, err
+	}
+	notificationService := ProvideNotifications(cfg, notificationsStore, channelsStore, box, leasesStore, deliverer, registry, logger, clock, role)
 	extraChecks := NoExtraChecks()
 	usersStore := users.New(db)
 	accountsService := ProvideAccounts(usersStore, tenantsStore, clock)
 	dashboardsStore := dashboards.New(db)
 	dashboardsService := ProvideDashboards(dashboardsStore, clock)
-	webUI := ProvideWebUI(cfg, accountsService, dashboardsService, queryService, store, alertingService, logger, clock)
-	handler := ProvideAPIHandler(cfg, service, ingestService, queryService, db, store, queue, alertingService, registry, logger, clock, extraChecks, webUI)
+	webUI := ProvideWebUI(cfg, accountsService, dashboardsService, queryService, store, alertingService, notificationService, logger, clock)
+	handler := ProvideAPIHandler(cfg, service, ingestService, queryService, db, store, queue, alertingService, notificationService, registry, logger, clock, extraChecks, webUI)
 	workers := ProvideWorkers(cfg, queue, store, service, registry, logger)
 	mqttDoor := ProvideMQTTDoor(cfg, service, ingestService, rateLimiter, queue, registry, logger)
-	leasesStore := leases.New(db)
 	rollupjobService, err := ProvideRollupJob(cfg, store, leasesStore, registry, logger, role)
 	if err != nil {
 		cleanup6()
@@ -206,6 +255,7 @@ func AssemblePipelineWithClock(ctx context.Context, cfg *config.Config, role Rol
 		Rollup:    rollupjobService,
 		Retention: retentionService,
 		Alerts:    alertingService,
+		Notify:    notificationService,
 	}
 	return pipeline, func() {
 		cleanup6()

@@ -13,6 +13,7 @@ import (
 
 	"github.com/pulsemetrics/pulse/domain/alert"
 	"github.com/pulsemetrics/pulse/domain/metric"
+	"github.com/pulsemetrics/pulse/domain/notify"
 )
 
 //go:generate go tool mockgen -destination=mock_ports_test.go -package=alerting_test . Reader,Rules,Schedule,History
@@ -34,6 +35,12 @@ type Clock func() time.Time
 type Reader interface {
 	ReadRaw(ctx context.Context, q metric.Query) (metric.Page, error)
 	ReadRollupsAs(ctx context.Context, q metric.Query, base, step int64) (metric.Page, error)
+}
+
+// ChannelLookup finds a tenant's notification channels by id (the
+// channels store): a rule may name only its own tenant's.
+type ChannelLookup interface {
+	ChannelsByID(ctx context.Context, tenantID int64, ids []int64) (map[int64]notify.Channel, error)
 }
 
 // StoredRule is a rule as stored, with what its evaluations left.

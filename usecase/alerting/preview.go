@@ -27,7 +27,7 @@ type PreviewRequest struct {
 // over stored samples with the scheduler's state machine, and writes
 // nothing: what it would have fired, and how many notifications.
 func (s *Service) Preview(ctx context.Context, a Actor, req PreviewRequest) (alert.PreviewResult, error) {
-	r, err := s.prepare(a, req.Rule)
+	r, err := s.prepare(ctx, a, req.Rule)
 	if err != nil {
 		return alert.PreviewResult{}, err
 	}

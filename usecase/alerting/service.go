@@ -51,6 +51,9 @@ type Options struct {
 	Workers    int
 	Observer   Observer
 	Logger     *slog.Logger
+	// Channels, when set, refuses a rule naming a notification channel
+	// its tenant does not have (422 on channels).
+	Channels ChannelLookup
 }
 
 // Service is the alerting use case. It is safe for concurrent use.
@@ -116,11 +119,23 @@ func requireAdmin(a Actor) error {
 }
 
 // prepare normalizes and validates a rule for tenant a.
-func (s *Service) prepare(a Actor, r alert.Rule) (alert.Rule, error) {
+func (s *Service) prepare(ctx context.Context, a Actor, r alert.Rule) (alert.Rule, error) {
 	r = r.Normalize()
 	r.TenantID = a.TenantID
 	if err := r.Validate(s.policy); err != nil {
 		return alert.Rule{}, err
+	}
+	if s.opts.Channels == nil || len(r.Channels) == 0 {
+		return r, nil
+	}
+	known, err := s.opts.Channels.ChannelsByID(ctx, a.TenantID, r.Channels)
+	if err != nil {
+		return alert.Rule{}, storeErr("look up notification channels", err)
+	}
+	for i, id := range r.Channels {
+		if _, ok := known[id]; !ok {
+			return alert.Rule{}, &alert.InvalidRuleError{Fields: alert.FieldErrors{fmt.Sprintf("channels[%d]", i): fmt.Sprintf("no notification channel %d in this tenant", id)}}
+		}
 	}
 	return r, nil
 }
@@ -131,7 +146,7 @@ func (s *Service) Create(ctx context.Context, a Actor, r alert.Rule) (StoredRule
 	if err := requireAdmin(a); err != nil {
 		return StoredRule{}, err
 	}
-	r, err := s.prepare(a, r)
+	r, err := s.prepare(ctx, a, r)
 	if err != nil {
 		return StoredRule{}, err
 	}
@@ -156,7 +171,7 @@ func (s *Service) Update(ctx context.Context, a Actor, id int64, r alert.Rule) (
 	if err := requireAdmin(a); err != nil {
 		return StoredRule{}, err
 	}
-	r, err := s.prepare(a, r)
+	r, err := s.prepare(ctx, a, r)
 	if err != nil {
 		return StoredRule{}, err
 	}

@@ -14,12 +14,14 @@ import (
 	"github.com/pulsemetrics/pulse/adapter/samplejson"
 	"github.com/pulsemetrics/pulse/domain/alert"
 	"github.com/pulsemetrics/pulse/domain/metric"
+	"github.com/pulsemetrics/pulse/domain/notify"
 	"github.com/pulsemetrics/pulse/domain/outage"
 	"github.com/pulsemetrics/pulse/domain/tenant"
 	"github.com/pulsemetrics/pulse/domain/token"
 	"github.com/pulsemetrics/pulse/usecase/alerting"
 	"github.com/pulsemetrics/pulse/usecase/catalogue"
 	"github.com/pulsemetrics/pulse/usecase/ingest"
+	"github.com/pulsemetrics/pulse/usecase/notification"
 	"github.com/pulsemetrics/pulse/usecase/query"
 )
 
@@ -54,10 +56,26 @@ func (s *server) writeError(w http.ResponseWriter, err error) {
 		qerr *ingest.RateLimitError
 		ierr *ingest.IdempotencyError
 		aerr *alert.InvalidRuleError
+		cerr *notify.InvalidChannelError
+		serr *notify.InvalidSilenceError
 	)
 	switch {
 	case errors.As(err, &aerr):
 		writeJSON(w, http.StatusUnprocessableEntity, ruleErrorBody(aerr))
+	case errors.As(err, &cerr):
+		writeJSON(w, http.StatusUnprocessableEntity, fieldErrorBody("invalid notification channel", cerr.Fields))
+	case errors.As(err, &serr):
+		writeJSON(w, http.StatusUnprocessableEntity, fieldErrorBody("invalid silence", serr.Fields))
+	case errors.Is(err, notify.ErrNotFound):
+		writeJSON(w, http.StatusNotFound, errorBody{Error: notify.ErrNotFound.Error()})
+	case errors.Is(err, notify.ErrSilenceNotFound):
+		writeJSON(w, http.StatusNotFound, errorBody{Error: notify.ErrSilenceNotFound.Error()})
+	case errors.Is(err, notify.ErrMessageNotFound):
+		writeJSON(w, http.StatusNotFound, errorBody{Error: notify.ErrMessageNotFound.Error()})
+	case errors.Is(err, notify.ErrDuplicateName):
+		writeJSON(w, http.StatusConflict, errorBody{Error: notify.ErrDuplicateName.Error()})
+	case errors.Is(err, notification.ErrInvalid):
+		writeJSON(w, http.StatusUnprocessableEntity, errorBody{Error: err.Error()})
 	case errors.Is(err, alerting.ErrNotFound):
 		writeJSON(w, http.StatusNotFound, errorBody{Error: alerting.ErrNotFound.Error()})
 	case errors.Is(err, alerting.ErrInvalid):
@@ -187,14 +205,19 @@ func ceilSeconds(d time.Duration) int64 {
 
 // ruleErrorBody lists every bad field of a rule, sorted by field name.
 func ruleErrorBody(e *alert.InvalidRuleError) errorBody {
-	fields := make([]string, 0, len(e.Fields))
-	for f := range e.Fields {
+	return fieldErrorBody("invalid rule", e.Fields)
+}
+
+// fieldErrorBody lists every bad field of what, sorted by field name.
+func fieldErrorBody[F ~map[string]string](what string, bad F) errorBody {
+	fields := make([]string, 0, len(bad))
+	for f := range bad {
 		fields = append(fields, f)
 	}
 	slices.Sort(fields)
-	b := errorBody{Error: fmt.Sprintf("invalid rule: %d field(s)", len(fields))}
+	b := errorBody{Error: fmt.Sprintf("%s: %d field(s)", what, len(fields))}
 	for _, f := range fields {
-		b.Errors = append(b.Errors, metric.FieldError{Field: f, Message: e.Fields[f]})
+		b.Errors = append(b.Errors, metric.FieldError{Field: f, Message: bad[f]})
 	}
 	return b
 }

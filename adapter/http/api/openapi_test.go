@@ -38,7 +38,7 @@ func TestOpenAPIDescribesEveryRoute(t *testing.T) {
 			described[strings.ToUpper(method)+" "+path] = true
 		}
 	}
-	e := newAdminEnv(t, func(d *api.Deps) { d.Alerts = routesOnlyAlerts{} })
+	e := newAdminEnv(t, func(d *api.Deps) { d.Alerts, d.Notifications = routesOnlyAlerts{}, routesOnlyNotifications{} })
 	served := map[string]bool{}
 	for _, r := range api.Routes(e.h) {
 		served[r.String()] = true
@@ -66,3 +66,7 @@ func TestOpenAPIDescribesEveryRoute(t *testing.T) {
 
 // routesOnlyAlerts registers the alerting routes; this test never calls them.
 type routesOnlyAlerts struct{ api.Alerts }
+
+// routesOnlyNotifications registers the notification routes; this test
+// never calls them.
+type routesOnlyNotifications struct{ api.Notifications }

@@ -129,6 +129,11 @@ type Deps struct {
 	// Alerts serves the alerting routes (/api/alert-rules, /api/alerts);
 	// nil: they are not registered.
 	Alerts Alerts
+	// Notifications serves the notification routes (/api/channels,
+	// /api/silences, /api/notifications, /api/notification-settings), with
+	// the alerting routes' scopes: reads need read or admin, writes admin;
+	// nil: they are not registered.
+	Notifications Notifications
 	// WebUI serves every request no API route matches, except under /api/
 	// (the dashboard, adapter/http/webui); nil: such requests are JSON 404s.
 	// It runs inside this router's logging, metrics and panic recovery.
@@ -137,37 +142,39 @@ type Deps struct {
 
 // server holds the resolved dependencies of the handlers.
 type server struct {
-	auth      Authenticator
-	ingest    Ingester
-	query     Querier
-	checks    map[string]Checker
-	limits    Limits
-	sampleLim metric.Limits
-	log       *slog.Logger
-	metrics   *httpMetrics
-	now       func() time.Time
-	admin     Admin
-	trust     bool
-	catalogue Cataloguer
-	alerts    Alerts
+	auth          Authenticator
+	ingest        Ingester
+	query         Querier
+	checks        map[string]Checker
+	limits        Limits
+	sampleLim     metric.Limits
+	log           *slog.Logger
+	metrics       *httpMetrics
+	now           func() time.Time
+	admin         Admin
+	trust         bool
+	catalogue     Cataloguer
+	alerts        Alerts
+	notifications Notifications
 }
 
 // NewRouter returns the HTTP API with its middleware: panic recovery,
 // request logging and Prometheus instrumentation.
 func NewRouter(deps Deps) http.Handler {
 	s := &server{
-		auth:      deps.Auth,
-		ingest:    deps.Ingest,
-		query:     deps.Query,
-		checks:    deps.Checks,
-		limits:    deps.Limits.withDefaults(),
-		sampleLim: deps.SampleLimits,
-		log:       deps.Logger,
-		now:       deps.Now,
-		admin:     deps.Admin,
-		trust:     deps.TrustProxy,
-		catalogue: deps.Catalogue,
-		alerts:    deps.Alerts,
+		auth:          deps.Auth,
+		ingest:        deps.Ingest,
+		query:         deps.Query,
+		checks:        deps.Checks,
+		limits:        deps.Limits.withDefaults(),
+		sampleLim:     deps.SampleLimits,
+		log:           deps.Logger,
+		now:           deps.Now,
+		admin:         deps.Admin,
+		trust:         deps.TrustProxy,
+		catalogue:     deps.Catalogue,
+		alerts:        deps.Alerts,
+		notifications: deps.Notifications,
 	}
 	if s.log == nil {
 		s.log = slog.New(slog.NewTextHandler(io.Discard, nil))
@@ -198,6 +205,9 @@ func NewRouter(deps Deps) http.Handler {
 	}
 	if s.alerts != nil {
 		s.registerAlerts(r, "/api", s.alertTokenGuard)
+	}
+	if s.notifications != nil {
+		s.registerNotifications(r, "/api", s.alertTokenGuard)
 	}
 	r.HandleFunc("/healthz", s.handleHealth).Methods(http.MethodGet, http.MethodHead)
 	r.HandleFunc("/readyz", s.handleReady).Methods(http.MethodGet, http.MethodHead)

@@ -124,7 +124,7 @@ func newWorldWith(t *testing.T, edit func(*webui.Deps)) *world {
 		})
 	}
 	d := webui.Deps{Accounts: acc, Dashboards: dash, Dist: testDist, MetricsQuery: echo("query"), MetricsNames: echo("names"),
-		Alerts: echo("alerts"), FiringCount: w.countFiring}
+		Alerts: echo("alerts"), Notifications: echo("notifications"), FiringCount: w.countFiring}
 	if edit != nil {
 		edit(&d)
 	}

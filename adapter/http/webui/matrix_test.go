@@ -80,11 +80,24 @@ var matrix = []matrixRow{
 	// is the alert handlers' answer (404) when the page loads it.
 	{"GET", "/alerts/{id:[0-9]+}", fixedURL("/alerts/7"), nil, map[caller]int{loggedOut: 303, superNoTen: 403, otherAdmin: 200, ownViewer: 200, ownAdmin: 200}},
 	{"GET", "/alerts/{id:[0-9]+}/edit", fixedURL("/alerts/7/edit"), nil, map[caller]int{loggedOut: 303, superNoTen: 403, otherAdmin: 200, ownViewer: 200, ownAdmin: 200}},
+	// The notification pages carry no tenant data (the app loads it from
+	// /ui/api/…), like the alerts pages.
+	{"GET", "/channels", fixedURL("/channels"), nil, map[caller]int{loggedOut: 303, superNoTen: 403, otherAdmin: 200, ownViewer: 200, ownAdmin: 200}},
+	{"GET", "/silences", fixedURL("/silences"), nil, map[caller]int{loggedOut: 303, superNoTen: 403, otherAdmin: 200, ownViewer: 200, ownAdmin: 200}},
+	{"GET", "/notifications", fixedURL("/notifications?status=dead"), nil, map[caller]int{loggedOut: 303, superNoTen: 403, otherAdmin: 200, ownViewer: 200, ownAdmin: 200}},
 	// Every method reaches the alert handlers (a prefix route: "*"); the
 	// matrix sends GET, TestAlertDataRoutes the writes.
 	{"*", "/ui/api/alert-rules", fixedURL("/ui/api/alert-rules?page=1"), nil,
 		map[caller]int{loggedOut: 401, superNoTen: 403, otherAdmin: 200, ownViewer: 200, ownAdmin: 200}},
 	{"*", "/ui/api/alerts", fixedURL("/ui/api/alerts?state=firing"), nil,
+		map[caller]int{loggedOut: 401, superNoTen: 403, otherAdmin: 200, ownViewer: 200, ownAdmin: 200}},
+	{"*", "/ui/api/channels", fixedURL("/ui/api/channels"), nil,
+		map[caller]int{loggedOut: 401, superNoTen: 403, otherAdmin: 200, ownViewer: 200, ownAdmin: 200}},
+	{"*", "/ui/api/silences", fixedURL("/ui/api/silences?active=true"), nil,
+		map[caller]int{loggedOut: 401, superNoTen: 403, otherAdmin: 200, ownViewer: 200, ownAdmin: 200}},
+	{"*", "/ui/api/notifications", fixedURL("/ui/api/notifications?status=dead"), nil,
+		map[caller]int{loggedOut: 401, superNoTen: 403, otherAdmin: 200, ownViewer: 200, ownAdmin: 200}},
+	{"*", "/ui/api/notification-settings", fixedURL("/ui/api/notification-settings"), nil,
 		map[caller]int{loggedOut: 401, superNoTen: 403, otherAdmin: 200, ownViewer: 200, ownAdmin: 200}},
 	{"GET", "/ui/api/metrics/query", fixedURL("/ui/api/metrics/query?name=cpu.load"), nil,
 		map[caller]int{loggedOut: 401, superNoTen: 403, otherAdmin: 200, ownViewer: 200, ownAdmin: 200}},

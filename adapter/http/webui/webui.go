@@ -71,6 +71,10 @@ type Deps struct {
 	// /ui/api/… path) for the principal PrincipalFrom reads, after the
 	// session and CSRF checks; nil answers 501.
 	Alerts http.Handler
+	// Notifications serves every method under /ui/api/channels,
+	// /ui/api/silences, /ui/api/notifications and
+	// /ui/api/notification-settings, as Alerts does; nil answers 501.
+	Notifications http.Handler
 	// FiringCount counts a tenant's firing alert instances for the shared
 	// prop alerts_firing; nil (or an error, logged) shows 0.
 	FiringCount func(ctx context.Context, tenantID int64) (int, error)
@@ -129,10 +133,16 @@ func New(d Deps) *Handler {
 	page("/alerts/new", u.tenantPage(u.newAlert), http.MethodGet)
 	page("/alerts/{id:[0-9]+}", u.tenantPage(u.showAlert), http.MethodGet)
 	page("/alerts/{id:[0-9]+}/edit", u.tenantPage(u.editAlert), http.MethodGet)
+	page("/channels", u.tenantPage(u.listChannels), http.MethodGet)
+	page("/silences", u.tenantPage(u.listSilences), http.MethodGet)
+	page("/notifications", u.tenantPage(u.listNotifications), http.MethodGet)
 	r.Handle("/ui/api/metrics/query", u.chain(u.dataRoute(d.MetricsQuery), false)).Methods(http.MethodGet)
 	r.Handle("/ui/api/metrics/names", u.chain(u.dataRoute(d.MetricsNames), false)).Methods(http.MethodGet)
 	r.PathPrefix("/ui/api/alert-rules").Handler(u.chain(u.dataRoute(d.Alerts), false))
 	r.PathPrefix("/ui/api/alerts").Handler(u.chain(u.dataRoute(d.Alerts), false))
+	for _, prefix := range []string{"/ui/api/channels", "/ui/api/silences", "/ui/api/notifications", "/ui/api/notification-settings"} {
+		r.PathPrefix(prefix).Handler(u.chain(u.dataRoute(d.Notifications), false))
+	}
 	r.Handle("/build/{path:.+}", securityHeaders(u.devURL, u.assets.fileServer())).Methods(http.MethodGet, http.MethodHead)
 	r.NotFoundHandler = securityHeaders(u.devURL, http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
 		writeJSONError(w, http.StatusNotFound, "no such page")

@@ -1,6 +1,7 @@
 package egress
 
 import (
+	"context"
 	"crypto/tls"
 	"errors"
 	"fmt"
@@ -123,4 +124,11 @@ func unwrapURL(err error) error {
 func IsTimeout(err error) bool {
 	var ne net.Error
 	return errors.As(err, &ne) && ne.Timeout()
+}
+
+// Dial connects to addr ("host:port") as the HTTP transport does: the
+// address dialled is checked, unless host:port is allowed. For other
+// protocols that must not reach internal hosts (SMTP).
+func (c *Client) Dial(ctx context.Context, network, addr string) (net.Conn, error) {
+	return c.dialer.DialContext(ctx, network, addr)
 }

@@ -84,10 +84,12 @@ func (s *Sender) Send(ctx context.Context, url, secret, id string, body []byte) 
 	}
 	// With a status, the receiver has answered: a body that then failed to
 	// read changes nothing about what it said.
-	return classify(resp, now()), nil
+	return Classify(resp, now()), nil
 }
 
-func classify(resp egress.Response, now time.Time) Result {
+// Classify reads an answer as Send does (for receivers of unsigned
+// posts, such as Slack's incoming webhooks).
+func Classify(resp egress.Response, now time.Time) Result {
 	r := Result{Status: resp.Status, Body: strings.ToValidUTF8(string(resp.Body[:min(len(resp.Body), MaxResultBody)]), "")}
 	switch s := resp.Status; {
 	case s >= 200 && s < 300:

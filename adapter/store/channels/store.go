@@ -39,6 +39,7 @@ type emailJSON struct {
 	Host     string   `json:"host"`
 	Port     int      `json:"port"`
 	Security string   `json:"security"`
+	Auth     string   `json:"auth,omitempty"`
 	Username string   `json:"username"`
 	To       []string `json:"to"`
 	From     string   `json:"from"`
@@ -56,7 +57,7 @@ func settingsJSON(c notify.Channel) (string, error) {
 	case notify.KindEmail:
 		e := emailJSON{To: []string{}}
 		if c.Email != nil {
-			e = emailJSON{Host: c.Email.Host, Port: c.Email.Port, Security: c.Email.Security, Username: c.Email.Username,
+			e = emailJSON{Host: c.Email.Host, Port: c.Email.Port, Security: c.Email.Security, Auth: c.Email.Auth, Username: c.Email.Username,
 				To: c.Email.To, From: c.Email.From}
 			if e.To == nil {
 				e.To = []string{}
@@ -88,7 +89,7 @@ func parseSettings(c *notify.Channel, s string) error {
 		if e.To == nil {
 			e.To = []string{}
 		}
-		c.Email = &notify.EmailSettings{Host: e.Host, Port: e.Port, Security: e.Security, Username: e.Username, To: e.To, From: e.From}
+		c.Email = &notify.EmailSettings{Host: e.Host, Port: e.Port, Security: e.Security, Auth: e.Auth, Username: e.Username, To: e.To, From: e.From}
 	case notify.KindWebhook:
 		var w webhookJSON
 		if err := json.Unmarshal([]byte(s), &w); err != nil {

@@ -71,7 +71,8 @@ async function failure(res: Response): Promise<ApiError> {
   return new ApiError(res.status, message)
 }
 
-async function call<T>(method: string, url: string, body?: unknown, signal?: AbortSignal): Promise<T> {
+/** One JSON call to /ui/api (CSRF header on writes); a non-2xx answer throws an ApiError (ValidationError for 422). */
+export async function call<T>(method: string, url: string, body?: unknown, signal?: AbortSignal): Promise<T> {
   const headers: Record<string, string> = { Accept: 'application/json' }
   if (method !== 'GET') headers['X-XSRF-TOKEN'] = xsrfToken()
   if (body !== undefined) headers['Content-Type'] = 'application/json'

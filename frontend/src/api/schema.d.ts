@@ -254,6 +254,164 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/channels": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The caller's tenant's notification channels, by name (scope read); secrets are masked */
+        get: operations["listChannels"];
+        put?: never;
+        /** Create a notification channel (scope admin); a webhook's signing secret is in this answer only */
+        post: operations["createChannel"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/channels/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** One notification channel (scope read); its secret masked */
+        get: operations["getChannel"];
+        /** Replace a notification channel's settings (scope admin); the secret stays unless given, rotated, or the kind changes */
+        put: operations["updateChannel"];
+        post?: never;
+        /** Delete a notification channel (scope admin); rules naming it keep the id, their notifications to it are dropped */
+        delete: operations["deleteChannel"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/channels/{id}/test": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Send a sample notification over the channel now, outside the queue and budget (scope admin) */
+        post: operations["testChannel"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/silences": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The caller's tenant's silences, newest first (scope read); ended ones stay, as history */
+        get: operations["listSilences"];
+        put?: never;
+        /** Create a silence (scope admin); its creator is the caller */
+        post: operations["createSilence"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/silences/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        /** End a silence now (scope admin); what it held and still fires is notified */
+        delete: operations["endSilence"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/notifications": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The caller's tenant's notification messages, newest first, with their last error (scope read) */
+        get: operations["listNotifications"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/notifications/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The alert notifications one message carries (scope read) */
+        get: operations["getNotification"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/notifications/{id}/retry": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Queue a dead message again for an attempt now, with a fresh retry window (scope admin) */
+        post: operations["retryNotification"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/notification-settings": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The caller's tenant's notification budget (scope read) */
+        get: operations["getNotificationSettings"];
+        /** Set the caller's tenant's notification budget (scope admin) */
+        put: operations["putNotificationSettings"];
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/admin/tenants": {
         parameters: {
             query?: never;
@@ -745,6 +903,174 @@ export interface components {
             /** @description the last entry's id (pass it as cursor); null when the page was not full */
             next_cursor: string | null;
         };
+        EmailSettings: {
+            /** @description the SMTP server */
+            host: string;
+            port: number;
+            /**
+             * @description STARTTLS on a plain connection (587), TLS from the first byte (465), or none; default starttls
+             * @enum {string}
+             */
+            security?: "starttls" | "tls" | "plain";
+            /**
+             * @description SMTP AUTH mechanism when a username is set; default plain
+             * @enum {string}
+             */
+            auth?: "plain" | "login";
+            /** @description the SMTP user; its password is the channel's secret */
+            username?: string;
+            /** @description RFC 5322 addresses */
+            to: string[];
+            from: string;
+        };
+        /**
+         * @description A notification channel as written by a client: exactly the settings object of its kind (slack's is `{}`:
+         *     its one setting, the incoming-webhook URL, is the secret). Durations are Go duration strings, whole seconds.
+         *     Absent fields take their defaults (send_resolved true, group_wait 10s, repeat_interval 4h). Unknown fields
+         *     (id, secret_set, secret_hint, created_at, updated_at too) are a 422; a body that is not UTF-8 is a 400.
+         *     Every bad field is listed in one 422 answer, by its JSON name (email.host, email.to[2], webhook.url, slack.url).
+         * @example {
+         *       "name": "Ops hook",
+         *       "kind": "webhook",
+         *       "webhook": {
+         *         "url": "https://hooks.example.com/pulse"
+         *       },
+         *       "send_resolved": true,
+         *       "group_wait": "10s",
+         *       "repeat_interval": "4h"
+         *     }
+         */
+        ChannelRequest: {
+            /** @description unique in the tenant (409 otherwise) */
+            name: string;
+            /** @enum {string} */
+            kind: "email" | "webhook" | "slack";
+            email?: components["schemas"]["EmailSettings"] | null;
+            webhook?: {
+                /** @description absolute http(s) URL without credentials; the egress policy may refuse private addresses */
+                url: string;
+            } | null;
+            slack?: Record<string, never> | null;
+            /** @description also notify when an alert resolves; default true */
+            send_resolved?: boolean;
+            /** @description Go duration, 0s to 1h, a rule's notifications wait to be sent together; default 10s */
+            group_wait?: string;
+            /** @description Go duration, 1m to 168h, after which a still-firing alert is notified again; default 4h */
+            repeat_interval?: string;
+            /** @description the email channel's SMTP password or the Slack channel's incoming-webhook URL (required for slack); absent on an update keeps the stored one. Never shown back. A webhook's signing secret is made by Pulse. */
+            secret?: string;
+            /** @description webhook: make a new signing secret (shown once in the answer) */
+            rotate_secret?: boolean;
+        };
+        /** @description a stored channel, its secret masked */
+        Channel: components["schemas"]["ChannelRequest"] & {
+            id: number;
+            secret_set: boolean;
+            /** @description the secret's last characters (••••a1b2); empty when none is set */
+            secret_hint: string;
+            /** Format: date-time */
+            created_at: string | null;
+            /** Format: date-time */
+            updated_at: string | null;
+            /** @description present only when a webhook's signing secret was made (on creation, or rotate_secret): whsec_…, shown this once */
+            secret?: string;
+        };
+        ChannelList: {
+            /** @description by name */
+            channels: components["schemas"]["Channel"][];
+        };
+        /** @description what a test message came to; a failed delivery is still a 200 */
+        ChannelTestResult: {
+            delivered: boolean;
+            /** @description the receiver's HTTP status or SMTP code; 0 none */
+            status: number;
+            /** @description what the receiver answered */
+            answer: string;
+            /** @description a failure without an answer (a refused URL, a timeout); empty otherwise */
+            error: string;
+            /** @description the failure is transient; a real message would be retried */
+            retryable: boolean;
+            took_ms: number;
+        };
+        /**
+         * @description Mutes a rule's notifications (rule_id; 0 any rule) whose labels every matcher selects, from starts_at
+         *     (default now) to ends_at, or starts_at + duration, or an hour after the start; ends_at and duration
+         *     together are a 422. A silence needs a rule or at least one matcher. State changes are still recorded.
+         */
+        SilenceRequest: {
+            rule_id?: number;
+            matchers?: components["schemas"]["Matcher"][];
+            /** Format: date-time */
+            starts_at?: string;
+            /** Format: date-time */
+            ends_at?: string;
+            /** @description Go duration, e.g. "1h"; at most a year */
+            duration?: string;
+            comment?: string;
+        };
+        Silence: {
+            id: number;
+            rule_id: number;
+            matchers: components["schemas"]["Matcher"][];
+            /** Format: date-time */
+            starts_at: string | null;
+            /** Format: date-time */
+            ends_at: string | null;
+            comment: string;
+            /** @description the creator: its token's id, or user:N for a dashboard user */
+            created_by: string;
+            /** Format: date-time */
+            created_at: string | null;
+            /** @description it mutes now */
+            active: boolean;
+        };
+        SilenceList: {
+            /** @description newest first */
+            silences: components["schemas"]["Silence"][];
+        };
+        /** @description one message to one channel (a rule's grouped notifications, a repeat, or a digest) and its attempts */
+        NotificationMessage: {
+            id: number;
+            channel_id: number;
+            /** @description 0 for a digest */
+            rule_id: number;
+            /** @enum {string} */
+            kind: "alerts" | "repeat" | "digest";
+            /** @enum {string} */
+            status: "queued" | "sent" | "dead";
+            /** @description how many notifications it carries */
+            items: number;
+            attempts: number;
+            /** Format: date-time */
+            next_attempt_at: string | null;
+            /** @description the receiver's HTTP status or SMTP code; 0 none */
+            last_status: number;
+            last_error: string;
+            /** Format: date-time */
+            created_at: string | null;
+            /**
+             * Format: date-time
+             * @description null until sent
+             */
+            sent_at: string | null;
+        };
+        NotificationPage: {
+            /** @description newest first */
+            notifications: components["schemas"]["NotificationMessage"][];
+            /** @description the next page's cursor; null on the last page */
+            next_cursor: string | null;
+        };
+        NotificationDetail: {
+            id: number;
+            /** @description the notifications the message carries, as the alerting outbox holds them (rule_id, tenant_id, rule, kind, state, severity, instance, labels, annotations, value, threshold, condition, at, fired_at?, channels) */
+            alerts: {
+                [key: string]: unknown;
+            }[];
+        };
+        NotificationSettings: {
+            /** @description the messages per channel and minute; what exceeds it goes out in one digest. On a PUT, 0 goes back to the server's default (the answer names it) */
+            per_minute: number;
+        };
     };
     responses: {
         /** @description an error */
@@ -788,6 +1114,27 @@ export interface components {
                 "application/json": components["schemas"]["Error"];
             };
         };
+        /** @description the channel or silence is invalid: every bad field is listed, sorted by field name */
+        InvalidFields: {
+            headers: {
+                [name: string]: unknown;
+            };
+            content: {
+                /**
+                 * @example {
+                 *       "error": "invalid notification channel: 1 field(s)",
+                 *       "errors": [
+                 *         {
+                 *           "index": 0,
+                 *           "field": "webhook.url",
+                 *           "message": "must be an absolute http or https URL with a host"
+                 *         }
+                 *       ]
+                 *     }
+                 */
+                "application/json": components["schemas"]["Error"];
+            };
+        };
     };
     parameters: {
         /** @description the rule's id; another tenant's rule is 404 */
@@ -795,6 +1142,8 @@ export interface components {
         /** @description the previous page's next_cursor */
         Cursor: string;
         ListLimit: number;
+        /** @description the channel's id; another tenant's channel is 404 */
+        ChannelID: number;
     };
     requestBodies: never;
     headers: never;
@@ -1326,6 +1675,396 @@ export interface operations {
             };
             401: components["responses"]["Error"];
             403: components["responses"]["Error"];
+            422: components["responses"]["Error"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    listChannels: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description the channels */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ChannelList"];
+                };
+            };
+            401: components["responses"]["Error"];
+            403: components["responses"]["Error"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    createChannel: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ChannelRequest"];
+            };
+        };
+        responses: {
+            /** @description created */
+            201: {
+                headers: {
+                    /** @description the channel's URL */
+                    Location?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Channel"];
+                };
+            };
+            400: components["responses"]["Error"];
+            401: components["responses"]["Error"];
+            403: components["responses"]["Error"];
+            409: components["responses"]["Error"];
+            413: components["responses"]["Error"];
+            422: components["responses"]["InvalidFields"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    getChannel: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description the channel's id; another tenant's channel is 404 */
+                id: components["parameters"]["ChannelID"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description the channel */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Channel"];
+                };
+            };
+            401: components["responses"]["Error"];
+            403: components["responses"]["Error"];
+            404: components["responses"]["Error"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    updateChannel: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description the channel's id; another tenant's channel is 404 */
+                id: components["parameters"]["ChannelID"];
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ChannelRequest"];
+            };
+        };
+        responses: {
+            /** @description updated (with secret when a webhook's was made) */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Channel"];
+                };
+            };
+            400: components["responses"]["Error"];
+            401: components["responses"]["Error"];
+            403: components["responses"]["Error"];
+            404: components["responses"]["Error"];
+            409: components["responses"]["Error"];
+            413: components["responses"]["Error"];
+            422: components["responses"]["InvalidFields"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    deleteChannel: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description the channel's id; another tenant's channel is 404 */
+                id: components["parameters"]["ChannelID"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description deleted */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            401: components["responses"]["Error"];
+            403: components["responses"]["Error"];
+            404: components["responses"]["Error"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    testChannel: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description the channel's id; another tenant's channel is 404 */
+                id: components["parameters"]["ChannelID"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description what the receiver answered (a failed delivery too) */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ChannelTestResult"];
+                };
+            };
+            401: components["responses"]["Error"];
+            403: components["responses"]["Error"];
+            404: components["responses"]["Error"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    listSilences: {
+        parameters: {
+            query?: {
+                /** @description only the silences that have not ended */
+                active?: boolean;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description the silences */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SilenceList"];
+                };
+            };
+            401: components["responses"]["Error"];
+            403: components["responses"]["Error"];
+            422: components["responses"]["Error"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    createSilence: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["SilenceRequest"];
+            };
+        };
+        responses: {
+            /** @description created */
+            201: {
+                headers: {
+                    /** @description the silence's URL */
+                    Location?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Silence"];
+                };
+            };
+            400: components["responses"]["Error"];
+            401: components["responses"]["Error"];
+            403: components["responses"]["Error"];
+            413: components["responses"]["Error"];
+            422: components["responses"]["InvalidFields"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    endSilence: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description the silence's id; another tenant's is 404 */
+                id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description ended */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            401: components["responses"]["Error"];
+            403: components["responses"]["Error"];
+            404: components["responses"]["Error"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    listNotifications: {
+        parameters: {
+            query?: {
+                status?: "queued" | "sent" | "dead";
+                channel_id?: number;
+                rule_id?: number;
+                /** @description the previous page's next_cursor */
+                cursor?: components["parameters"]["Cursor"];
+                limit?: number;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description a page */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["NotificationPage"];
+                };
+            };
+            401: components["responses"]["Error"];
+            403: components["responses"]["Error"];
+            422: components["responses"]["Error"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    getNotification: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description the message's id; another tenant's is 404 */
+                id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description the message's notifications */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["NotificationDetail"];
+                };
+            };
+            401: components["responses"]["Error"];
+            403: components["responses"]["Error"];
+            404: components["responses"]["Error"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    retryNotification: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description the message's id; another tenant's, or one not dead, is 404 */
+                id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description queued */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            401: components["responses"]["Error"];
+            403: components["responses"]["Error"];
+            404: components["responses"]["Error"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    getNotificationSettings: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description the settings */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["NotificationSettings"];
+                };
+            };
+            401: components["responses"]["Error"];
+            403: components["responses"]["Error"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    putNotificationSettings: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["NotificationSettings"];
+            };
+        };
+        responses: {
+            /** @description the settings in force */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["NotificationSettings"];
+                };
+            };
+            400: components["responses"]["Error"];
+            401: components["responses"]["Error"];
+            403: components["responses"]["Error"];
+            413: components["responses"]["Error"];
             422: components["responses"]["Error"];
             503: components["responses"]["Unavailable"];
         };

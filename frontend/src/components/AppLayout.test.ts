@@ -10,6 +10,16 @@ afterEach(() => {
 })
 
 describe('AppLayout', () => {
+  it('links to the notification pages, marking the current one', () => {
+    signIn('viewer')
+    page.url = '/silences'
+    const w = mount(AppLayout)
+    const links = w.findAll('nav[aria-label="Main"] a')
+    expect(links.slice(3).map((a) => a.attributes('href'))).toEqual(['/channels', '/silences', '/notifications'])
+    expect(links.filter((a) => a.attributes('aria-current') === 'page').map((a) => a.text())).toEqual(['Silences'])
+    page.url = '/dashboards'
+  })
+
   it('links to the alerts with the firing-now count', () => {
     signIn('viewer')
     page.props.alerts_firing = 3
@@ -23,6 +33,6 @@ describe('AppLayout', () => {
     signIn('admin')
     const w = mount(AppLayout)
     expect(w.find('[data-testid="alerts-firing-badge"]').exists()).toBe(false)
-    expect(w.findAll('nav[aria-label="Main"] a').map((a) => a.text())).toEqual(['Dashboards', 'Explore', 'Alerts'])
+    expect(w.findAll('nav[aria-label="Main"] a').map((a) => a.text())).toEqual(['Dashboards', 'Explore', 'Alerts', 'Channels', 'Silences', 'Notifications'])
   })
 })

@@ -7,6 +7,7 @@ import { recordVisits, signIn } from '../../test/inertia'
 import { json, routeFetch, type Route } from '../../test/fetchRoutes'
 import { previewAnswer, rule } from '../../test/alerts'
 import { answer, point } from '../../test/answers'
+import { emailChannel, webhookChannel } from '../../test/notifications'
 import type { NamesAnswer } from '../../api/types'
 import Edit from './Edit.vue'
 
@@ -17,6 +18,7 @@ const common: Route[] = [
   ['GET', /\/ui\/api\/metrics\/names/, () => NAMES],
   ['GET', /\/ui\/api\/metrics\/query/, () => answer([{ tags: { host: 'a' }, points: [point(Date.now() - 60_000, 0.5)] }])],
   ['POST', '/ui/api/alert-rules/preview', () => previewAnswer()],
+  ['GET', '/ui/api/channels', () => ({ channels: [emailChannel(), webhookChannel()] })],
 ]
 
 beforeEach(() => {
@@ -107,12 +109,13 @@ describe('Alerts/Edit', () => {
         () =>
           json(
             {
-              error: 'invalid rule: 4 field(s)',
+              error: 'invalid rule: 5 field(s)',
               errors: [
                 { index: 0, field: 'window', message: 'must be between 10s and 24h0m0s' },
                 { index: 0, field: 'matchers[0]', message: 'regex does not compile: missing closing )' },
                 { index: 0, field: 'annotations.summary', message: 'template: unexpected "}"' },
                 { index: 0, field: 'channels', message: 'channel 9 does not exist' },
+                { index: 0, field: 'matchers[3]', message: 'unknown operator' },
               ],
             },
             422,
@@ -139,9 +142,10 @@ describe('Alerts/Edit', () => {
     expect(w.get('#rule-matchers-0-error').text()).toBe('regex does not compile: missing closing )')
     expect(w.get('#rule-matchers-0-tag').attributes('aria-invalid')).toBe('true')
     expect(w.get('#rule-annotations-summary-error').text()).toBe('template: unexpected "}"')
-    // A field without an input is listed apart; nothing else is marked.
-    expect(w.get('[data-testid="other-errors"]').text()).toBe('channels: channel 9 does not exist')
-    expect(w.findAll('[data-testid="field-error"]')).toHaveLength(3)
+    expect(w.get('#rule-channels-error').text()).toBe('channel 9 does not exist')
+    // A field without an input (here a gone matcher) is listed apart; nothing else is marked.
+    expect(w.get('[data-testid="other-errors"]').text()).toBe('matchers[3]: unknown operator')
+    expect(w.findAll('[data-testid="field-error"]')).toHaveLength(4)
     expect(w.get('[data-testid="save-error"]').text()).toBe('The rule has errors: see the marked fields.')
     expect(visits).toHaveLength(0)
   })
@@ -205,6 +209,19 @@ describe('Alerts/Edit', () => {
     await flushPromises()
     expect(w.get('[data-testid="preview-error"]').text()).toBe('Preview unavailable: window: too long')
     expect(w.find('#rule-window-error').exists()).toBe(false) // the inline messages are the save's
+  })
+
+  it('sends the channels ticked in the picker', async () => {
+    const net = routeFetch([...common, ['GET', '/ui/api/alert-rules/5', () => rule({ channels: [2] })], ['PUT', '/ui/api/alert-rules/5', () => rule()]])
+    recordVisits()
+    const w = await mountEdit(5)
+    expect((w.get('#rule-channels-2').element as HTMLInputElement).checked).toBe(true)
+    expect((w.get('#rule-channels-1').element as HTMLInputElement).checked).toBe(false)
+    await w.get('#rule-channels-1').setValue(true)
+    await w.get('#rule-channels-2').setValue(false)
+    await w.get('form').trigger('submit')
+    await flushPromises()
+    expect(net.to('PUT', /alert-rules\/5$/)[0]!.body).toMatchObject({ channels: [1] })
   })
 
   it('lets a viewer try a rule but not save it', async () => {

@@ -3,7 +3,7 @@ vi.mock('@inertiajs/vue3', async (orig) => (await import('../../test/inertia')).
 import { enableAutoUnmount, flushPromises, mount } from '@vue/test-utils'
 import { createPinia, setActivePinia } from 'pinia'
 import { recordVisits, signIn } from '../../test/inertia'
-import { routeFetch, type Route } from '../../test/fetchRoutes'
+import { json, routeFetch, type Route } from '../../test/fetchRoutes'
 import { rule } from '../../test/alerts'
 import Show from './Show.vue'
 
@@ -89,12 +89,32 @@ describe('Alerts/Show', () => {
     expect(visits.map((v) => v.url)).toEqual(['/alerts'])
   })
 
+  it('silences a firing instance for an hour and says until when', async () => {
+    const net = routeFetch([
+      ...routes(),
+      ['POST', '/ui/api/silences', (c) => json({ id: 7, ...(c.body as object), starts_at: '2026-11-25T10:00:00.000Z', ends_at: '2026-11-25T11:05:00.000Z', created_by: 'admin@example.com', created_at: '2026-11-25T10:00:00.000Z', active: true }, 201)],
+    ])
+    const w = await mountShow()
+    const row = w.get('[data-testid="instance-row"]')
+    await row.get('button[aria-label="Silence host=a for 1 hour"]').trigger('click')
+    await flushPromises()
+    const post = net.to('POST', /\/ui\/api\/silences$/)
+    expect(post).toHaveLength(1)
+    expect(post[0]!.body).toEqual({ rule_id: 5, matchers: [{ tag: 'host', op: '=', value: 'a' }], duration: '1h', comment: 'silenced from the UI' })
+    expect(post[0]!.headers['X-XSRF-TOKEN']).toBeDefined()
+    const until = new Date('2026-11-25T11:05:00.000Z')
+    const hhmm = `${String(until.getHours()).padStart(2, '0')}:${String(until.getMinutes()).padStart(2, '0')}`
+    expect(row.get('[data-testid="silence-button"]').text()).toBe(`Silenced until ${hhmm}`)
+    expect(row.get('[data-testid="silence-button"] time').attributes('datetime')).toBe('2026-11-25T11:05:00.000Z')
+  })
+
   it('gives a viewer no actions', async () => {
     signIn('viewer')
     routeFetch(routes())
     const w = await mountShow()
     expect(w.find('a[href="/alerts/5/edit"]').exists()).toBe(false)
     expect(w.findAll('button').map((b) => b.text())).not.toContain('Delete')
+    expect(w.get('button[aria-label="Silence host=a for 1 hour"]').attributes('disabled')).toBeDefined()
   })
 
   it('says when the rule is not found', async () => {
