@@ -31,11 +31,13 @@ func TestFeatures(t *testing.T) {
 				ScenarioInitializer: func(sc *godog.ScenarioContext) {
 					s := newScenario(srv)
 					s.register(sc)
-					newAlertSteps(s).register(sc)
+					a := newAlertSteps(s)
+					a.register(sc)
+					newNotifySteps(a).register(sc)
 				},
 				Options: &godog.Options{
 					Format:      "progress",
-					Paths:       []string{"ingest.feature", "auth.feature", "limits.feature", "rollups.feature", "retention.feature", "nothing_lost.feature", "alerting.feature"},
+					Paths:       []string{"ingest.feature", "auth.feature", "limits.feature", "rollups.feature", "retention.feature", "nothing_lost.feature", "alerting.feature", "notifications.feature"},
 					Strict:      true, // an undefined or pending step fails the run
 					Concurrency: 4,
 					TestingT:    t,
