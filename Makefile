@@ -15,7 +15,8 @@ TEST_TIMEOUT ?= 14m
 FUZZ_TARGETS := adapter/http/api:FuzzIngest adapter/samplejson:FuzzParseTS domain/metric:FuzzNew \
 	domain/token:FuzzParse adapter/queue/batchcodec:FuzzDecode adapter/samplejson:FuzzCount \
 	adapter/samplejson:FuzzFastDecode adapter/queue/batchcodec:FuzzRoundTrip adapter/samplejson:FuzzSampleFields \
-	domain/alert:FuzzRender domain/alert:FuzzInstanceKey adapter/notify/slack:FuzzMessage adapter/notify/egress:FuzzCheckURL
+	domain/alert:FuzzRender domain/alert:FuzzInstanceKey adapter/notify/slack:FuzzMessage adapter/notify/egress:FuzzCheckURL \
+	adapter/http/api:FuzzChannelRoundTrip
 FUZZ_SMOKE_TIME ?= 50000x
 FUZZ_TIME ?= 2m
 

@@ -230,7 +230,7 @@ func (c Channel) Validate() error {
 }
 
 func (e *EmailSettings) validate(bad FieldErrors) {
-	if e.Host == "" || len(e.Host) > MaxHostLen || strings.ContainsAny(e.Host, " \t\r\n/@") {
+	if e.Host == "" || len(e.Host) > MaxHostLen || strings.ContainsAny(e.Host, " \t\r\n/@") || !utf8.ValidString(e.Host) {
 		bad["email.host"] = fmt.Sprintf("is required: a host name or address, at most %d characters", MaxHostLen)
 	}
 	if e.Port < 1 || e.Port > 65535 {
@@ -242,7 +242,7 @@ func (e *EmailSettings) validate(bad FieldErrors) {
 	if e.Auth != "" && !slices.Contains(Auths, e.Auth) {
 		bad["email.auth"] = fmt.Sprintf("must be one of %v", Auths)
 	}
-	if len(e.Username) > MaxUsernameLen || strings.ContainsAny(e.Username, "\r\n") {
+	if len(e.Username) > MaxUsernameLen || strings.ContainsAny(e.Username, "\r\n") || !utf8.ValidString(e.Username) {
 		bad["email.username"] = fmt.Sprintf("at most %d characters, on one line", MaxUsernameLen)
 	}
 	switch {
@@ -267,7 +267,7 @@ func validAddress(a string) string {
 	if a == "" {
 		return "is required: an email address"
 	}
-	if len(a) > MaxAddressLen || strings.ContainsAny(a, "\r\n") {
+	if len(a) > MaxAddressLen || strings.ContainsAny(a, "\r\n") || !utf8.ValidString(a) {
 		return fmt.Sprintf("must be one email address, at most %d characters", MaxAddressLen)
 	}
 	if _, err := mail.ParseAddress(a); err != nil {
@@ -278,7 +278,7 @@ func validAddress(a string) string {
 
 func (w *WebhookSettings) validate(bad FieldErrors) {
 	const msg = "must be an absolute http or https URL with a host"
-	if w.URL == "" || len(w.URL) > MaxURLLen {
+	if w.URL == "" || len(w.URL) > MaxURLLen || !utf8.ValidString(w.URL) {
 		bad["webhook.url"] = fmt.Sprintf("%s, at most %d characters", msg, MaxURLLen)
 		return
 	}

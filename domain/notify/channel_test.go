@@ -213,3 +213,29 @@ func TestEmailAuth(t *testing.T) {
 		t.Fatalf("cram-md5 accepted: %v", err)
 	}
 }
+
+// Bytes that are not UTF-8 are refused in every text setting: stored and
+// shown as JSON they would come back as U+FFFD, another value.
+func TestInvalidUTF8Refused(t *testing.T) {
+	mail := func(mut func(*notify.EmailSettings)) notify.Channel {
+		c := notify.Defaults()
+		c.Name, c.Kind = "m", notify.KindEmail
+		c.Email = &notify.EmailSettings{Host: "smtp.example.com", Port: 587, Username: "u", To: []string{"a@example.com"}, From: "b@example.com"}
+		mut(c.Email)
+		return c.Normalize()
+	}
+	hook := notify.Defaults()
+	hook.Name, hook.Kind, hook.Webhook = "h", notify.KindWebhook, &notify.WebhookSettings{URL: "https://example.com/\xff"}
+	cases := map[string]notify.Channel{
+		"email.host":     mail(func(e *notify.EmailSettings) { e.Host = "smtp\xff.example.com" }),
+		"email.username": mail(func(e *notify.EmailSettings) { e.Username = "u\xff" }),
+		"email.from":     mail(func(e *notify.EmailSettings) { e.From = "b\xff@example.com" }),
+		"webhook.url":    hook.Normalize(),
+	}
+	for field, c := range cases {
+		var bad *notify.InvalidChannelError
+		if err := c.Validate(); !errors.As(err, &bad) || bad.Fields[field] == "" {
+			t.Errorf("%s with invalid UTF-8: %v", field, err)
+		}
+	}
+}
