@@ -97,6 +97,7 @@ func TestPlanOnceCommitsThePlan(t *testing.T) {
 	f.store.EXPECT().ActiveSilences(gomock.Any(), []int64{7}, now).Return(nil, nil)
 	f.store.EXPECT().PerMinute(gomock.Any(), []int64{7}).Return(map[int64]int{7: 2}, nil) // the tenant's override
 	f.store.EXPECT().SentSince(gomock.Any(), now-60_000).Return(nil, nil)
+	f.store.EXPECT().QueuedGroups(gomock.Any(), gomock.Any()).Return(nil, nil)
 	f.store.EXPECT().Commit(gomock.Any(), gomock.Any()).DoAndReturn(func(_ context.Context, p notification.Plan) error {
 		if p.Now != now {
 			t.Errorf("plan at %d, want %d", p.Now, now)
@@ -141,6 +142,7 @@ func TestPlanOnceWithNothingDecidedCommitsNothing(t *testing.T) {
 	f.store.EXPECT().ActiveSilences(gomock.Any(), []int64{7}, now).Return(nil, nil)
 	f.store.EXPECT().PerMinute(gomock.Any(), []int64{7}).Return(nil, nil)
 	f.store.EXPECT().SentSince(gomock.Any(), now-60_000).Return(nil, nil)
+	f.store.EXPECT().QueuedGroups(gomock.Any(), gomock.Any()).Return(nil, nil)
 	if _, _, err := f.svc.PlanOnce(context.Background()); err != nil {
 		t.Fatal(err)
 	}

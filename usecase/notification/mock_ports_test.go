@@ -250,6 +250,21 @@ func (mr *MockStoreMockRecorder) PerMinute(ctx, tenantIDs any) *gomock.Call {
 	return mr.mock.ctrl.RecordCallWithMethodType(mr.mock, "PerMinute", reflect.TypeOf((*MockStore)(nil).PerMinute), ctx, tenantIDs)
 }
 
+// QueuedGroups mocks base method.
+func (m *MockStore) QueuedGroups(ctx context.Context, tenantIDs []int64) ([]notification.GroupKey, error) {
+	m.ctrl.T.Helper()
+	ret := m.ctrl.Call(m, "QueuedGroups", ctx, tenantIDs)
+	ret0, _ := ret[0].([]notification.GroupKey)
+	ret1, _ := ret[1].(error)
+	return ret0, ret1
+}
+
+// QueuedGroups indicates an expected call of QueuedGroups.
+func (mr *MockStoreMockRecorder) QueuedGroups(ctx, tenantIDs any) *gomock.Call {
+	mr.mock.ctrl.T.Helper()
+	return mr.mock.ctrl.RecordCallWithMethodType(mr.mock, "QueuedGroups", reflect.TypeOf((*MockStore)(nil).QueuedGroups), ctx, tenantIDs)
+}
+
 // Requeue mocks base method.
 func (m *MockStore) Requeue(ctx context.Context, tenantID, messageID, now int64) error {
 	m.ctrl.T.Helper()

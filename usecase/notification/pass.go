@@ -82,6 +82,14 @@ func (s *Service) plan(ctx context.Context) (PassReport, error) {
 	if in.Sent, err = s.store.SentSince(ctx, now-time.Minute.Milliseconds()); err != nil {
 		return rep, fmt.Errorf("load the last minute's messages: %w", err)
 	}
+	queued, err := s.store.QueuedGroups(ctx, tenants)
+	if err != nil {
+		return rep, fmt.Errorf("load the queued messages: %w", err)
+	}
+	in.Queued = make(map[GroupKey]bool, len(queued))
+	for _, k := range queued {
+		in.Queued[k] = true
+	}
 	plan, planned := buildPlan(in)
 	addReport(&rep, planned)
 	if len(plan.Messages) == 0 && len(plan.States) == 0 && len(plan.Fired) == 0 && len(plan.Resolved) == 0 {

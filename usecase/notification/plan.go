@@ -17,6 +17,9 @@ type planInput struct {
 	Silences   map[int64][]notify.Silence
 	PerMinute  func(tenantID int64) int
 	Sent       []Sent // the last minute's messages
+	// Queued are the groups with a message not yet sent: nothing newer of
+	// theirs is planned until it is.
+	Queued map[GroupKey]bool
 }
 
 type chanKey struct{ tenant, channel int64 }

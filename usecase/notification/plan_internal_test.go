@@ -63,12 +63,16 @@ type world struct {
 	sent      []Sent
 	silences  []notify.Silence
 	perMinute map[int64]int // tenant → budget; 10 otherwise
+	queued    []GroupKey    // groups with a message not sent yet
 }
 
 func (w world) input(t testing.TB) planInput {
 	t.Helper()
 	in := planInput{Now: cmpOr(w.now, now0), Deliveries: w.ds, Repeats: w.repeats, Sent: w.sent,
-		Channels: map[int64]map[int64]notify.Channel{}, Silences: map[int64][]notify.Silence{}}
+		Channels: map[int64]map[int64]notify.Channel{}, Silences: map[int64][]notify.Silence{}, Queued: map[GroupKey]bool{}}
+	for _, k := range w.queued {
+		in.Queued[k] = true
+	}
 	for _, c := range w.chans {
 		if in.Channels[c.TenantID] == nil {
 			in.Channels[c.TenantID] = map[int64]notify.Channel{}
@@ -302,4 +306,27 @@ func TestBuildPlanTheLatestNoticeDecidesTheRepeatSchedule(t *testing.T) {
 	if fired["host=c"] != 107 || forgotten["host=c"] {
 		t.Errorf("host=c fired after its silence: fired %v, resolved %v; want it fired (outbox 107) and not forgotten", fired, forgotten)
 	}
+}
+
+// While a group's earlier message is not sent (a killed sender's, waiting
+// for its claim to end; or one being retried), nothing newer of the group
+// is planned: a resolved never overtakes its firing. Other groups go on.
+func TestBuildPlanKeepsAGroupsNoticesInOrder(t *testing.T) {
+	w := world{chans: []notify.Channel{hook(1, 1, 0)}, queued: []GroupKey{{TenantID: 1, ChannelID: 1, RuleID: 1}},
+		ds:      []Delivery{dv(1, 1, 1, 1, resolved, "a", 0), dv(2, 1, 2, 1, firing, "a", 0)},
+		repeats: []Firing{{TenantID: 1, ChannelID: 1, RuleID: 1, InstanceKey: "host=b", OutboxID: 7, LastSentAt: now0 - 5*3600e3}}}
+	p, _ := w.plan(t)
+	checkPlan(t, p, []string{msg(MessageAlerts, 1, 1, 2, 2)}, map[int64]string{})
+	// Once it is sent, the resolved notice and the due repeat go out.
+	w.queued = nil
+	p, _ = w.plan(t)
+	if got, want := shown(p), []string{"alerts t1 c1 r1 d[1]", "alerts t1 c1 r2 d[2]", "repeat t1 c1 r1 o[7]"}; !slices.Equal(got, want) {
+		t.Errorf("after the queued message was sent: %q, want %q", got, want)
+	}
+	// A digest waits for the channel's previous digest the same way; what
+	// becomes ready meanwhile is held for the next one.
+	w = world{chans: []notify.Channel{hook(1, 1, 0)}, queued: []GroupKey{{TenantID: 1, ChannelID: 1, RuleID: 0}},
+		ds: []Delivery{in(DeliveryHeld, dv(1, 1, 1, 1, firing, "a", time.Minute)), dv(2, 1, 2, 1, firing, "a", 0)}}
+	p, _ = w.plan(t)
+	checkPlan(t, p, nil, map[int64]string{2: DeliveryHeld})
 }

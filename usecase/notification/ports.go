@@ -125,6 +125,14 @@ type Firing struct {
 	Payload []byte
 }
 
+// GroupKey names what one message is sent for: a rule (0: a digest) on a
+// tenant's channel.
+type GroupKey struct {
+	TenantID  int64
+	ChannelID int64
+	RuleID    int64
+}
+
 // FiringKey names one instance on one channel.
 type FiringKey struct {
 	ChannelID   int64
@@ -244,6 +252,12 @@ type Store interface {
 	// DueRepeats is up to limit firing records whose LastSentAt is at or
 	// before now minus their channel's repeat_interval, oldest first.
 	DueRepeats(ctx context.Context, now int64, limit int) ([]Firing, error)
+	// QueuedGroups are the (tenant, channel, rule) of the given tenants'
+	// messages still queued — not yet sent nor dead, in flight included; a
+	// digest's rule is 0. The planner plans no newer message for them, so a
+	// channel hears a rule's notices in order (a resolved never overtakes
+	// the firing a killed sender left to be sent again).
+	QueuedGroups(ctx context.Context, tenantIDs []int64) ([]GroupKey, error)
 	// Commit writes a plan in one transaction.
 	Commit(ctx context.Context, p Plan) error
 

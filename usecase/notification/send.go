@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
+	"strings"
 	"time"
 	"unicode/utf8"
 
@@ -31,24 +32,29 @@ func (s *Service) SendOnce(ctx context.Context) (int, error) {
 	if err != nil || len(claimed) == 0 {
 		return 0, err
 	}
-	outcomes := make([]Outcome, len(claimed))
 	chans := s.channelsOf(ctx, claimed)
-	g, gctx := errgroup.WithContext(ctx)
-	g.SetLimit(s.opts.Senders)
-	for i, m := range claimed {
-		g.Go(func() error {
-			outcomes[i] = s.attempt(gctx, m, chans[chanKey{m.TenantID, m.ChannelID}])
-			return nil
-		})
-	}
-	_ = g.Wait() // attempts never fail the group: each outcome says what happened
-	if ctx.Err() != nil {
-		// Shutting down mid-send: what was not recorded is sent again once
-		// the claims end, under the same webhook-id.
-		return len(claimed), ctx.Err()
-	}
-	if err := s.store.Finish(context.WithoutCancel(ctx), outcomes); err != nil {
-		return len(claimed), fmt.Errorf("record %d delivery outcomes: %w", len(outcomes), err)
+	// Outcomes are recorded a few at a time, as they come: a sender that
+	// dies mid-round leaves only its last few sent messages to be sent
+	// again (under the same webhook-id) once their claims end.
+	for start := 0; start < len(claimed); start += s.opts.Senders {
+		part := claimed[start:min(start+s.opts.Senders, len(claimed))]
+		outcomes := make([]Outcome, len(part))
+		var g errgroup.Group
+		for i, m := range part {
+			g.Go(func() error {
+				outcomes[i] = s.attempt(ctx, m, chans[chanKey{m.TenantID, m.ChannelID}])
+				return nil
+			})
+		}
+		_ = g.Wait() // attempts never fail the group: each outcome says what happened
+		if ctx.Err() != nil {
+			// Shutting down mid-send: what was not recorded is sent again once
+			// the claims end, under the same webhook-id.
+			return len(claimed), ctx.Err()
+		}
+		if err := s.store.Finish(context.WithoutCancel(ctx), outcomes); err != nil {
+			return len(claimed), fmt.Errorf("record %d delivery outcomes: %w", len(outcomes), err)
+		}
 	}
 	return len(claimed), nil
 }
@@ -137,7 +143,7 @@ func (s *Service) observe(kind notify.Kind, result string, took time.Duration) {
 func errorText(res Result, err error) string {
 	text := res.Answer
 	switch {
-	case err != nil && text != "":
+	case err != nil && text != "" && !strings.Contains(err.Error(), text):
 		text = err.Error() + ": " + text
 	case err != nil:
 		text = err.Error()

@@ -16,6 +16,11 @@ func (p *planner) spend(ready map[groupKey][]Delivery, held map[chanKey][]Delive
 	byChan := map[chanKey][]notify.Group{}
 	items := map[groupKey][]Delivery{}
 	for k, ds := range ready {
+		if p.in.Queued[GroupKey{k.tenant, k.channel, k.rule}] {
+			// An earlier message of the group is not sent yet: these wait
+			// for it, so the channel hears the rule's notices in order.
+			continue
+		}
 		slices.SortFunc(ds, func(a, b Delivery) int { return cmp.Compare(a.ID, b.ID) })
 		items[k] = ds
 		g := notify.Group{TenantID: k.tenant, RuleID: k.rule, ChannelID: k.channel, FirstAt: ds[0].CreatedAt}
@@ -61,7 +66,7 @@ func (p *planner) spend(ready map[groupKey][]Delivery, held map[chanKey][]Delive
 		for _, g := range groups {
 			all = append(all, of(g)...)
 		}
-		if budget.Allow(p.in.Now) {
+		if !p.in.Queued[GroupKey{ck.tenant, ck.channel, 0}] && budget.Allow(p.in.Now) {
 			slices.SortFunc(all, func(a, b Delivery) int { return cmp.Compare(a.ID, b.ID) })
 			p.message(ck, 0, MessageDigest, all)
 			p.rep.Digests++
@@ -140,7 +145,8 @@ func (p *planner) repeat() {
 	var order []key
 	for _, f := range p.in.Repeats {
 		k := FiringKey{ChannelID: f.ChannelID, RuleID: f.RuleID, InstanceKey: f.InstanceKey}
-		if _, ok := p.channel(f.TenantID, f.ChannelID); !ok || p.touched[k] || p.muted(f.TenantID, f.RuleID, f.Payload) {
+		queued := p.in.Queued[GroupKey{f.TenantID, f.ChannelID, f.RuleID}]
+		if _, ok := p.channel(f.TenantID, f.ChannelID); !ok || queued || p.touched[k] || p.muted(f.TenantID, f.RuleID, f.Payload) {
 			continue
 		}
 		gk := key{f.TenantID, f.ChannelID, f.RuleID}

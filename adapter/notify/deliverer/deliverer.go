@@ -9,7 +9,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net"
 	"net/http"
+	"os"
+	"strconv"
 	"strings"
 	"time"
 
@@ -35,7 +38,8 @@ type Deliverer struct {
 // New delivers under policy.
 func New(policy egress.Policy) *Deliverer {
 	c := egress.NewClient(policy)
-	d := &Deliverer{policy: policy, client: c, webhook: webhook.NewSender(c), email: &email.Sender{Dial: c.Dial}, now: time.Now}
+	d := &Deliverer{policy: policy, client: c, webhook: webhook.NewSender(c), now: time.Now}
+	d.email = &email.Sender{Dial: d.dialSMTP}
 	for _, hp := range policy.AllowHosts {
 		if i := strings.LastIndexByte(hp, ':'); i > 0 {
 			d.plainHosts = append(d.plainHosts, strings.Trim(hp[:i], "[]"))
@@ -45,7 +49,9 @@ func New(policy egress.Policy) *Deliverer {
 }
 
 // Check refuses URLs the egress policy refuses and email settings the
-// sender would (plain SMTP off loopback and the allowed hosts).
+// sender would (plain SMTP off loopback and the allowed hosts), or whose
+// SMTP server the egress dial would (an internal address, a loopback name
+// or address whose host:port is not allowed).
 func (d *Deliverer) Check(ch notify.Channel, secret string) error {
 	field, url := "", ""
 	switch ch.Kind {
@@ -54,19 +60,87 @@ func (d *Deliverer) Check(ch notify.Channel, secret string) error {
 	case notify.KindSlack:
 		field, url = "slack.url", secret
 	case notify.KindEmail:
-		if err := d.emailConfig(ch, secret).Validate(); err != nil {
+		cfg := d.emailConfig(ch, secret)
+		if err := cfg.Validate(); err != nil {
 			return &notify.InvalidChannelError{Fields: notify.FieldErrors{"email": err.Error()}}
 		}
+		return invalid("email.host", d.checkSMTP(cfg))
+	}
+	return invalid(field, d.policy.CheckURL(url))
+}
+
+// invalid is a refusal as the channel's field error (nil for nil).
+func invalid(field string, err error) error {
+	if err == nil {
 		return nil
 	}
-	if err := d.policy.CheckURL(url); err != nil {
+	var refused *egress.RefusedError
+	if errors.As(err, &refused) {
+		return &notify.InvalidChannelError{Fields: notify.FieldErrors{field: "refused: " + refused.Reason}}
+	}
+	return &notify.InvalidChannelError{Fields: notify.FieldErrors{field: err.Error()}}
+}
+
+// checkSMTP is the egress policy's save-time check of the SMTP server's
+// host:port, as of a URL's: a literal address must be public and a
+// loopback name is refused, unless host:port is allowed. (Plain SMTP to
+// loopback passes email.Config, but the egress dial refuses loopback
+// unless it is allowed: without this, such a channel is saved and then
+// never delivered.)
+func (d *Deliverer) checkSMTP(cfg email.Config) error {
+	hp := net.JoinHostPort(strings.Trim(cfg.Host, "[]"), strconv.Itoa(smtpPort(cfg)))
+	if err := d.policy.CheckURL("https://" + hp + "/"); err != nil {
 		var refused *egress.RefusedError
 		if errors.As(err, &refused) {
-			return &notify.InvalidChannelError{Fields: notify.FieldErrors{field: "refused: " + refused.Reason}}
+			return &egress.RefusedError{URL: "smtp://" + hp, Reason: refused.Reason}
 		}
-		return &notify.InvalidChannelError{Fields: notify.FieldErrors{field: err.Error()}}
+		return err
 	}
 	return nil
+}
+
+// smtpPort is the port the email sender dials (email.Config's default for
+// a zero Port).
+func smtpPort(cfg email.Config) int {
+	switch {
+	case cfg.Port != 0:
+		return cfg.Port
+	case cfg.Security == email.SecurityTLS:
+		return 465
+	case cfg.Security == email.SecurityPlain:
+		return 25
+	}
+	return 587
+}
+
+// dialSMTP is the email sender's dial: the egress client's, with its
+// refusal of an address made a *egress.RefusedError. Client.Dial, unlike
+// Client.Do, returns the guard's refusal as a dial *net.OpError, which the
+// email sender would classify as a network failure and retry; a refused
+// destination is final.
+func (d *Deliverer) dialSMTP(ctx context.Context, network, addr string) (net.Conn, error) {
+	conn, err := d.client.Dial(ctx, network, addr)
+	if op, ok := refusedDial(err); ok {
+		return nil, &egress.RefusedError{URL: "smtp://" + addr, Reason: op.Err.Error()}
+	}
+	return conn, err
+}
+
+// refusedDial tells the egress guard's refusal from a network failure: a
+// dial *net.OpError whose cause is the guard's own error, where a network
+// failure's cause is a system call's (*os.SyscallError, syscall.Errno) or
+// another net.Error (a timeout), or the context's.
+func refusedDial(err error) (*net.OpError, bool) {
+	var op *net.OpError
+	if err == nil || !errors.As(err, &op) || op.Op != "dial" || op.Err == nil {
+		return nil, false
+	}
+	var sys *os.SyscallError
+	var ne net.Error
+	if errors.As(op.Err, &sys) || errors.As(op.Err, &ne) || errors.Is(op.Err, context.Canceled) || errors.Is(op.Err, context.DeadlineExceeded) {
+		return nil, false
+	}
+	return op, true
 }
 
 // Deliver sends m over ch.
@@ -113,7 +187,11 @@ func (d *Deliverer) deliverSlack(ctx context.Context, url string, m notification
 }
 
 func (d *Deliverer) deliverEmail(ctx context.Context, ch notify.Channel, password string, m notification.Outgoing) (notification.Result, error) {
-	res, err := d.email.Send(ctx, d.emailConfig(ch, password), emailMessage(m))
+	cfg := d.emailConfig(ch, password)
+	if err := d.checkSMTP(cfg); err != nil {
+		return notification.Result{Answer: err.Error()}, err
+	}
+	res, err := d.email.Send(ctx, cfg, emailMessage(m))
 	out := notification.Result{Delivered: res.Delivered, Retryable: res.Retryable, Status: res.Code, Answer: res.Answer}
 	if err != nil && res.Delivered {
 		err = nil

@@ -119,3 +119,30 @@ func (s *Store) Depth(ctx context.Context) (notification.Depth, error) {
 	}
 	return d, nil
 }
+
+// QueuedGroups are the distinct (tenant, channel, rule) of the tenants'
+// queued messages (the claim index's (status, tenant_id) prefix).
+func (s *Store) QueuedGroups(ctx context.Context, tenantIDs []int64) ([]notification.GroupKey, error) {
+	var out []notification.GroupKey
+	err := chunks(tenantIDs, func(chunk []int64) error {
+		list, args := in(chunk)
+		rows, err := s.db.Read.QueryContext(ctx, "SELECT DISTINCT tenant_id, channel_id, rule_id FROM notification_messages WHERE status = ? AND tenant_id IN "+list,
+			append([]any{notification.StatusQueued}, args...)...)
+		if err != nil {
+			return err
+		}
+		defer rows.Close()
+		for rows.Next() {
+			var k notification.GroupKey
+			if err := rows.Scan(&k.TenantID, &k.ChannelID, &k.RuleID); err != nil {
+				return err
+			}
+			out = append(out, k)
+		}
+		return rows.Err()
+	})
+	if err != nil {
+		return nil, fmt.Errorf("queued notification groups: %w", err)
+	}
+	return out, nil
+}

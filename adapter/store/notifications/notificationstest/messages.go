@@ -1,8 +1,10 @@
 package notificationstest
 
 import (
+	"cmp"
 	"errors"
 	"reflect"
+	"slices"
 	"testing"
 	"time"
 
@@ -165,5 +167,30 @@ func testDepth(t *testing.T, f fx) {
 	}
 	if got, err := f.s.Depth(c); err != nil || got != (notification.Depth{Outbox: 2, Deliveries: 1, Queued: 1}) {
 		t.Errorf("Depth: %+v, %v", got, err)
+	}
+}
+
+// QueuedGroups names the groups of the tenants' queued messages (claimed
+// ones included), not sent or dead ones, nor other tenants'.
+func testQueuedGroups(t *testing.T, f fx) {
+	c := sqldbtest.Ctx(t)
+	a, b := sqldbtest.MkTenant(t, f.st, "queued-a"), sqldbtest.MkTenant(t, f.st, "queued-b")
+	f.message(t, a, 1, 1, base, "a1")
+	f.message(t, a, 1, 1, base, "a1-again")
+	f.message(t, a, 2, 5, base, "a2")
+	dead, _ := f.message(t, a, 3, 7, base, "a3")
+	f.message(t, b, 4, 9, base, "b4")
+	f.kill(t, "gone", dead) // claims every message of both tenants, then kills one: the others stay queued and claimed
+	got, err := f.s.QueuedGroups(c, []int64{a})
+	if err != nil {
+		t.Fatal(err)
+	}
+	slices.SortFunc(got, func(x, y notification.GroupKey) int { return cmp.Compare(x.ChannelID, y.ChannelID) })
+	want := []notification.GroupKey{{TenantID: a, ChannelID: 1, RuleID: 1}, {TenantID: a, ChannelID: 2, RuleID: 5}}
+	if !slices.Equal(got, want) {
+		t.Errorf("QueuedGroups(a) = %+v, want %+v", got, want)
+	}
+	if got, err := f.s.QueuedGroups(c, nil); err != nil || len(got) != 0 {
+		t.Errorf("QueuedGroups(none) = %+v, %v", got, err)
 	}
 }

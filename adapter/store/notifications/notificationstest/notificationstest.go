@@ -37,6 +37,7 @@ func Run(t *testing.T, open func(t *testing.T) sqldbtest.Target) {
 		{"ListMessagesPages", testListMessages},
 		{"MessagesTenantIsolation", testMessagesIsolation},
 		{"Requeue", testRequeue},
+		{"QueuedGroups", testQueuedGroups},
 		{"Depth", testDepth},
 		{"Silences", testSilences},
 		{"SilencesTenantIsolation", testSilencesIsolation},
