@@ -8,6 +8,8 @@
 package notify
 
 import (
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"net/mail"
@@ -114,8 +116,29 @@ type WebhookSettings struct {
 	URL string
 }
 
-// SlackSettings are a Slack channel's: none, the webhook URL is its secret.
-type SlackSettings struct{}
+// SlackSettings are a Slack channel's; its webhook URL is its secret.
+// URLKey names that URL without revealing it (a hash, set by the use case
+// when the secret is saved): Slack's one-message-a-second limit is per
+// webhook URL, so channels sharing one share the limit.
+type SlackSettings struct {
+	URLKey string
+}
+
+// SlackURLKey is the URLKey of a Slack webhook URL: its SHA-256, hex, cut
+// to 128 bits (the URL's own secret token is what keeps it unguessable).
+func SlackURLKey(url string) string {
+	sum := sha256.Sum256([]byte(strings.TrimSpace(url)))
+	return hex.EncodeToString(sum[:16])
+}
+
+// RateKey is what Slack's per-URL limit counts by: the URL's key, or the
+// channel itself when the key is unknown.
+func (c Channel) RateKey() string {
+	if c.Slack != nil && c.Slack.URLKey != "" {
+		return "slack:" + c.Slack.URLKey
+	}
+	return fmt.Sprintf("channel:%d", c.ID)
+}
 
 // Defaults is a channel with every default set (send_resolved true,
 // group_wait 10s, repeat_interval 4h): what a request body is decoded

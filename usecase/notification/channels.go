@@ -80,6 +80,7 @@ func (s *Service) CreateChannel(ctx context.Context, a Actor, in ChannelInput) (
 	if err != nil {
 		return ChannelView{}, "", err
 	}
+	c = withURLKey(c, secret)
 	sealed, err := s.check(c, secret)
 	if err != nil {
 		return ChannelView{}, "", err
@@ -119,6 +120,7 @@ func (s *Service) UpdateChannel(ctx context.Context, a Actor, id int64, in Chann
 	if err != nil {
 		return ChannelView{}, "", err
 	}
+	c = withURLKey(c, secret)
 	sealed, err := s.check(c, secret)
 	if err != nil {
 		return ChannelView{}, "", err
@@ -147,6 +149,17 @@ func (s *Service) secretFor(c notify.Channel, in ChannelInput, keep string) (sec
 		return *in.Secret, "", nil
 	}
 	return keep, "", nil
+}
+
+// withURLKey gives a Slack channel the key of its URL (a copy of its
+// settings: the caller's are not touched).
+func withURLKey(c notify.Channel, secret string) notify.Channel {
+	if c.Kind == notify.KindSlack && c.Slack != nil {
+		sl := *c.Slack
+		sl.URLKey = notify.SlackURLKey(secret)
+		c.Slack = &sl
+	}
+	return c
 }
 
 // check validates the channel with its secret and seals the secret.

@@ -203,3 +203,29 @@ func TestTestChannelSendsATestMessage(t *testing.T) {
 		t.Errorf("a failed test = %+v, %v; want the failure told, no error", got, err)
 	}
 }
+
+// A Slack channel is stored with the key of its URL (Slack's limit is per
+// URL), never the URL: the URL is only sealed.
+func TestCreateSlackChannelKeysItsURL(t *testing.T) {
+	f := newFixture(t)
+	url := "https://hooks.slack.com/services/T000/B000/XXXXXXXXXXXXXXXXXXXXXXXX"
+	c := notify.Defaults()
+	c.Name, c.Kind, c.Slack = "slack", notify.KindSlack, &notify.SlackSettings{}
+	f.deliver.EXPECT().Check(gomock.Any(), url).Return(nil)
+	f.sealer.EXPECT().Seal([]byte(url), gomock.Any()).Return("v1:sealed-url", nil)
+	f.channels.EXPECT().CreateChannel(gomock.Any(), gomock.Any(), "v1:sealed-url", f.nowMS()).DoAndReturn(
+		func(_ context.Context, got notify.Channel, _ string, _ int64) (notify.Channel, error) {
+			if got.Slack == nil || got.Slack.URLKey != notify.SlackURLKey(url) || strings.Contains(fmt.Sprintf("%+v", *got.Slack), "hooks.slack") {
+				t.Errorf("stored Slack settings %+v, want only the URL's key", got.Slack)
+			}
+			got.ID = 5
+			return got, nil
+		})
+	f.sealer.EXPECT().Open("v1:sealed-url", gomock.Any()).Return([]byte(url), nil).AnyTimes()
+	if _, _, err := f.svc.CreateChannel(context.Background(), admin, notification.ChannelInput{Channel: c, Secret: &url}); err != nil {
+		t.Fatal(err)
+	}
+	if c.Slack.URLKey != "" {
+		t.Errorf("the caller's settings were changed: %+v", c.Slack)
+	}
+}

@@ -32,7 +32,7 @@ type planner struct {
 	plan      Plan
 	rep       PassReport
 	budgets   map[chanKey]*notify.Budget
-	slackNext map[int64]int64 // channel → earliest next Slack message
+	slackNext map[string]int64 // Slack URL (RateKey) → earliest next message
 	touched   map[FiringKey]bool
 }
 
@@ -41,7 +41,7 @@ type planner struct {
 // the next digest, and which still-firing groups are repeated. Pure.
 func buildPlan(in planInput) (Plan, PassReport) {
 	p := &planner{in: in, plan: Plan{Now: in.Now, States: map[int64]string{}},
-		budgets: map[chanKey]*notify.Budget{}, slackNext: map[int64]int64{}, touched: map[FiringKey]bool{}}
+		budgets: map[chanKey]*notify.Budget{}, slackNext: map[string]int64{}, touched: map[FiringKey]bool{}}
 	p.replaySent()
 	ready, held := p.classify()
 	p.spend(ready, held)
@@ -70,7 +70,10 @@ func (p *planner) replaySent() {
 		b := p.budget(chanKey{s.TenantID, s.ChannelID})
 		for _, at := range s.At {
 			b.Allow(min(at, p.in.Now))
-			p.slackNext[s.ChannelID] = max(p.slackNext[s.ChannelID], at+1000)
+			if ch, ok := p.channel(s.TenantID, s.ChannelID); ok && ch.Kind == notify.KindSlack {
+				k := ch.RateKey()
+				p.slackNext[k] = max(p.slackNext[k], at+1000)
+			}
 		}
 	}
 }

@@ -330,3 +330,22 @@ func TestBuildPlanKeepsAGroupsNoticesInOrder(t *testing.T) {
 	p, _ = w.plan(t)
 	checkPlan(t, p, nil, map[int64]string{2: DeliveryHeld})
 }
+
+// Slack's limit is per webhook URL: two channels (of two tenants even)
+// posting to one URL share the one message a second.
+func TestBuildPlanSpacesSlackMessagesPerURL(t *testing.T) {
+	key := notify.SlackURLKey("https://hooks.slack.com/services/T/B/shared")
+	a, b := slackChannel(1, 1), slackChannel(2, 2)
+	a.Slack, b.Slack = &notify.SlackSettings{URLKey: key}, &notify.SlackSettings{URLKey: key}
+	other := slackChannel(1, 3) // a URL of its own
+	w := world{chans: []notify.Channel{a, b, other}, ds: []Delivery{
+		dv(1, 1, 1, 1, firing, "a", 0), dv(2, 2, 2, 2, firing, "a", 0), dv(3, 1, 3, 3, firing, "a", 0)}}
+	p, _ := w.plan(t)
+	at := map[int64]int64{}
+	for _, m := range p.Messages {
+		at[m.ChannelID] = m.NotBefore
+	}
+	if shared := []int64{at[1], at[2]}; slices.Min(shared) != now0 || slices.Max(shared) != now0+1000 || at[3] != now0 {
+		t.Errorf("NotBefore by channel = %v, want the shared URL's two a second apart and the other at once", at)
+	}
+}

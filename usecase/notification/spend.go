@@ -98,14 +98,16 @@ func (p *planner) message(ck chanKey, rule int64, kind string, ds []Delivery) {
 }
 
 // notBefore is now, except on Slack, which takes one message a second
-// per webhook: the next message there is spaced a second after the last.
+// per webhook URL: the next message to a URL is spaced a second after the
+// last, whichever of the channels sharing it sent that.
 func (p *planner) notBefore(ck chanKey) int64 {
 	ch, _ := p.channel(ck.tenant, ck.channel)
 	if ch.Kind != notify.KindSlack {
 		return p.in.Now
 	}
-	at := max(p.in.Now, p.slackNext[ck.channel])
-	p.slackNext[ck.channel] = at + 1000
+	k := ch.RateKey()
+	at := max(p.in.Now, p.slackNext[k])
+	p.slackNext[k] = at + 1000
 	return at
 }
 

@@ -45,12 +45,18 @@ type emailJSON struct {
 	From     string   `json:"from"`
 }
 
+// slackJSON is a Slack channel's settings_json: the key of its URL (a
+// hash; the URL is the secret).
+type slackJSON struct {
+	URLKey string `json:"url_key,omitempty"`
+}
+
 // webhookJSON is a webhook channel's settings_json.
 type webhookJSON struct {
 	URL string `json:"url"`
 }
 
-// settingsJSON encodes the settings of c's kind (a Slack channel's are {}).
+// settingsJSON encodes the settings of c's kind.
 func settingsJSON(c notify.Channel) (string, error) {
 	var v any = struct{}{}
 	switch c.Kind {
@@ -70,6 +76,12 @@ func settingsJSON(c notify.Channel) (string, error) {
 			w.URL = c.Webhook.URL
 		}
 		v = w
+	case notify.KindSlack:
+		var sl slackJSON
+		if c.Slack != nil {
+			sl.URLKey = c.Slack.URLKey
+		}
+		v = sl
 	}
 	b, err := json.Marshal(v)
 	if err != nil {
@@ -97,7 +109,11 @@ func parseSettings(c *notify.Channel, s string) error {
 		}
 		c.Webhook = &notify.WebhookSettings{URL: w.URL}
 	case notify.KindSlack:
-		c.Slack = &notify.SlackSettings{}
+		var sl slackJSON
+		if err := json.Unmarshal([]byte(s), &sl); err != nil {
+			return fmt.Errorf("channel %d: settings: %w", c.ID, err)
+		}
+		c.Slack = &notify.SlackSettings{URLKey: sl.URLKey}
 	}
 	return nil
 }

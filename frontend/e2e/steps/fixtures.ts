@@ -6,6 +6,7 @@ import { tmpdir } from 'node:os'
 import { join, resolve } from 'node:path'
 import { promisify } from 'node:util'
 import { test as base } from 'playwright-bdd'
+import { startWebhookReceiver, type WebhookReceiver } from './webhook-receiver'
 
 const run = promisify(execFile)
 
@@ -23,6 +24,8 @@ export interface World {
   metric: string
   /** The page of the alert rule a scenario created (/alerts/{id}). */
   rulePath: string
+  /** The signing secret of the webhook channel a scenario created (shown once). */
+  webhookSecret: string
 }
 
 async function freePort(): Promise<number> {
@@ -50,25 +53,49 @@ async function waitReady(url: string, proc: ChildProcess, ms = 20_000) {
   throw new Error(`pulse serve not ready at ${url} within ${ms} ms`)
 }
 
-export const test = base.extend<{ world: World }, { pulse: PulseServer }>({
-  pulse: [
+export const test = base.extend<{ world: World }, { pulse: PulseServer; webhooks: WebhookReceiver }>({
+  // A webhook receiver per worker, started before the server so that its
+  // 127.0.0.1:port is in PULSE_NOTIFY_ALLOW_HOSTS (against PULSE_E2E_URL, on
+  // PULSE_E2E_WEBHOOK_PORT, which that server must allow).
+  webhooks: [
     async ({}, use) => {
+      const receiver = await startWebhookReceiver(Number(process.env.PULSE_E2E_WEBHOOK_PORT ?? 0))
+      await use(receiver)
+      await receiver.close()
+    },
+    { scope: 'worker' },
+  ],
+  pulse: [
+    async ({ webhooks }, use) => {
       const bin = resolve(process.env.PULSE_BIN ?? '../bin/pulse')
       const external = process.env.PULSE_E2E_URL
       const dataDir = mkdtempSync(join(tmpdir(), 'pulse-e2e-'))
-      const env = {
+      const newEnv = async () => ({
         ...process.env,
         PULSE_DATA_DIR: process.env.PULSE_DATA_DIR && external ? process.env.PULSE_DATA_DIR : dataDir,
         PULSE_HTTP_ADDR: `127.0.0.1:${await freePort()}`,
         PULSE_MQTT_LISTEN: `127.0.0.1:${await freePort()}`,
         // Alert rules may evaluate every second (the alert-rule scenario).
         PULSE_ALERT_MIN_CADENCE: '1s',
-      }
-      const baseURL = external ?? `http://${env.PULSE_HTTP_ADDR}`
+        // Webhook channels may POST to the worker's receiver over plain http (alert-webhook).
+        PULSE_NOTIFY_ALLOW_HOSTS: webhooks.hostPort,
+      })
+      let env = await newEnv()
+      let baseURL = external ?? `http://${env.PULSE_HTTP_ADDR}`
       let proc: ChildProcess | null = null
-      if (!external) {
+      // A free port found here may be taken by another process before serve
+      // binds it (serve then exits naming it): try again with new ports.
+      for (let attempt = 1; !external; attempt++) {
         proc = spawn(bin, ['serve'], { env, stdio: ['ignore', 'inherit', 'inherit'] })
-        await waitReady(baseURL, proc)
+        try {
+          await waitReady(baseURL, proc)
+          break
+        } catch (err) {
+          proc.kill('SIGTERM')
+          if (attempt >= 3 || proc.exitCode === null) throw err
+          env = await newEnv()
+          baseURL = `http://${env.PULSE_HTTP_ADDR}`
+        }
       }
       const cli = async (...args: string[]) => (await run(bin, args, { env })).stdout
       await use({ baseURL, cli })
@@ -79,7 +106,7 @@ export const test = base.extend<{ world: World }, { pulse: PulseServer }>({
   ],
   world: async ({}, use) => {
     const id = Math.random().toString(36).slice(2, 8)
-    await use({ tenant: `e2e-${id}`, token: '', email: `admin-${id}@example.test`, password: `pw-${id}-correct-horse`, metric: `e2e.temp_${id}`, rulePath: '' })
+    await use({ tenant: `e2e-${id}`, token: '', email: `admin-${id}@example.test`, password: `pw-${id}-correct-horse`, metric: `e2e.temp_${id}`, rulePath: '', webhookSecret: '' })
   },
   baseURL: async ({ pulse }, use) => use(pulse.baseURL),
 })

@@ -51,7 +51,7 @@ func webhookChannel(tenantID int64, name string) notify.Channel {
 
 func slackChannel(tenantID int64, name string) notify.Channel {
 	return notify.Channel{TenantID: tenantID, Name: name, Kind: notify.KindSlack, SendResolved: true,
-		GroupWait: time.Hour, RepeatInterval: time.Minute, Slack: &notify.SlackSettings{}}
+		GroupWait: time.Hour, RepeatInterval: time.Minute, Slack: &notify.SlackSettings{URLKey: notify.SlackURLKey("https://hooks.slack.com/services/T0/B0/x")}}
 }
 
 func mustValid(t *testing.T, c notify.Channel) {
