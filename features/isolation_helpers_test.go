@@ -22,6 +22,7 @@ import (
 	"github.com/pulsemetrics/pulse/adapter/idempotency/redisidempotency"
 	alertstore "github.com/pulsemetrics/pulse/adapter/store/alerts"
 	"github.com/pulsemetrics/pulse/adapter/store/channels"
+	"github.com/pulsemetrics/pulse/adapter/store/sqldb"
 	"github.com/pulsemetrics/pulse/domain/audit"
 	"github.com/pulsemetrics/pulse/domain/token"
 	"github.com/pulsemetrics/pulse/infrastructure/app"
@@ -29,6 +30,7 @@ import (
 	"github.com/pulsemetrics/pulse/infrastructure/testservice"
 	"github.com/pulsemetrics/pulse/infrastructure/wiring"
 	"github.com/pulsemetrics/pulse/usecase/alerting"
+	"github.com/pulsemetrics/pulse/usecase/notification"
 	"github.com/pulsemetrics/pulse/usecase/tenancy"
 )
 
@@ -49,6 +51,11 @@ type isoServer struct {
 	// alerts evaluates the seeded rules on demand (the isolation server
 	// runs no scheduler): their history, episodes and outbox hold data.
 	alerts *alerting.Service
+	// notify is the pipeline's notification use case: the seed runs its
+	// planner once (never its senders). db is the store, for the one
+	// seeding step the API has no call for (see isoSeedMessages).
+	notify *notification.Service
+	db     *sqldb.DB
 }
 
 // isoEnv is the settings of a mode: embedded (SQLite and the embedded queue
@@ -110,7 +117,8 @@ func isoStart(t *testing.T, mode string) *isoServer {
 		}
 	})
 	s := &isoServer{mode: mode, baseURL: "http://" + ln.Addr().String(), handler: p.Handler, tenancy: p.Tenancy, redis: client,
-		alerts: wiring.ProvideAlerting(cfg, alertstore.New(p.DB), p.Samples, channels.New(p.DB), p.Log, time.Now, "isolation")}
+		alerts: wiring.ProvideAlerting(cfg, alertstore.New(p.DB), p.Samples, channels.New(p.DB), p.Log, time.Now, "isolation"),
+		notify: p.Notify, db: p.DB}
 	deadline := time.Now().Add(10 * time.Second)
 	for {
 		if ans, err := s.do(http.MethodGet, "/healthz", "", nil); err == nil && ans.status == http.StatusOK {
@@ -198,6 +206,15 @@ type isoTenant struct {
 	// fired: it has an instance, history, an episode and an outbox row);
 	// victim one that DELETE /api/alert-rules/{id} aims at.
 	rule, victim isoRule
+	// channel is the webhook channel rule notified when it fired (see
+	// isoSeedRules); victimChannel one that DELETE /api/channels/{id} aims
+	// at. silence mutes rule (made after the planner's pass); victimSilence
+	// is one DELETE /api/silences/{id} ends. message is rule's firing
+	// notice to channel, marked dead.
+	channel, victimChannel isoChannel
+	silence, victimSilence isoSilence
+	message                isoMessage
+	perMinute              int // its notification budget as the API answers it
 	// tokens by role: ingest, read, admin (each one scope), victim (a read
 	// token that DELETE /api/tokens/{id} aims at) and revoked (every scope,
 	// revoked).
@@ -212,6 +229,10 @@ func (tn *isoTenant) markers() []isoMarker {
 		{"slug", tn.slug}, {"tenant name", tn.displayName}, {"metric name", tn.metric},
 		{"tag value", tn.tagValue}, {"sample value", tn.value}, {"dedupe id", tn.dedupeID},
 		{"alert rule name", tn.rule.name}, {"victim alert rule name", tn.victim.name},
+		{"channel name", tn.channel.name}, {"channel host", tn.channel.host},
+		{"victim channel name", tn.victimChannel.name}, {"victim channel host", tn.victimChannel.host},
+		{"silence comment", tn.silence.comment}, {"victim silence comment", tn.victimSilence.comment},
+		{"notification message's last error", tn.message.lastError},
 	}
 	for role, tk := range tn.tokens {
 		ms = append(ms, isoMarker{role + " token id", tk.id}, isoMarker{role + " token name", tk.name})
@@ -229,13 +250,17 @@ type isoWorld struct {
 	seededAt  time.Time
 }
 
-// secrets are every seeded token in full: no answer may ever carry one.
+// secrets are every seeded token in full and every seeded channel's
+// signing secret (shown once, when it was made): no answer may ever carry
+// one.
 func (w *isoWorld) secrets() []isoMarker {
 	out := []isoMarker{{"platform token", w.platform.plain}}
 	for _, tn := range []*isoTenant{w.a, w.b} {
 		for role, tk := range tn.tokens {
 			out = append(out, isoMarker{tn.label + " " + role + " token secret", tk.plain})
 		}
+		out = append(out, isoMarker{tn.label + " channel's webhook secret", tn.channel.secret},
+			isoMarker{tn.label + " victim channel's webhook secret", tn.victimChannel.secret})
 	}
 	return out
 }
@@ -247,8 +272,9 @@ func isoSuffix() string {
 }
 
 // isoSeed creates tenants A and B with their tokens and one sample each
-// (posted over HTTP and waited for until a query sees it), and a platform
-// token.
+// (posted over HTTP and waited for until a query sees it), their channels,
+// rules (evaluated, then planned into a message), silences and budget, and
+// a platform token.
 func isoSeed(t *testing.T, srv *isoServer) *isoWorld {
 	t.Helper()
 	ctx := context.Background()
@@ -291,7 +317,13 @@ func isoSeed(t *testing.T, srv *isoServer) *isoWorld {
 	}
 	for _, tn := range []*isoTenant{w.a, w.b} {
 		isoWaitStored(t, w, tn)
+		isoSeedChannels(t, w, tn) // before the rules: the rule names its channel
 		isoSeedRules(t, w, tn)
+	}
+	isoSeedMessages(t, w)
+	for _, tn := range []*isoTenant{w.a, w.b} {
+		isoSeedSilences(t, w, tn)
+		isoSeedSettings(t, w, tn)
 	}
 	pl, err := srv.tenancy.CreatePlatformToken(ctx, audit.CLI(), "iso-platform")
 	if err != nil {
@@ -411,16 +443,27 @@ func (r isoRule) path(suffix string) string {
 }
 
 // isoSeedRules creates tn's alert rules with its admin token and evaluates
-// the first one at the seeded sample's time: the sample breaches it, so it
-// fires at once (normal → firing), leaving an instance, a transition, an
-// episode and a "firing" outbox row that carry tn's tag value and value.
+// the first one (which then notifies tn's channel) at the seeded sample's
+// time: the sample breaches it, so it fires at once (normal → firing),
+// leaving an instance, a transition, an episode and a "firing" outbox row
+// naming the channel that carry tn's tag value and value.
+//
+// Then the rule is changed to name no channel (the outbox row keeps the
+// channel it named when it fired, so the planner still delivers to it):
+// PUT /api/alert-rules/{id} sends the rule's body back unchanged, and with
+// the channel's id in it another tenant's PUT would be refused at
+// validation (422: no such channel in its tenant) before the rule is
+// looked up, so the row would no longer prove the rule's 404.
 func isoSeedRules(t *testing.T, w *isoWorld, tn *isoTenant) {
 	t.Helper()
 	l := strings.ToLower(tn.label)
-	create := func(name string) isoRule {
-		body := []byte(fmt.Sprintf(`{"name":%q,"metric":%q,"agg":"max","window":"10m","op":">","threshold":1,"cadence":"1m","for":"0s",`+
-			`"annotations":{"summary":"{{ .Labels.owner }} at {{ .Value }}"}}`, name, tn.metric))
-		ans, err := w.srv.do(http.MethodPost, "/api/alert-rules", tn.tokens["admin"].plain, body)
+	body := func(name, channels string) []byte {
+		return []byte(fmt.Sprintf(`{"name":%q,"metric":%q,"agg":"max","window":"10m","op":">","threshold":1,"cadence":"1m","for":"0s",`+
+			`"channels":[%s],"annotations":{"summary":"{{ .Labels.owner }} at {{ .Value }}"}}`, name, tn.metric, channels))
+	}
+	create := func(name, channels string) isoRule {
+		b := body(name, channels)
+		ans, err := w.srv.do(http.MethodPost, "/api/alert-rules", tn.tokens["admin"].plain, b)
 		if err != nil || ans.status != http.StatusCreated {
 			t.Fatalf("create %s's alert rule: %v\n%s", tn.label, err, ans.text())
 		}
@@ -430,15 +473,20 @@ func isoSeedRules(t *testing.T, w *isoWorld, tn *isoTenant) {
 		if err := json.Unmarshal(ans.body, &r); err != nil || r.ID <= 0 {
 			t.Fatalf("create %s's alert rule: %v\n%s", tn.label, err, ans.text())
 		}
-		return isoRule{id: r.ID, name: name, body: body}
+		return isoRule{id: r.ID, name: name, body: b}
 	}
-	tn.rule = create("rule-" + l + "-" + isoSuffix())
-	tn.victim = create("victim-rule-" + l + "-" + isoSuffix())
+	tn.rule = create("rule-"+l+"-"+isoSuffix(), fmt.Sprint(tn.channel.id))
+	tn.victim = create("victim-rule-"+l+"-"+isoSuffix(), "")
 	round, err := w.srv.alerts.EvaluateRule(context.Background(), tn.rule.id, w.seededAt.Add(time.Second))
 	if err != nil {
 		t.Fatalf("evaluate %s's alert rule: %v", tn.label, err)
 	}
 	if round.Results[alerting.ResultOK] != 1 || round.Transitions != 1 || round.Notified != 1 {
 		t.Fatalf("evaluating %s's alert rule over its sample: %+v, want one ok evaluation that fires and notifies", tn.label, round)
+	}
+	tn.rule.body = body(tn.rule.name, "")
+	ans, err := w.srv.do(http.MethodPut, tn.rule.path(""), tn.tokens["admin"].plain, tn.rule.body)
+	if err != nil || ans.status != http.StatusOK || !strings.Contains(string(ans.body), `"channels":[]`) {
+		t.Fatalf("make %s's alert rule name no channel: %v\n%s", tn.label, err, ans.text())
 	}
 }
