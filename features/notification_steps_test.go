@@ -122,7 +122,7 @@ func (n *notifySteps) serverWithReceiver(minCadence string) error {
 	if err != nil {
 		return err
 	}
-	n.dispatcher = wiring.ProvideNotifications(cfg, notifstore.New(srv.store.DB), srv.store.Channels, box, srv.store.Leases, d,
+	n.dispatcher = wiring.ProvideNotifications(cfg, notifstore.New(srv.store.DB), srv.store.Channels, box, srv.store.Leases, d, srv.store.Alerts,
 		wiring.ProvideRegistry("features-notify"), log, srv.clock.Now, "features-notify")
 	return nil
 }

@@ -81,7 +81,7 @@ func initApp(ctx context.Context, cfg *config.Config, role wiring.Role) (wiring.
 		return wiring.APIApp{}, nil, err
 	}
 	registry := wiring.ProvideRegistry(role)
-	notificationService := wiring.ProvideNotifications(cfg, notificationsStore, channelsStore, box, leasesStore, deliverer, registry, logger, clock, role)
+	notificationService := wiring.ProvideNotifications(cfg, notificationsStore, channelsStore, box, leasesStore, deliverer, alertsStore, registry, logger, clock, role)
 	extraChecks := wiring.NoExtraChecks()
 	usersStore := users.New(db)
 	accountsService := wiring.ProvideAccounts(usersStore, store, clock)

@@ -87,7 +87,7 @@ func initServe(ctx context.Context, cfg *config.Config, role wiring.Role) (*app.
 		return nil, nil, err
 	}
 	registry := wiring.ProvideRegistry(role)
-	notificationService := wiring.ProvideNotifications(cfg, notificationsStore, channelsStore, box, leasesStore, deliverer, registry, logger, clock, role)
+	notificationService := wiring.ProvideNotifications(cfg, notificationsStore, channelsStore, box, leasesStore, deliverer, alertsStore, registry, logger, clock, role)
 	mqttDoor := wiring.ProvideMQTTDoor(cfg, service, ingestService, rateLimiter, queue, registry, logger)
 	extraChecks := wiring.MQTTChecks(mqttDoor)
 	usersStore := users.New(db)

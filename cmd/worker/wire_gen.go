@@ -8,6 +8,7 @@ package main
 
 import (
 	"context"
+	"github.com/pulsemetrics/pulse/adapter/store/alerts"
 	"github.com/pulsemetrics/pulse/adapter/store/channels"
 	"github.com/pulsemetrics/pulse/adapter/store/leases"
 	"github.com/pulsemetrics/pulse/adapter/store/notifications"
@@ -71,7 +72,8 @@ func initApp(ctx context.Context, cfg *config.Config, role wiring.Role) (wiring.
 		cleanup()
 		return wiring.OpsApp{}, nil, err
 	}
-	notificationService := wiring.ProvideNotifications(cfg, notificationsStore, channelsStore, box, leasesStore, deliverer, registry, logger, clock, role)
+	alertsStore := alerts.New(db)
+	notificationService := wiring.ProvideNotifications(cfg, notificationsStore, channelsStore, box, leasesStore, deliverer, alertsStore, registry, logger, clock, role)
 	notifyLoops := wiring.ProvideNotifyLoops(cfg, notificationService)
 	cacheListener := wiring.ProvideCacheListener(service)
 	opsApp := wiring.NewWorkerApp(cfg, role, handler, workers, notifyLoops, cacheListener, logger)

@@ -12,6 +12,7 @@ import (
 	"github.com/pulsemetrics/pulse/adapter/notify/egress"
 	"github.com/pulsemetrics/pulse/adapter/notify/secretbox"
 	"github.com/pulsemetrics/pulse/adapter/notify/webhook"
+	alertstore "github.com/pulsemetrics/pulse/adapter/store/alerts"
 	"github.com/pulsemetrics/pulse/adapter/store/channels"
 	"github.com/pulsemetrics/pulse/adapter/store/leases"
 	notifstore "github.com/pulsemetrics/pulse/adapter/store/notifications"
@@ -73,11 +74,15 @@ func externalURL(cfg *config.Config) string {
 
 // ProvideNotifications is the notification use case.
 func ProvideNotifications(cfg *config.Config, st *notifstore.Store, ch *channels.Store, box *secretbox.Box, ls *leases.Store,
-	d *deliverer.Deliverer, reg *telemetry.Registry, log *slog.Logger, clock Clock, role Role) *notification.Service {
+	d *deliverer.Deliverer, rules *alertstore.Store, reg *telemetry.Registry, log *slog.Logger, clock Clock, role Role) *notification.Service {
 	return notification.New(st, ch, box, ls, d, notification.Clock(clock), notification.Options{
 		Holder: holderName(role), ExternalURL: externalURL(cfg), PerMinute: cfg.Notify.PerMinute, Senders: cfg.Notify.Senders,
 		NewWebhookSecret: func() (string, error) { return webhook.NewSecret(rand.Reader) },
 		Mask:             secretbox.Mask, Observer: reg.Notifications(), Logger: log.With("job", "notify"),
+		RuleExists: func(ctx context.Context, tenantID, ruleID int64) error {
+			_, err := rules.GetRule(ctx, tenantID, ruleID)
+			return err
+		},
 	})
 }
 
@@ -97,4 +102,3 @@ func ProvideNotifyLoops(cfg *config.Config, svc *notification.Service) NotifyLoo
 type loopFunc func(ctx context.Context) error
 
 func (f loopFunc) Run(ctx context.Context) error { return f(ctx) }
-

@@ -84,7 +84,7 @@ func AssemblePipeline(ctx context.Context, cfg *config.Config, role Role) (*Pipe
 		cleanup()
 		return nil, nil, err
 	}
-	notificationService := ProvideNotifications(cfg, notificationsStore, channelsStore, box, leasesStore, deliverer, registry, logger, clock, role)
+	notificationService := ProvideNotifications(cfg, notificationsStore, channelsStore, box, leasesStore, deliverer, alertsStore, registry, logger, clock, role)
 	extraChecks := NoExtraChecks()
 	usersStore := users.New(db)
 	accountsService := ProvideAccounts(usersStore, tenantsStore, clock)
@@ -207,7 +207,7 @@ func AssemblePipelineWithClock(ctx context.Context, cfg *config.Config, role Rol
 		cleanup()
 		return nil, nil, err
 	}
-	notificationService := ProvideNotifications(cfg, notificationsStore, channelsStore, box, leasesStore, deliverer, registry, logger, clock, role)
+	notificationService := ProvideNotifications(cfg, notificationsStore, channelsStore, box, leasesStore, deliverer, alertsStore, registry, logger, clock, role)
 	extraChecks := NoExtraChecks()
 	usersStore := users.New(db)
 	accountsService := ProvideAccounts(usersStore, tenantsStore, clock)

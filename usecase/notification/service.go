@@ -1,6 +1,7 @@
 package notification
 
 import (
+	"context"
 	"fmt"
 	"io"
 	"log/slog"
@@ -64,6 +65,9 @@ type Options struct {
 	PlannerLease time.Duration
 	Observer     Observer
 	Logger       *slog.Logger
+	// RuleExists, when set, answers alerting.ErrNotFound for a rule id
+	// the tenant does not have: a silence may name only its own rules.
+	RuleExists func(ctx context.Context, tenantID, ruleID int64) error
 	// Mask shows a secret without revealing it (secretbox.Mask); default
 	// "••••".
 	Mask func(secret string) string

@@ -2,9 +2,12 @@ package notification
 
 import (
 	"context"
+	"errors"
+	"fmt"
 	"time"
 
 	"github.com/pulsemetrics/pulse/domain/notify"
+	"github.com/pulsemetrics/pulse/usecase/alerting"
 )
 
 // DefaultSilence is how long a silence lasts when no end is given (the
@@ -27,6 +30,14 @@ func (s *Service) CreateSilence(ctx context.Context, a Actor, in notify.Silence)
 	}
 	if err := in.Validate(); err != nil {
 		return notify.Silence{}, err
+	}
+	if in.RuleID != 0 && s.opts.RuleExists != nil {
+		switch err := s.opts.RuleExists(ctx, a.TenantID, in.RuleID); {
+		case errors.Is(err, alerting.ErrNotFound):
+			return notify.Silence{}, &notify.InvalidSilenceError{Fields: notify.FieldErrors{"rule_id": fmt.Sprintf("no alert rule %d in this tenant", in.RuleID)}}
+		case err != nil:
+			return notify.Silence{}, err
+		}
 	}
 	out, err := s.store.CreateSilence(ctx, in)
 	if err == nil {

@@ -3,6 +3,8 @@ package notification_test
 import (
 	"context"
 	"errors"
+	"fmt"
+	"slices"
 	"testing"
 	"time"
 
@@ -11,6 +13,8 @@ import (
 	"github.com/pulsemetrics/pulse/domain/alert"
 	"github.com/pulsemetrics/pulse/domain/notify"
 	"github.com/pulsemetrics/pulse/domain/token"
+	"github.com/pulsemetrics/pulse/usecase/alerting"
+	"github.com/pulsemetrics/pulse/usecase/notification"
 )
 
 func TestCreateSilenceDefaults(t *testing.T) {
@@ -91,5 +95,39 @@ func TestSilenceWritesNeedAnAdmin(t *testing.T) {
 	f.store.EXPECT().EndSilence(gomock.Any(), int64(7), int64(1), f.nowMS()).Return(nil)
 	if err := f.svc.EndSilence(ctx, admin, 1); err != nil {
 		t.Error(err)
+	}
+}
+
+// A silence may name only its own tenant's rules: another tenant's rule id
+// (or none at all) is a 422 on rule_id, and nothing is stored.
+func TestCreateSilenceNeedsTheTenantsRule(t *testing.T) {
+	ctrl := gomock.NewController(t)
+	store := NewMockStore(ctrl) // no CreateSilence expected for the refusals
+	var asked []int64
+	svc := notification.New(store, NewMockChannels(ctrl), NewMockSealer(ctrl), NewMockLeases(ctrl), NewMockDeliverer(ctrl),
+		func() time.Time { return time.Date(2026, 12, 2, 10, 0, 0, 0, time.UTC) },
+		notification.Options{RuleExists: func(_ context.Context, tenantID, ruleID int64) error {
+			asked = append(asked, tenantID, ruleID)
+			switch ruleID {
+			case 1:
+				return nil
+			case 2:
+				return fmt.Errorf("rule %d: %w", ruleID, alerting.ErrNotFound)
+			}
+			return errors.New("database down")
+		}})
+	var bad *notify.InvalidSilenceError
+	if _, err := svc.CreateSilence(context.Background(), admin, notify.Silence{RuleID: 2}); !errors.As(err, &bad) || bad.Fields["rule_id"] == "" {
+		t.Errorf("another tenant's rule: %v", err)
+	}
+	if _, err := svc.CreateSilence(context.Background(), admin, notify.Silence{RuleID: 3}); err == nil || errors.As(err, &bad) {
+		t.Errorf("a failing lookup: %v, want the store's error, not a 422", err)
+	}
+	store.EXPECT().CreateSilence(gomock.Any(), gomock.Any()).DoAndReturn(func(_ context.Context, s notify.Silence) (notify.Silence, error) { return s, nil })
+	if _, err := svc.CreateSilence(context.Background(), admin, notify.Silence{RuleID: 1}); err != nil {
+		t.Errorf("its own rule: %v", err)
+	}
+	if want := []int64{7, 2, 7, 3, 7, 1}; !slices.Equal(asked, want) {
+		t.Errorf("looked up (tenant, rule) %v, want %v", asked, want)
 	}
 }
