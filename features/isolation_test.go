@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -105,7 +106,10 @@ func fixed(path string) func(*isoWorld, *isoTenant) string {
 }
 
 // isoRoutes is the matrix: one row per registered (method, route).
-var isoRoutes = []isoRoute{
+var isoRoutes = slices.Concat(isoCoreRoutes, isoNotifyRoutes)
+
+// isoCoreRoutes are the matrix's rows but the notification routes'.
+var isoCoreRoutes = []isoRoute{
 	{
 		method: http.MethodPost, path: "/api/metrics", access: accessTenant, scope: "ingest", wrong: "read",
 		own: http.StatusAccepted, other: http.StatusAccepted, url: fixed("/api/metrics"), idempotent: true,
@@ -245,113 +249,6 @@ var isoRoutes = []isoRoute{
 		method: http.MethodGet, path: "/api/alert-outbox", access: accessTenant, scope: "admin", wrong: "read",
 		own: http.StatusOK, other: http.StatusOK, url: fixed("/api/alert-outbox?limit=1000"),
 		shows: func(_ *isoWorld, tn *isoTenant) []string { return []string{tn.rule.name, tn.tagValue, tn.value} },
-	},
-	// Notifications: another tenant's channel, silence or message is 404
-	// (the answer to one that does not exist); the lists and the settings
-	// answer the caller's own tenant, and nothing of the target. No answer
-	// carries a channel's signing secret (isoWorld.secrets).
-	{
-		method: http.MethodGet, path: "/api/channels", access: accessTenant, scope: "read", wrong: "ingest",
-		own: http.StatusOK, other: http.StatusOK, url: fixed("/api/channels"),
-		shows: func(_ *isoWorld, tn *isoTenant) []string {
-			return []string{tn.channel.name, tn.channel.host, tn.victimChannel.name, `"secret_set":true`}
-		},
-	},
-	{
-		// A fresh name every call: a tenant's channel names are unique.
-		method: http.MethodPost, path: "/api/channels", access: accessTenant, scope: "admin", wrong: "read",
-		own: http.StatusCreated, other: http.StatusCreated, url: fixed("/api/channels"),
-		body: func(*isoWorld, *isoTenant) []byte {
-			return []byte(fmt.Sprintf(`{"name":"iso-probe-channel-%s","kind":"webhook","webhook":{"url":"https://hooks-probe.example.com/x"}}`, isoSuffix()))
-		},
-	},
-	{
-		method: http.MethodGet, path: "/api/channels/{id}", access: accessTenant, scope: "read", wrong: "ingest",
-		own: http.StatusOK, other: http.StatusNotFound,
-		url: func(_ *isoWorld, tn *isoTenant) string { return tn.channel.path("") },
-		shows: func(_ *isoWorld, tn *isoTenant) []string {
-			return []string{tn.channel.name, tn.channel.host, `"secret_set":true`}
-		},
-	},
-	{
-		// The channel as it is, without "secret": the rightful call changes
-		// nothing and keeps the signing secret (so shows no new one).
-		method: http.MethodPut, path: "/api/channels/{id}", access: accessTenant, scope: "admin", wrong: "read",
-		own: http.StatusOK, other: http.StatusNotFound,
-		url:   func(_ *isoWorld, tn *isoTenant) string { return tn.channel.path("") },
-		body:  func(_ *isoWorld, tn *isoTenant) []byte { return tn.channel.body },
-		shows: func(_ *isoWorld, tn *isoTenant) []string { return []string{tn.channel.name, `"secret_set":true`} },
-	},
-	{
-		method: http.MethodDelete, path: "/api/channels/{id}", access: accessTenant, scope: "admin", wrong: "read",
-		own: http.StatusNoContent, other: http.StatusNotFound,
-		url: func(_ *isoWorld, tn *isoTenant) string { return tn.victimChannel.path("") },
-	},
-	{
-		// The rightful test dials the channel's host, which does not resolve:
-		// the answer is what the delivery came to (200, not delivered).
-		method: http.MethodPost, path: "/api/channels/{id}/test", access: accessTenant, scope: "admin", wrong: "read",
-		own: http.StatusOK, other: http.StatusNotFound,
-		url:   func(_ *isoWorld, tn *isoTenant) string { return tn.channel.path("/test") },
-		shows: func(*isoWorld, *isoTenant) []string { return []string{`"delivered":false`} },
-	},
-	{
-		method: http.MethodGet, path: "/api/silences", access: accessTenant, scope: "read", wrong: "ingest",
-		own: http.StatusOK, other: http.StatusOK, url: fixed("/api/silences"),
-		shows: func(_ *isoWorld, tn *isoTenant) []string {
-			return []string{tn.silence.comment, tn.victimSilence.comment, fmt.Sprintf(`"rule_id":%d`, tn.rule.id)}
-		},
-	},
-	{
-		method: http.MethodPost, path: "/api/silences", access: accessTenant, scope: "admin", wrong: "read",
-		own: http.StatusCreated, other: http.StatusCreated, url: fixed("/api/silences"),
-		body: func(*isoWorld, *isoTenant) []byte {
-			return []byte(`{"matchers":[{"tag":"owner","op":"=","value":"iso-probe"}],"duration":"1h","comment":"iso-probe"}`)
-		},
-	},
-	{
-		method: http.MethodDelete, path: "/api/silences/{id}", access: accessTenant, scope: "admin", wrong: "read",
-		own: http.StatusNoContent, other: http.StatusNotFound,
-		url: func(_ *isoWorld, tn *isoTenant) string { return tn.victimSilence.path() },
-	},
-	{
-		// Unfiltered: the other tenant lists its own message, and must not
-		// see the target's (its last error is a marker).
-		method: http.MethodGet, path: "/api/notifications", access: accessTenant, scope: "read", wrong: "ingest",
-		own: http.StatusOK, other: http.StatusOK, url: fixed("/api/notifications?limit=500"),
-		shows: func(_ *isoWorld, tn *isoTenant) []string {
-			return []string{tn.message.lastError, fmt.Sprintf(`"channel_id":%d`, tn.channel.id), fmt.Sprintf(`"rule_id":%d`, tn.rule.id)}
-		},
-	},
-	{
-		method: http.MethodGet, path: "/api/notifications/{id}", access: accessTenant, scope: "read", wrong: "ingest",
-		own: http.StatusOK, other: http.StatusNotFound,
-		url:   func(_ *isoWorld, tn *isoTenant) string { return tn.message.path("") },
-		shows: func(_ *isoWorld, tn *isoTenant) []string { return []string{tn.rule.name, tn.tagValue, tn.value} },
-	},
-	{
-		// The message is dead (isoSeedMessages): the rightful retry queues it
-		// again. No sender runs, so nothing is dialled.
-		method: http.MethodPost, path: "/api/notifications/{id}/retry", access: accessTenant, scope: "admin", wrong: "read",
-		own: http.StatusNoContent, other: http.StatusNotFound,
-		url: func(_ *isoWorld, tn *isoTenant) string { return tn.message.path("/retry") },
-	},
-	{
-		method: http.MethodGet, path: "/api/notification-settings", access: accessTenant, scope: "read", wrong: "ingest",
-		own: http.StatusOK, other: http.StatusOK, url: fixed("/api/notification-settings"),
-		shows: func(_ *isoWorld, tn *isoTenant) []string {
-			return []string{fmt.Sprintf(`"per_minute":%d`, tn.perMinute)}
-		},
-	},
-	{
-		// The budget as it is: the rightful call (and the other tenant's, on
-		// its own budget, the same default) changes nothing.
-		method: http.MethodPut, path: "/api/notification-settings", access: accessTenant, scope: "admin", wrong: "read",
-		own: http.StatusOK, other: http.StatusOK, url: fixed("/api/notification-settings"),
-		body: func(_ *isoWorld, tn *isoTenant) []byte { return []byte(fmt.Sprintf(`{"per_minute":%d}`, tn.perMinute)) },
-		shows: func(_ *isoWorld, tn *isoTenant) []string {
-			return []string{fmt.Sprintf(`"per_minute":%d`, tn.perMinute)}
-		},
 	},
 	{method: http.MethodGet, path: "/healthz", access: accessPublic, ok: http.StatusOK, url: fixed("/healthz")},
 	{method: http.MethodHead, path: "/healthz", access: accessPublic, ok: http.StatusOK, url: fixed("/healthz")},
