@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/mochi-mqtt/server/v2/listeners"
+	"github.com/mochi-mqtt/server/v2/packets"
 )
 
 // connectTimeout bounds the time from accept to a CONNECT packet (and the
@@ -109,9 +110,20 @@ func (l *listener) untrack(conn net.Conn) {
 	l.mu.Unlock()
 }
 
-// Close stops accepting and lets mochi disconnect the listener's clients.
-func (l *listener) Close(closeClients listeners.CloseFn) {
-	closeClients(l.id)
+// Close disconnects the listener's clients, then closes the socket and
+// every connection still open. It does not call mochi's closeClients:
+// v2.7.9's Clients.GetByListener read-locks the clients twice (it calls
+// Len under its own read lock), which deadlocks when a client being
+// attached at that moment waits for the write lock (Clients.Delete) — seen
+// as a broker Close hanging in CI. GetAll takes the lock once.
+func (l *listener) Close(listeners.CloseFn) {
+	if srv := l.hook.server; srv != nil {
+		for _, cl := range srv.Clients.GetAll() {
+			if cl.Net.Listener == l.id && !cl.Closed() {
+				_ = srv.DisconnectClient(cl, packets.ErrServerShuttingDown)
+			}
+		}
+	}
 	l.closeListener()
 }
 
