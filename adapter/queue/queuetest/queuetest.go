@@ -18,8 +18,9 @@ import (
 // Settings every queue under test must be opened with.
 const (
 	// LeaseTimeout is how long a fetched entry stays invisible before it is
-	// redelivered.
-	LeaseTimeout = 200 * time.Millisecond
+	// redelivered: long enough that the checks made while it is leased end
+	// within it on a loaded 2-core CI machine (200 ms did not, once).
+	LeaseTimeout = time.Second
 	// MaxDeliveries is how many times an entry is delivered before it is
 	// dead-lettered instead.
 	MaxDeliveries = 3
