@@ -136,7 +136,9 @@ func runNotify(ctx context.Context, w notifyWorkload) error {
 	}
 	runCtx, stop := context.WithCancel(ctx)
 	defer stop()
-	go func() { _ = (&app.App{Name: "bench-api", Handler: p.Handler, Log: p.Log, ShutdownTimeout: 5 * time.Second}).Serve(runCtx, ln) }()
+	go func() {
+		_ = (&app.App{Name: "bench-api", Handler: p.Handler, Log: p.Log, ShutdownTimeout: 5 * time.Second}).Serve(runCtx, ln)
+	}()
 	for _, l := range p.Workers {
 		go func() { _ = l.Run(runCtx) }()
 	}

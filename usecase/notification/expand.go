@@ -20,14 +20,27 @@ func (s *Service) expand(ctx context.Context, now int64, rep *PassReport) error 
 	if err != nil || len(items) == 0 {
 		return err
 	}
-	channels, err := s.channelsFor(ctx, items)
+	// Each payload is decoded once: its channels, looked up per tenant in
+	// one query, then its deliveries.
+	named := make([][]int64, len(items))
+	bad := make([]error, len(items))
+	ids := map[int64][]int64{}
+	for i, it := range items {
+		var n struct {
+			Channels []int64 `json:"channels"`
+		}
+		if bad[i] = json.Unmarshal(it.Payload, &n); bad[i] == nil {
+			named[i] = uniq(n.Channels)
+			ids[it.TenantID] = append(ids[it.TenantID], named[i]...)
+		}
+	}
+	channels, err := s.loadChannels(ctx, ids)
 	if err != nil {
 		return err
 	}
 	es := make([]Expansion, 0, len(items))
-	for _, it := range items {
-		var n Notification
-		if err := json.Unmarshal(it.Payload, &n); err != nil {
+	for i, it := range items {
+		if err := bad[i]; err != nil {
 			// Written by the alerting use case as JSON: never expected, but one
 			// bad row must not stop the queue behind it.
 			s.log.Error("outbox row does not decode; expanded without deliveries", "outbox", it.ID, "err", err)
@@ -36,7 +49,7 @@ func (s *Service) expand(ctx context.Context, now int64, rep *PassReport) error 
 			continue
 		}
 		e := Expansion{Outbox: it}
-		for _, id := range uniq(n.Channels) {
+		for _, id := range named[i] {
 			ch, ok := channels[it.TenantID][id]
 			if !ok {
 				s.log.Warn("notification dropped: its channel was deleted", "tenant", it.TenantID, "rule", it.RuleID, "channel", id, "outbox", it.ID)
@@ -58,20 +71,6 @@ func (s *Service) expand(ctx context.Context, now int64, rep *PassReport) error 
 	}
 	rep.Expanded += len(es)
 	return nil
-}
-
-// channelsFor loads, per tenant, the channels the items' payloads name.
-func (s *Service) channelsFor(ctx context.Context, items []OutboxItem) (map[int64]map[int64]notify.Channel, error) {
-	ids := map[int64][]int64{}
-	for _, it := range items {
-		var n struct {
-			Channels []int64 `json:"channels"`
-		}
-		if json.Unmarshal(it.Payload, &n) == nil {
-			ids[it.TenantID] = append(ids[it.TenantID], n.Channels...)
-		}
-	}
-	return s.loadChannels(ctx, ids)
 }
 
 func (s *Service) loadChannels(ctx context.Context, ids map[int64][]int64) (map[int64]map[int64]notify.Channel, error) {
