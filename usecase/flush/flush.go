@@ -11,7 +11,7 @@ import (
 	"github.com/pulsemetrics/pulse/domain/metric"
 )
 
-//go:generate go tool mockgen -destination=mock_ports_test.go -package=flush_test . Source,Store
+//go:generate go tool mockgen -destination=mock_ports_test.go -package=flush_test . Source,Store,Publisher
 
 // Delivery is one queue entry handed to a worker.
 type Delivery struct {
@@ -33,6 +33,13 @@ type Source interface {
 // of every sample (Written).
 type Store interface {
 	WriteBatches(ctx context.Context, batches []metric.Batch) (Written, error)
+}
+
+// Publisher tells the live view of batches that committed
+// (usecase/live's feed). It must return promptly; its failure costs the
+// live charts points, never the store.
+type Publisher interface {
+	Publish(ctx context.Context, batches []metric.Batch) error
 }
 
 // Config tunes chunking and retries.
@@ -60,6 +67,8 @@ type Worker struct {
 	log   *slog.Logger
 	// OnFlushed, if set, is told what each committed write did.
 	OnFlushed func(w Written, took time.Duration)
+	// Live, if set, is given each chunk's batches once they committed.
+	Live Publisher
 }
 
 // NewWorker returns a flushing loop.
@@ -165,6 +174,11 @@ func (w *Worker) writeAndAck(ctx context.Context, deliveries []Delivery) (int, e
 	}
 	if w.OnFlushed != nil {
 		w.OnFlushed(written, time.Since(start))
+	}
+	if w.Live != nil {
+		if err := w.Live.Publish(ctx, batches); err != nil {
+			w.log.Warn("live publish failed: open live charts miss these points until they reload", "batches", len(batches), "err", err)
+		}
 	}
 	if w.cfg.AckDelay > 0 {
 		w.sleep(ctx, w.cfg.AckDelay)

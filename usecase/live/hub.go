@@ -1,0 +1,275 @@
+package live
+
+import (
+	"context"
+	"crypto/rand"
+	"fmt"
+	"log/slog"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+// Config bounds the hub. Zero fields take the defaults.
+type Config struct {
+	// Replay is how long entries are kept for resuming (default 2 min).
+	Replay time.Duration
+	// MaxReplaySamples bounds one tenant's replay buffer (default 200,000
+	// samples): under a heavier flow the buffer covers less than Replay and
+	// a client resuming from further back is told of a gap.
+	MaxReplaySamples int
+	// MaxStreams bounds the streams of the process (default 2,000) and
+	// MaxStreamsPerTenant those of one tenant (default 200).
+	MaxStreams          int
+	MaxStreamsPerTenant int
+	// MaxPending bounds the points waiting for one stream's writer (default
+	// 50,000): a client that reads slower than its points come is ended,
+	// so it never grows the server's memory without bound.
+	MaxPending int
+}
+
+func (c Config) withDefaults() Config {
+	if c.Replay <= 0 {
+		c.Replay = 2 * time.Minute
+	}
+	if c.MaxReplaySamples <= 0 {
+		c.MaxReplaySamples = 200_000
+	}
+	if c.MaxStreams <= 0 {
+		c.MaxStreams = 2000
+	}
+	if c.MaxStreamsPerTenant <= 0 {
+		c.MaxStreamsPerTenant = 200
+	}
+	if c.MaxPending <= 0 {
+		c.MaxPending = 50_000
+	}
+	return c
+}
+
+// LimitError is an open refused by a connection cap (429).
+type LimitError struct {
+	Limit string // "streams per tenant" or "streams per process"
+	Max   int
+}
+
+func (e *LimitError) Error() string {
+	return fmt.Sprintf("too many live streams: the limit of %d %s is reached; close other live views or try again later", e.Max, e.Limit)
+}
+
+// Hub fans committed points out to the open streams of this process.
+// Safe for concurrent use.
+type Hub struct {
+	cfg  Config
+	feed Feed
+	log  *slog.Logger
+	now  func() time.Time
+
+	mu      sync.Mutex
+	floor   ID
+	tenants map[int64]*tenantStreams
+	open    int
+	sweptAt int64
+
+	stats Stats
+}
+
+type tenantStreams struct {
+	ring    ring
+	streams map[*Stream]map[string][]int // stream → metric name → query indexes
+}
+
+// Stats are the hub's running totals (telemetry reads them).
+type Stats struct {
+	Opened, Refused, Slow, Entries, Points atomic.Int64
+}
+
+// NewHub returns a hub following feed (nil: Run does nothing and entries
+// come only through Add).
+func NewHub(feed Feed, cfg Config, log *slog.Logger, now func() time.Time) *Hub {
+	if now == nil {
+		now = time.Now
+	}
+	h := &Hub{cfg: cfg.withDefaults(), feed: feed, log: log, now: now, tenants: map[int64]*tenantStreams{}}
+	h.floor = ID{Ms: now().UnixMilli()}
+	return h
+}
+
+// Run follows the feed until ctx ends, then ends every stream.
+func (h *Hub) Run(ctx context.Context) error {
+	defer h.shutdown()
+	if h.feed == nil {
+		<-ctx.Done()
+		return nil
+	}
+	since := ID{Ms: h.now().Add(-h.cfg.Replay).UnixMilli()}
+	return h.feed.Follow(ctx, since, h)
+}
+
+// Stats are the hub's totals.
+func (h *Hub) Stats() *Stats { return &h.stats }
+
+// Open counts the streams open now.
+func (h *Hub) Open() int {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return h.open
+}
+
+// Floor is the Sink side: entries after id are complete from now on.
+func (h *Hub) Floor(id ID) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if id.Less(h.floor) {
+		return // an earlier floor would claim entries this hub never saw
+	}
+	h.floor = id
+	for _, t := range h.tenants {
+		if t.ring.floor.Less(id) {
+			t.ring.floor = id
+		}
+	}
+}
+
+// Entry is the Sink side: one committed batch, fanned out to the
+// tenant's streams and kept for replay.
+func (h *Hub) Entry(e Entry) {
+	h.stats.Entries.Add(1)
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	t := h.tenant(e.Batch.TenantID)
+	t.ring.add(e)
+	cutoff := h.now().Add(-h.cfg.Replay).UnixMilli()
+	t.ring.trim(cutoff, h.cfg.MaxReplaySamples)
+	h.sweep(cutoff)
+	for s, byName := range t.streams {
+		if !s.offer(e, byName) {
+			h.stats.Slow.Add(1)
+			h.removeLocked(s, EndSlow)
+		}
+	}
+}
+
+// sweep trims every tenant's buffer now and then, so a tenant that went
+// quiet does not keep its last entries, and forgets tenants with neither
+// entries nor streams.
+func (h *Hub) sweep(cutoff int64) {
+	if cutoff < h.sweptAt+sweepEvery.Milliseconds() {
+		return
+	}
+	h.sweptAt = cutoff
+	for id, t := range h.tenants {
+		t.ring.trim(cutoff, h.cfg.MaxReplaySamples)
+		if len(t.ring.entries) == 0 && len(t.streams) == 0 {
+			delete(h.tenants, id)
+		}
+	}
+}
+
+const sweepEvery = 10 * time.Second
+
+func (h *Hub) tenant(id int64) *tenantStreams {
+	t := h.tenants[id]
+	if t == nil {
+		t = &tenantStreams{streams: map[*Stream]map[string][]int{}, ring: ring{floor: h.floor}}
+		h.tenants[id] = t
+	}
+	return t
+}
+
+// Subscribe opens a stream of tenantID's points matching subs. With a
+// resume id, the replay buffer's entries after it are pending at once,
+// and a Gap if the buffer no longer reaches back to it.
+func (h *Hub) Subscribe(tenantID int64, subs []Subscription, resume *ID) (*Stream, error) {
+	if len(subs) == 0 || len(subs) > MaxSubscriptions {
+		return nil, fmt.Errorf("%w: a stream carries 1 to %d queries, not %d", ErrInvalid, MaxSubscriptions, len(subs))
+	}
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	t := h.tenant(tenantID)
+	switch {
+	case h.open >= h.cfg.MaxStreams:
+		h.stats.Refused.Add(1)
+		return nil, &LimitError{Limit: "streams per process", Max: h.cfg.MaxStreams}
+	case len(t.streams) >= h.cfg.MaxStreamsPerTenant:
+		h.stats.Refused.Add(1)
+		return nil, &LimitError{Limit: "streams per tenant", Max: h.cfg.MaxStreamsPerTenant}
+	}
+	s := &Stream{id: rand.Text()[:12], tenantID: tenantID, subs: subs, hub: h,
+		wake: make(chan struct{}, 1), done: make(chan struct{})}
+	byName := map[string][]int{}
+	for i, sub := range subs {
+		byName[sub.Name] = append(byName[sub.Name], i)
+	}
+	if n := len(t.ring.entries); n > 0 {
+		s.last = t.ring.entries[n-1].ID
+	} else {
+		s.last = h.floor
+	}
+	s.start = s.last
+	if resume != nil {
+		s.start = *resume
+		entries, complete := t.ring.after(*resume)
+		if !complete {
+			s.gap = &Gap{From: resume.Ms, To: h.now().UnixMilli()}
+		}
+		for _, e := range entries {
+			if !s.offer(e, byName) { // more to replay than a stream may hold: refetch instead
+				s.pending, s.points = nil, 0
+				s.gap = &Gap{From: resume.Ms, To: h.now().UnixMilli()}
+				s.last = t.ring.entries[len(t.ring.entries)-1].ID
+				break
+			}
+		}
+		if s.gap != nil {
+			s.signal()
+		}
+	}
+	t.streams[s] = byName
+	h.open++
+	h.stats.Opened.Add(1)
+	return s, nil
+}
+
+// EndTenant ends every stream of a tenant (disabled) with reason.
+func (h *Hub) EndTenant(tenantID int64, reason string) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if t := h.tenants[tenantID]; t != nil {
+		for s := range t.streams {
+			h.removeLocked(s, reason)
+		}
+	}
+}
+
+func (h *Hub) remove(s *Stream, reason string) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	h.removeLocked(s, reason)
+}
+
+func (h *Hub) removeLocked(s *Stream, reason string) {
+	t := h.tenants[s.tenantID]
+	if t == nil {
+		return
+	}
+	if _, ok := t.streams[s]; !ok {
+		return
+	}
+	delete(t.streams, s)
+	h.open--
+	if reason == "" {
+		reason = "closed"
+	}
+	s.end(reason)
+}
+
+func (h *Hub) shutdown() {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	for _, t := range h.tenants {
+		for s := range t.streams {
+			h.removeLocked(s, EndShutdown)
+		}
+	}
+}
