@@ -24,7 +24,16 @@ export interface QueryRequest {
   cursor?: string
 }
 
-export function queryURL(req: QueryRequest): string {
+/** The session's query endpoint; pages like Health pass another with the same parameters and answer. */
+export const QUERY_PATH = '/ui/api/metrics/query'
+
+/** Appends encoded parameters to a path that may already carry a query string. */
+export function withParams(base: string, params: string): string {
+  if (!params) return base
+  return `${base}${base.includes('?') ? (base.endsWith('?') || base.endsWith('&') ? '' : '&') : '?'}${params}`
+}
+
+export function queryURL(req: QueryRequest, base: string = QUERY_PATH): string {
   const q = new URLSearchParams({
     name: req.name,
     start: String(Math.floor(req.start)),
@@ -37,7 +46,7 @@ export function queryURL(req: QueryRequest): string {
     q.append(`tag.${k}`, v)
   }
   if (req.cursor) q.set('cursor', req.cursor)
-  return `/ui/api/metrics/query?${q.toString()}`
+  return withParams(base, q.toString())
 }
 
 export function namesURL(prefix: string, limit = 100): string {
@@ -69,7 +78,12 @@ async function getJSON<T>(url: string, signal?: AbortSignal): Promise<T> {
 export type QueryFetcher = (req: QueryRequest, signal?: AbortSignal) => Promise<QueryAnswer>
 export type NamesFetcher = (prefix: string, signal?: AbortSignal) => Promise<NamesAnswer>
 
-export const fetchQuery: QueryFetcher = (req, signal) => getJSON<QueryAnswer>(queryURL(req), signal)
+/** A QueryFetcher against another endpoint with the query API's parameters and answer. */
+export function queryFetcher(base: string = QUERY_PATH): QueryFetcher {
+  return (req, signal) => getJSON<QueryAnswer>(queryURL(req, base), signal)
+}
+
+export const fetchQuery: QueryFetcher = queryFetcher()
 export const fetchNames: NamesFetcher = (prefix, signal) => getJSON<NamesAnswer>(namesURL(prefix), signal)
 
 export function isAbort(err: unknown): boolean {

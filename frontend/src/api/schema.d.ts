@@ -55,6 +55,30 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/metrics/stream": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Live points of one or more queries as Server-Sent Events (scope read): newly committed raw points, coalesced to at most 4 batches a second
+         * @description Events (each with an id): `ready` {stream, queries, coalesce_ms, heartbeat_s, replay_s} first; `points` {q, series: [{tags, points: [{ts, value}]}]}
+         *     (q is the query's index; a point's value is what the query's agg gives for one raw sample); `gap` {q: null, from, to} when the
+         *     resume id is older than the replay buffer (refetch that range); `end` {reason} when the server ends the stream (token revoked,
+         *     logged out, tenant disabled, slow client, shutdown). A comment line every heartbeat_s seconds. To change the set of queries,
+         *     reconnect with the new set and last_event_id.
+         */
+        get: operations["metricsStream"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/tokens": {
         parameters: {
             query?: never;
@@ -405,6 +429,57 @@ export interface paths {
         get: operations["getNotificationSettings"];
         /** Set the caller's tenant's notification budget (scope admin) */
         put: operations["putNotificationSettings"];
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/exports": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Queue a CSV export of one metric over a range (scope read); a worker writes it, GET /api/exports/{id} follows it */
+        post: operations["createExport"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/exports/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** An export's status and, once done, its download link (scope read) */
+        get: operations["getExport"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/exports/{id}.csv": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Download a done export: the signed link of its download_url is the credential (no token) */
+        get: operations["downloadExport"];
+        put?: never;
         post?: never;
         delete?: never;
         options?: never;
@@ -1071,6 +1146,81 @@ export interface components {
             /** @description the messages per channel and minute; what exceeds it goes out in one digest. On a PUT, 0 goes back to the server's default (the answer names it) */
             per_minute: number;
         };
+        ExportRequest: {
+            /** @description the metric */
+            name: string;
+            /** @description tag filters: only the series carrying every pair (as tag.<k>=<v> of the query API) */
+            tags?: {
+                [key: string]: string;
+            };
+            /** @description RFC 3339, or Unix seconds or milliseconds (as the query API); default end - 1h */
+            start?: string | number;
+            /** @description as start; default now; must be after start */
+            end?: string | number;
+            /**
+             * @description auto (the finest resolution whose points fit 100,000 rows, as the query API with max_points=100000), raw, or a rollup step kept by the server (1m, 5m, 1h by default)
+             * @default auto
+             */
+            interval: string;
+            /**
+             * @description the aggregate each rollup row's value carries
+             * @default avg
+             * @enum {string}
+             */
+            agg: "avg" | "min" | "max" | "sum" | "count";
+            /**
+             * @description the file gzipped (.csv.gz)
+             * @default false
+             */
+            gzip: boolean;
+        };
+        ExportQueued: {
+            id: number;
+            /** @enum {string} */
+            status: "queued";
+        };
+        Export: {
+            id: number;
+            /** @enum {string} */
+            status: "queued" | "running" | "done" | "failed";
+            name: string;
+            tags: {
+                [key: string]: string;
+            };
+            /** Format: date-time */
+            start: string;
+            /** Format: date-time */
+            end: string;
+            /** @description as requested (auto stays auto) */
+            interval: string;
+            /** @enum {string} */
+            agg: "avg" | "min" | "max" | "sum" | "count";
+            gzip: boolean;
+            /** @description rows written so far */
+            rows: number;
+            /** @description the file's size so far */
+            bytes: number;
+            /** @description the fraction of the time range (of each series) written; 1 when done */
+            progress: number;
+            /** @description failed only: why, for a person to read */
+            error?: string;
+            /** Format: date-time */
+            created_at: string;
+            /**
+             * Format: date-time
+             * @description its latest start (a worker that died: started again from scratch)
+             */
+            started_at?: string;
+            /** Format: date-time */
+            finished_at?: string;
+            /** @description done only: /exports/{id}.csv?exp=…&sig=…, signed afresh by every call, valid for an hour, no token needed */
+            download_url?: string;
+            /**
+             * Format: date-time
+             * @description done only; when download_url stops working
+             */
+            expires_at?: string;
+        };
     };
     responses: {
         /** @description an error */
@@ -1245,6 +1395,41 @@ export interface operations {
             401: components["responses"]["Error"];
             403: components["responses"]["Error"];
             422: components["responses"]["Error"];
+        };
+    };
+    metricsStream: {
+        parameters: {
+            query?: {
+                /** @description the one query's metric (when no q is given) */
+                name?: string;
+                agg?: "avg" | "min" | "max" | "sum" | "count";
+                /** @description one query per q, URL-encoded in the query API's parameters (name=cpu&tag.host=a&agg=max) */
+                q?: string[];
+                /** @description resume after this event id (as the Last-Event-ID header does) */
+                last_event_id?: string;
+            };
+            header?: {
+                "Last-Event-ID"?: string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description the event stream */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/event-stream": string;
+                };
+            };
+            401: components["responses"]["Error"];
+            403: components["responses"]["Error"];
+            422: components["responses"]["Error"];
+            429: components["responses"]["Error"];
+            501: components["responses"]["Error"];
         };
     };
     listTokens: {
@@ -2066,6 +2251,122 @@ export interface operations {
             403: components["responses"]["Error"];
             413: components["responses"]["Error"];
             422: components["responses"]["Error"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    createExport: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ExportRequest"];
+            };
+        };
+        responses: {
+            /** @description queued */
+            202: {
+                headers: {
+                    /** @description /api/exports/{id} */
+                    Location?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ExportQueued"];
+                };
+            };
+            400: components["responses"]["Error"];
+            401: components["responses"]["Error"];
+            403: components["responses"]["Error"];
+            413: components["responses"]["Error"];
+            422: components["responses"]["Error"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    getExport: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description the export's id; another tenant's (or a purged one */
+                id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description the export */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Export"];
+                };
+            };
+            401: components["responses"]["Error"];
+            403: components["responses"]["Error"];
+            404: components["responses"]["Error"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    downloadExport: {
+        parameters: {
+            query: {
+                /** @description the link's expiry (Unix seconds) */
+                exp: string;
+                /** @description the link's signature (HMAC-SHA256 over the id, the tenant and exp) */
+                sig: string;
+            };
+            header?: never;
+            path: {
+                id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description the file, streamed (Cache-Control: no-store; Content-Disposition: attachment; filename="<name>-<start>.csv", or .csv.gz). Columns: timestamp (RFC 3339 UTC), unix_ms, name, one per tag key (sorted), value, and for rollups min, max, count; a cell a spreadsheet would run as a formula is prefixed with an apostrophe */
+            200: {
+                headers: {
+                    "Content-Disposition"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/csv": string;
+                    "application/gzip": string;
+                };
+            };
+            /** @description the link is forged (another export, tenant or expiry) or expired */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description no such export (or it was purged) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description the export is not done yet */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
             503: components["responses"]["Unavailable"];
         };
     };

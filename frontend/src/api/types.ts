@@ -11,6 +11,9 @@ export type NamesAnswer = Schemas['NamesAnswer']
 export type NameInfo = Schemas['NameInfo']
 export type TagKeyInfo = Schemas['TagKeyInfo']
 export type ApiErrorBody = Schemas['Error']
+export type ExportRequest = Schemas['ExportRequest']
+export type ExportQueued = Schemas['ExportQueued']
+export type Export = Schemas['Export']
 export type QueryParams = NonNullable<operations['queryMetrics']['parameters']['query']>
 export type NamesParams = NonNullable<operations['metricNames']['parameters']['query']>
 

@@ -29,6 +29,19 @@ describe('AppLayout', () => {
     expect(link.get('[data-testid="alerts-firing-badge"]').text()).toBe('3 firing')
   })
 
+  it('links to Health only when the server says the user may see it', () => {
+    signIn('viewer')
+    page.props.can_see_health = true
+    const w = mount(AppLayout)
+    const links = w.findAll('nav[aria-label="Main"] a')
+    expect(links.at(-1)!.text()).toBe('Health')
+    expect(links.at(-1)!.attributes('href')).toBe('/health')
+    page.props.can_see_health = false
+    const without = mount(AppLayout)
+    expect(without.findAll('nav[aria-label="Main"] a').map((a) => a.text())).not.toContain('Health')
+    delete page.props.can_see_health
+  })
+
   it('shows no badge while nothing fires', () => {
     signIn('admin')
     const w = mount(AppLayout)

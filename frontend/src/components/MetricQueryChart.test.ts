@@ -51,6 +51,39 @@ describe('MetricQueryChart', () => {
     vi.unstubAllGlobals()
   })
 
+  it('exports what it shows: the query range, the answer interval and agg', async () => {
+    const posts: unknown[] = []
+    vi.stubGlobal(
+      'fetch',
+      vi.fn(async (url: string, init: RequestInit = {}) => {
+        if (init.method === 'POST') {
+          posts.push(JSON.parse(String(init.body)))
+          return new Response(JSON.stringify({ id: 1, status: 'queued' }), { status: 202 })
+        }
+        const body = answer([{ tags: {}, points: [point(1_000_000, 1)] }], { interval: '5m' })
+        return new Response(JSON.stringify(body), { status: 200 })
+      }),
+    )
+    const w = mount(MetricQueryChart, { props: { metric: 'cpu', tags: { host: 'a' }, agg: 'sum', now: Date.UTC(2026, 0, 1, 1) } })
+    await flushPromises()
+    await w.get('button[aria-label="Export Chart as CSV"]').trigger('click')
+    await flushPromises()
+    expect(posts).toEqual([
+      { name: 'cpu', tags: { host: 'a' }, agg: 'sum', interval: '5m', start: '2026-01-01T00:00:00.000Z', end: '2026-01-01T01:00:00.000Z', gzip: false },
+    ])
+    w.unmount()
+    vi.unstubAllGlobals()
+  })
+
+  it('queries queryUrl when given', async () => {
+    const urls: string[] = []
+    vi.stubGlobal('fetch', vi.fn(async (url: string) => (urls.push(url), new Response(JSON.stringify(answer([])), { status: 200 }))))
+    mount(MetricQueryChart, { props: { metric: 'cpu', tags: {}, agg: 'avg', now: 1e12, queryUrl: '/ui/api/health/query' } })
+    await flushPromises()
+    expect(new URL(urls[0]!, 'http://x').pathname).toBe('/ui/api/health/query')
+    vi.unstubAllGlobals()
+  })
+
   it('shows the server error message', async () => {
     vi.stubGlobal('fetch', vi.fn(async () => new Response(JSON.stringify({ error: 'unknown interval' }), { status: 422 })))
     const w = mount(MetricQueryChart, { props: { metric: 'cpu', tags: {}, agg: 'avg', now: 1e12 } })

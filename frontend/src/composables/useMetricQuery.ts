@@ -1,8 +1,9 @@
-// Loads one chart's data from /ui/api/metrics/query: interval=auto, max_points
+// Loads one chart's data from /ui/api/metrics/query (or options.url, an endpoint
+// with the same parameters and answer, e.g. the Health page's): interval=auto, max_points
 // from the caller (≈ chart width), next_cursor followed up to maxPages. A new
 // request aborts the one in flight, so a stale answer never lands.
 import { onScopeDispose, ref, shallowRef, watch, type Ref, type ShallowRef } from 'vue'
-import { fetchQuery, isAbort, type QueryFetcher, type QueryRequest } from '../api/metrics'
+import { fetchQuery, isAbort, queryFetcher, type QueryFetcher, type QueryRequest } from '../api/metrics'
 import type { QueryAnswer } from '../api/types'
 import { seriesKey } from '../lib/chartData'
 
@@ -17,6 +18,8 @@ export interface MetricQuery {
 
 export interface MetricQueryOptions {
   fetcher?: QueryFetcher
+  /** Another query endpoint (same parameters and answer as /ui/api/metrics/query); ignored with fetcher. */
+  url?: string
   maxPages?: number
 }
 
@@ -42,7 +45,7 @@ function describe(err: unknown): string {
 }
 
 export function useMetricQuery(request: () => QueryRequest | null, options: MetricQueryOptions = {}): MetricQuery {
-  const fetcher = options.fetcher ?? fetchQuery
+  const fetcher = options.fetcher ?? (options.url ? queryFetcher(options.url) : fetchQuery)
   const maxPages = Math.max(1, options.maxPages ?? 10)
   const answer = shallowRef<QueryAnswer | null>(null)
   const loading = ref(false)

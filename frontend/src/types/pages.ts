@@ -20,6 +20,8 @@ export interface SharedProps {
   errors: Record<string, string>
   /** The tenant's firing alert instances (0 when logged out or unknown). */
   alerts_firing: number
+  /** The user may open the Health page (the navigation then links to it). */
+  can_see_health?: boolean
 }
 
 export interface DashboardSummary {
@@ -86,4 +88,23 @@ export interface AlertsEditProps {
 /** Alerts/Show (GET /alerts/{id}). */
 export interface AlertsShowProps {
   rule_id: number
+}
+
+/** One chart of the Health page: a metric of Pulse's own, queried at HealthProps.query_url. */
+export interface HealthPanel {
+  title: string
+  name: string
+  tags: Record<string, string>
+  unit: string
+  agg: WidgetAgg
+}
+
+/** Health (GET /health): Pulse's own figures, of all of it or of one tenant's ingest. */
+export interface HealthProps {
+  scope: 'all' | 'tenant'
+  tenant: string | null
+  panels: HealthPanel[]
+  query_url: string // same parameters and answer as /ui/api/metrics/query
+  live_url: string | null // a live stream like /ui/api/metrics/stream; null: poll
+  every_seconds: number // polling period without live_url
 }
