@@ -82,8 +82,10 @@ CHAOS_TIMEOUT ?= 20m
 chaos: ## kill -9 / SIGSTOP of Redis and MariaDB under load, misconfigured roles
 	$(GO) test -tags chaos -count=1 -v -timeout $(CHAOS_TIMEOUT) ./features/chaos/
 
+# Flags of cmd/pulse-bench, e.g. make bench BENCH_FLAGS="-modes live".
+BENCH_FLAGS ?=
 bench: services build ## throughput figures (see README, "Benchmarks")
-	$(GO) run ./cmd/pulse-bench
+	$(GO) run ./cmd/pulse-bench $(BENCH_FLAGS)
 
 generate: wire mocks
 

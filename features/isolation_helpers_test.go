@@ -30,6 +30,7 @@ import (
 	"github.com/pulsemetrics/pulse/infrastructure/testservice"
 	"github.com/pulsemetrics/pulse/infrastructure/wiring"
 	"github.com/pulsemetrics/pulse/usecase/alerting"
+	"github.com/pulsemetrics/pulse/usecase/export"
 	"github.com/pulsemetrics/pulse/usecase/notification"
 	"github.com/pulsemetrics/pulse/usecase/tenancy"
 )
@@ -55,7 +56,10 @@ type isoServer struct {
 	// planner once (never its senders). db is the store, for the one
 	// seeding step the API has no call for (see isoSeedMessages).
 	notify *notification.Service
-	db     *sqldb.DB
+	// exports runs the seeded exports (the isolation server runs no
+	// export loop).
+	exports *export.Service
+	db      *sqldb.DB
 }
 
 // isoEnv is the settings of a mode: embedded (SQLite and the embedded queue
@@ -70,6 +74,7 @@ func isoEnv(t *testing.T, mode string) (map[string]string, *redis.Client) {
 		env["PULSE_DATABASE_URL"] = mysqlURL(t, testservice.MariaDB(t))
 		env["PULSE_REDIS_URL"] = "redis://" + testservice.RedisAddr() + "/0"
 		env["PULSE_QUEUE_STREAM"] = prefix + "ingest"
+		env["PULSE_LIVE_STREAM"] = prefix + "live"
 		env["PULSE_QUEUE_GROUP"] = "pulse-workers"
 		env["PULSE_QUEUE_LEASE"] = "2s"
 		env["PULSE_RATE_LIMIT_PREFIX"] = prefix + "rl:"
@@ -118,7 +123,7 @@ func isoStart(t *testing.T, mode string) *isoServer {
 	})
 	s := &isoServer{mode: mode, baseURL: "http://" + ln.Addr().String(), handler: p.Handler, tenancy: p.Tenancy, redis: client,
 		alerts: wiring.ProvideAlerting(cfg, alertstore.New(p.DB), p.Samples, channels.New(p.DB), p.Log, time.Now, "isolation"),
-		notify: p.Notify, db: p.DB}
+		notify: p.Notify, db: p.DB, exports: p.Exports}
 	deadline := time.Now().Add(10 * time.Second)
 	for {
 		if ans, err := s.do(http.MethodGet, "/healthz", "", nil); err == nil && ans.status == http.StatusOK {
@@ -177,6 +182,11 @@ func (s *isoServer) do(method, path, tok string, body []byte, hdr ...string) (is
 		return isoAnswer{}, fmt.Errorf("%s %s: %w", method, path, err)
 	}
 	defer resp.Body.Close()
+	if strings.HasPrefix(resp.Header.Get("Content-Type"), "text/event-stream") {
+		// A live stream never ends by itself: its answer is its first event.
+		ev := <-testservice.ReadEvents(resp.Body)
+		return isoAnswer{status: resp.StatusCode, header: resp.Header, body: []byte(ev.Name + "\n" + ev.Data)}, nil
+	}
 	b, err := io.ReadAll(resp.Body)
 	if err != nil {
 		return isoAnswer{}, fmt.Errorf("%s %s: read answer: %w", method, path, err)
@@ -215,6 +225,7 @@ type isoTenant struct {
 	silence, victimSilence isoSilence
 	message                isoMessage
 	perMinute              int // its notification budget as the API answers it
+	export                 isoExport
 	// tokens by role: ingest, read, admin (each one scope), victim (a read
 	// token that DELETE /api/tokens/{id} aims at) and revoked (every scope,
 	// revoked).
@@ -324,6 +335,7 @@ func isoSeed(t *testing.T, srv *isoServer) *isoWorld {
 	for _, tn := range []*isoTenant{w.a, w.b} {
 		isoSeedSilences(t, w, tn)
 		isoSeedSettings(t, w, tn)
+		isoSeedExport(t, w, tn)
 	}
 	pl, err := srv.tenancy.CreatePlatformToken(ctx, audit.CLI(), "iso-platform")
 	if err != nil {

@@ -106,7 +106,7 @@ func fixed(path string) func(*isoWorld, *isoTenant) string {
 }
 
 // isoRoutes is the matrix: one row per registered (method, route).
-var isoRoutes = slices.Concat(isoCoreRoutes, isoNotifyRoutes)
+var isoRoutes = slices.Concat(isoCoreRoutes, isoNotifyRoutes, isoExportRoutes)
 
 // isoCoreRoutes are the matrix's rows but the notification routes'.
 var isoCoreRoutes = []isoRoute{
@@ -129,6 +129,14 @@ var isoCoreRoutes = []isoRoute{
 		own: http.StatusOK, other: http.StatusOK,
 		url:   fixed("/api/metrics/names?prefix=secret-&limit=1000"),
 		shows: func(_ *isoWorld, tn *isoTenant) []string { return []string{tn.metric, tn.tagValue, `"owner"`} },
+	},
+	{
+		// A stream is its tenant's: the other tenant's token opens its own
+		// (empty) one; its answer here is the first event (ready).
+		method: http.MethodGet, path: "/api/metrics/stream", access: accessTenant, scope: "read", wrong: "ingest",
+		own: http.StatusOK, other: http.StatusOK,
+		url:   func(_ *isoWorld, tn *isoTenant) string { return "/api/metrics/stream?name=" + tn.metric },
+		shows: func(*isoWorld, *isoTenant) []string { return []string{"ready"} },
 	},
 	{
 		method: http.MethodGet, path: "/api/tokens", access: accessTenant, scope: "admin", wrong: "read",

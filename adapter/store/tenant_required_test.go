@@ -17,6 +17,7 @@ import (
 	"github.com/pulsemetrics/pulse/domain/tenant"
 	"github.com/pulsemetrics/pulse/domain/token"
 	"github.com/pulsemetrics/pulse/usecase/alerting"
+	"github.com/pulsemetrics/pulse/usecase/export"
 	"github.com/pulsemetrics/pulse/usecase/ingest"
 )
 
@@ -52,6 +53,7 @@ type fixture struct {
 	widgetID    int64  // a widget of that dashboard
 	ruleID      int64  // an alert rule of that tenant
 	channelID   int64  // a notification channel of that tenant
+	exportID    int64  // an export of that tenant
 }
 
 func reqRule(tenantID, id int64) alert.Rule {
@@ -62,6 +64,11 @@ func reqRule(tenantID, id int64) alert.Rule {
 func reqChannel(tenantID, id int64, name string) notify.Channel {
 	return notify.Channel{ID: id, TenantID: tenantID, Name: name, Kind: notify.KindSlack, Slack: &notify.SlackSettings{},
 		SendResolved: true, GroupWait: 10 * time.Second, RepeatInterval: 4 * time.Hour}
+}
+
+func reqExport(tenantID int64) export.Export {
+	return export.Export{TenantID: tenantID, Status: export.StatusQueued, CreatedAt: reqTime.UnixMilli(),
+		Request: export.Request{Name: "req.metric", Start: 0, End: reqTime.UnixMilli(), Interval: "raw", Agg: "avg"}}
 }
 
 func reqWidget(id int64) dashboard.Widget {
@@ -99,6 +106,10 @@ func tenantCalls() []tenantCall {
 		}},
 		{"ReadRollupsAs", func(ctx context.Context, s *sqldbtest.Stores, _ fixture, id int64) error {
 			_, err := s.ReadRollupsAs(ctx, metric.Query{TenantID: id, Name: "req.write", Start: 0, End: reqTime.UnixMilli() + 1}, 300_000, 3_600_000)
+			return err
+		}},
+		{"SeriesTags", func(ctx context.Context, s *sqldbtest.Stores, _ fixture, id int64) error {
+			_, err := s.SeriesTags(ctx, metric.Query{TenantID: id, Name: "req.write"})
 			return err
 		}},
 		{"RollupCoverage", func(ctx context.Context, s *sqldbtest.Stores, _ fixture, id int64) error {
@@ -235,6 +246,18 @@ func tenantCalls() []tenantCall {
 			_, err := s.ChannelsByID(ctx, id, []int64{f.channelID})
 			return err
 		}},
+		{"CreateExport", func(ctx context.Context, s *sqldbtest.Stores, _ fixture, id int64) error {
+			_, err := s.CreateExport(ctx, reqExport(id))
+			return err
+		}},
+		{"GetExport", func(ctx context.Context, s *sqldbtest.Stores, f fixture, id int64) error {
+			_, err := s.GetExport(ctx, id, f.exportID)
+			return err
+		}},
+		{"ReadChunk", func(ctx context.Context, s *sqldbtest.Stores, f fixture, id int64) error {
+			_, _, err := s.ReadChunk(ctx, id, f.exportID, 0)
+			return err
+		}},
 		// Deletions last: the rows above need the dashboard, widget, rule and channel.
 		{"DeleteChannel", func(ctx context.Context, s *sqldbtest.Stores, f fixture, id int64) error {
 			return s.DeleteChannel(ctx, id, f.channelID)
@@ -304,6 +327,13 @@ var notTenantScoped = map[string]string{
 	"ClaimDue":               "the scheduler's cross-tenant claim; each claimed rule carries its tenant",
 	"RuleForEval":            "an operator's on-demand evaluation of a rule by its global id; the rule carries its tenant",
 	"FiringByTenant":         "the scheduler's cross-tenant gauge of firing alerts; returns counts per tenant only",
+	"ExportForLink":          "a download by its signed link, which names the export's tenant: the use case checks it before answering anything",
+	"ClaimExport":            "the workers' cross-tenant claim; the claimed export carries its tenant",
+	"AppendChunk":            "a job's write under its claim: the export id and the claim's holder name it",
+	"SaveProgress":           "a job's write under its claim: the export id and the claim's holder name it",
+	"FinishExport":           "a job's write under its claim: the export id and the claim's holder name it",
+	"ReleaseExport":          "a job's write under its claim: the export id and the claim's holder name it",
+	"PurgeExports":           "maintenance: every tenant's exports past the TTL; returns counts only",
 }
 
 // tenantDataTypes may not appear in the parameters of an exempted method.
@@ -374,7 +404,7 @@ func testTenantRequired(t *testing.T, open func(testing.TB) sqldbtest.Target) {
 				}
 			}
 		}
-		for _, table := range []string{"series", "sample_dedupe", "idempotency_keys", "alert_rules", "alert_instances", "alert_transitions", "notification_channels"} {
+		for _, table := range []string{"series", "sample_dedupe", "idempotency_keys", "alert_rules", "alert_instances", "alert_transitions", "notification_channels", "exports"} {
 			if n := countWhere(t, ctx, tg.DB, table, "tenant_id <= 0"); n != 0 {
 				t.Errorf("%s has %d rows without a tenant", table, n)
 			}
@@ -446,7 +476,11 @@ func seedFixture(t *testing.T, ctx context.Context, s *sqldbtest.Stores) fixture
 	if err != nil {
 		t.Fatal(err)
 	}
-	return fixture{tenantID: created.ID, tokenID: tok.ID, dashboardID: d.ID, widgetID: w.ID, ruleID: r.ID, channelID: ch.ID}
+	ex, err := s.CreateExport(ctx, reqExport(created.ID))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return fixture{tenantID: created.ID, tokenID: tok.ID, dashboardID: d.ID, widgetID: w.ID, ruleID: r.ID, channelID: ch.ID, exportID: ex.ID}
 }
 
 func countWhere(t *testing.T, ctx context.Context, db *sql.DB, table, where string) int64 {

@@ -12,6 +12,7 @@ import (
 	"github.com/pulsemetrics/pulse/adapter/store/alerts"
 	"github.com/pulsemetrics/pulse/adapter/store/channels"
 	"github.com/pulsemetrics/pulse/adapter/store/dashboards"
+	"github.com/pulsemetrics/pulse/adapter/store/exports"
 	"github.com/pulsemetrics/pulse/adapter/store/leases"
 	"github.com/pulsemetrics/pulse/adapter/store/notifications"
 	"github.com/pulsemetrics/pulse/adapter/store/tenants"
@@ -82,15 +83,30 @@ func initApp(ctx context.Context, cfg *config.Config, role wiring.Role) (wiring.
 	}
 	registry := wiring.ProvideRegistry(role)
 	notificationService := wiring.ProvideNotifications(cfg, notificationsStore, channelsStore, box, leasesStore, deliverer, alertsStore, registry, logger, clock, role)
+	liveFeed := wiring.ProvideLiveFeed(cfg, client, logger)
+	liveHub := wiring.ProvideLiveHub(cfg, liveFeed, registry, logger)
+	exportsStore := exports.New(db)
+	signer, err := wiring.ProvideExportSigner(cfg, logger)
+	if err != nil {
+		cleanup6()
+		cleanup5()
+		cleanup4()
+		cleanup3()
+		cleanup2()
+		cleanup()
+		return wiring.APIApp{}, nil, err
+	}
+	exportService := wiring.ProvideExports(cfg, exportsStore, queryService, samplesStore, signer, logger, clock, role)
 	extraChecks := wiring.NoExtraChecks()
 	usersStore := users.New(db)
 	accountsService := wiring.ProvideAccounts(usersStore, store, clock)
 	dashboardsStore := dashboards.New(db)
 	dashboardsService := wiring.ProvideDashboards(dashboardsStore, clock)
-	webUI := wiring.ProvideWebUI(cfg, accountsService, dashboardsService, queryService, samplesStore, alertingService, notificationService, logger, clock)
-	handler := wiring.ProvideAPIHandler(cfg, service, ingestService, queryService, db, samplesStore, queue, alertingService, notificationService, registry, logger, clock, extraChecks, webUI)
+	webUI := wiring.ProvideWebUI(cfg, accountsService, dashboardsService, queryService, samplesStore, alertingService, notificationService, exportService, service, liveHub, logger, clock)
+	handler := wiring.ProvideAPIHandler(cfg, service, ingestService, queryService, db, samplesStore, queue, alertingService, notificationService, liveHub, exportService, registry, logger, clock, extraChecks, webUI)
 	cacheListener := wiring.ProvideCacheListener(service)
-	apiApp := wiring.NewAPIApp(cfg, role, handler, cacheListener, logger)
+	healthRecorder := wiring.ProvideHealthRecorder(cfg, role, registry, ingestService, service, logger, clock)
+	apiApp := wiring.NewAPIApp(cfg, role, handler, cacheListener, healthRecorder, liveHub, logger)
 	return apiApp, func() {
 		cleanup6()
 		cleanup5()

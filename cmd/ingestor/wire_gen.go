@@ -54,7 +54,8 @@ func initApp(ctx context.Context, cfg *config.Config, role wiring.Role) (wiring.
 	handler := wiring.ProvideOpsHandler(db, queue, service, registry, logger, extraChecks)
 	workers := wiring.IngestorLoops(mqttDoor)
 	cacheListener := wiring.ProvideCacheListener(service)
-	opsApp := wiring.NewOpsApp(cfg, role, handler, workers, cacheListener, logger)
+	healthRecorder := wiring.ProvideHealthRecorder(cfg, role, registry, ingestService, service, logger, clock)
+	opsApp := wiring.NewOpsApp(cfg, role, handler, workers, cacheListener, healthRecorder, logger)
 	return opsApp, func() {
 		cleanup6()
 		cleanup5()

@@ -12,6 +12,7 @@ import (
 	"github.com/pulsemetrics/pulse/adapter/store/alerts"
 	"github.com/pulsemetrics/pulse/adapter/store/channels"
 	"github.com/pulsemetrics/pulse/adapter/store/dashboards"
+	"github.com/pulsemetrics/pulse/adapter/store/exports"
 	"github.com/pulsemetrics/pulse/adapter/store/leases"
 	"github.com/pulsemetrics/pulse/adapter/store/notifications"
 	"github.com/pulsemetrics/pulse/adapter/store/sqldb"
@@ -88,15 +89,29 @@ func initServe(ctx context.Context, cfg *config.Config, role wiring.Role) (*app.
 	}
 	registry := wiring.ProvideRegistry(role)
 	notificationService := wiring.ProvideNotifications(cfg, notificationsStore, channelsStore, box, leasesStore, deliverer, alertsStore, registry, logger, clock, role)
+	liveFeed := wiring.ProvideLiveFeed(cfg, client, logger)
+	liveHub := wiring.ProvideLiveHub(cfg, liveFeed, registry, logger)
+	exportsStore := exports.New(db)
+	signer, err := wiring.ProvideExportSigner(cfg, logger)
+	if err != nil {
+		cleanup6()
+		cleanup5()
+		cleanup4()
+		cleanup3()
+		cleanup2()
+		cleanup()
+		return nil, nil, err
+	}
+	exportService := wiring.ProvideExports(cfg, exportsStore, queryService, samplesStore, signer, logger, clock, role)
 	mqttDoor := wiring.ProvideMQTTDoor(cfg, service, ingestService, rateLimiter, queue, registry, logger)
 	extraChecks := wiring.MQTTChecks(mqttDoor)
 	usersStore := users.New(db)
 	accountsService := wiring.ProvideAccounts(usersStore, store, clock)
 	dashboardsStore := dashboards.New(db)
 	dashboardsService := wiring.ProvideDashboards(dashboardsStore, clock)
-	webUI := wiring.ProvideWebUI(cfg, accountsService, dashboardsService, queryService, samplesStore, alertingService, notificationService, logger, clock)
-	handler := wiring.ProvideAPIHandler(cfg, service, ingestService, queryService, db, samplesStore, queue, alertingService, notificationService, registry, logger, clock, extraChecks, webUI)
-	workers := wiring.ProvideWorkers(cfg, queue, samplesStore, service, registry, logger)
+	webUI := wiring.ProvideWebUI(cfg, accountsService, dashboardsService, queryService, samplesStore, alertingService, notificationService, exportService, service, liveHub, logger, clock)
+	handler := wiring.ProvideAPIHandler(cfg, service, ingestService, queryService, db, samplesStore, queue, alertingService, notificationService, liveHub, exportService, registry, logger, clock, extraChecks, webUI)
+	workers := wiring.ProvideWorkers(cfg, queue, samplesStore, service, liveFeed, registry, logger)
 	rollupjobService, err := wiring.ProvideRollupJob(cfg, samplesStore, leasesStore, registry, logger, role)
 	if err != nil {
 		cleanup6()
@@ -118,10 +133,13 @@ func initServe(ctx context.Context, cfg *config.Config, role wiring.Role) (*app.
 		cleanup()
 		return nil, nil, err
 	}
-	schedulerLoops := wiring.ProvideSchedulerLoops(cfg, samplesStore, leasesStore, usersStore, sqlidempotencyStore, rollupjobService, retentionService, alertingService, service, registry, logger, role)
+	exportPurger := wiring.ProvideExportPurger(cfg, exportsStore, logger, clock)
+	schedulerLoops := wiring.ProvideSchedulerLoops(cfg, samplesStore, leasesStore, usersStore, sqlidempotencyStore, rollupjobService, retentionService, alertingService, service, exportPurger, registry, logger, role)
 	notifyLoops := wiring.ProvideNotifyLoops(cfg, notificationService)
 	cacheListener := wiring.ProvideCacheListener(service)
-	appApp := wiring.NewServeApp(cfg, role, handler, workers, schedulerLoops, notifyLoops, mqttDoor, cacheListener, logger)
+	healthRecorder := wiring.ProvideHealthRecorder(cfg, role, registry, ingestService, service, logger, clock)
+	exportLoops := wiring.ProvideExportLoops(exportService, registry)
+	appApp := wiring.NewServeApp(cfg, role, handler, workers, schedulerLoops, notifyLoops, mqttDoor, cacheListener, healthRecorder, liveHub, exportLoops, logger)
 	return appApp, func() {
 		cleanup6()
 		cleanup5()

@@ -11,6 +11,7 @@ import (
 	"github.com/pulsemetrics/pulse/adapter/idempotency/sqlidempotency"
 	"github.com/pulsemetrics/pulse/adapter/store/alerts"
 	"github.com/pulsemetrics/pulse/adapter/store/channels"
+	"github.com/pulsemetrics/pulse/adapter/store/exports"
 	"github.com/pulsemetrics/pulse/adapter/store/leases"
 	"github.com/pulsemetrics/pulse/adapter/store/tenants"
 	"github.com/pulsemetrics/pulse/adapter/store/users"
@@ -76,10 +77,17 @@ func initApp(ctx context.Context, cfg *config.Config, role wiring.Role) (wiring.
 	alertsStore := alerts.New(db)
 	channelsStore := channels.New(db)
 	alertingService := wiring.ProvideAlerting(cfg, alertsStore, samplesStore, channelsStore, logger, clock, role)
-	schedulerLoops := wiring.ProvideSchedulerLoops(cfg, samplesStore, leasesStore, usersStore, sqlidempotencyStore, rollupjobService, retentionService, alertingService, service, registry, logger, role)
+	exportsStore := exports.New(db)
+	exportPurger := wiring.ProvideExportPurger(cfg, exportsStore, logger, clock)
+	schedulerLoops := wiring.ProvideSchedulerLoops(cfg, samplesStore, leasesStore, usersStore, sqlidempotencyStore, rollupjobService, retentionService, alertingService, service, exportPurger, registry, logger, role)
 	cacheListener := wiring.ProvideCacheListener(service)
-	opsApp := wiring.NewSchedulerApp(cfg, role, handler, schedulerLoops, cacheListener, logger)
+	rateLimiter, cleanup6 := wiring.ProvideRateLimiter(client, cfg, clock)
+	idempotencyStore := wiring.ProvideIdempotency(client, cfg, sqlidempotencyStore)
+	ingestService := wiring.ProvideIngest(cfg, queue, service, samplesStore, rateLimiter, idempotencyStore, clock)
+	healthRecorder := wiring.ProvideHealthRecorder(cfg, role, registry, ingestService, service, logger, clock)
+	opsApp := wiring.NewSchedulerApp(cfg, role, handler, schedulerLoops, cacheListener, healthRecorder, logger)
 	return opsApp, func() {
+		cleanup6()
 		cleanup5()
 		cleanup4()
 		cleanup3()

@@ -8,8 +8,10 @@ package main
 
 import (
 	"context"
+	"github.com/pulsemetrics/pulse/adapter/idempotency/sqlidempotency"
 	"github.com/pulsemetrics/pulse/adapter/store/alerts"
 	"github.com/pulsemetrics/pulse/adapter/store/channels"
+	"github.com/pulsemetrics/pulse/adapter/store/exports"
 	"github.com/pulsemetrics/pulse/adapter/store/leases"
 	"github.com/pulsemetrics/pulse/adapter/store/notifications"
 	"github.com/pulsemetrics/pulse/adapter/store/tenants"
@@ -50,7 +52,8 @@ func initApp(ctx context.Context, cfg *config.Config, role wiring.Role) (wiring.
 	extraChecks := wiring.NoExtraChecks()
 	handler := wiring.ProvideOpsHandler(db, queue, service, registry, logger, extraChecks)
 	samplesStore, cleanup5 := wiring.ProvideSamples(db, cfg)
-	workers := wiring.ProvideWorkers(cfg, queue, samplesStore, service, registry, logger)
+	liveFeed := wiring.ProvideLiveFeed(cfg, client, logger)
+	workers := wiring.ProvideWorkers(cfg, queue, samplesStore, service, liveFeed, registry, logger)
 	notificationsStore := notifications.New(db)
 	channelsStore := channels.New(db)
 	box, err := wiring.ProvideSealer(cfg, logger)
@@ -75,9 +78,28 @@ func initApp(ctx context.Context, cfg *config.Config, role wiring.Role) (wiring.
 	alertsStore := alerts.New(db)
 	notificationService := wiring.ProvideNotifications(cfg, notificationsStore, channelsStore, box, leasesStore, deliverer, alertsStore, registry, logger, clock, role)
 	notifyLoops := wiring.ProvideNotifyLoops(cfg, notificationService)
+	exportsStore := exports.New(db)
+	queryService := wiring.ProvideQuery(samplesStore, cfg)
+	signer, err := wiring.ProvideExportSigner(cfg, logger)
+	if err != nil {
+		cleanup5()
+		cleanup4()
+		cleanup3()
+		cleanup2()
+		cleanup()
+		return wiring.OpsApp{}, nil, err
+	}
+	exportService := wiring.ProvideExports(cfg, exportsStore, queryService, samplesStore, signer, logger, clock, role)
+	exportLoops := wiring.ProvideExportLoops(exportService, registry)
 	cacheListener := wiring.ProvideCacheListener(service)
-	opsApp := wiring.NewWorkerApp(cfg, role, handler, workers, notifyLoops, cacheListener, logger)
+	rateLimiter, cleanup6 := wiring.ProvideRateLimiter(client, cfg, clock)
+	sqlidempotencyStore := sqlidempotency.New(db)
+	idempotencyStore := wiring.ProvideIdempotency(client, cfg, sqlidempotencyStore)
+	ingestService := wiring.ProvideIngest(cfg, queue, service, samplesStore, rateLimiter, idempotencyStore, clock)
+	healthRecorder := wiring.ProvideHealthRecorder(cfg, role, registry, ingestService, service, logger, clock)
+	opsApp := wiring.NewWorkerApp(cfg, role, handler, workers, notifyLoops, exportLoops, cacheListener, healthRecorder, logger)
 	return opsApp, func() {
+		cleanup6()
 		cleanup5()
 		cleanup4()
 		cleanup3()

@@ -40,6 +40,9 @@ func (e *InvalidError) Error() string { return fmt.Sprintf("invalid %s: %s", e.F
 
 // New validates and returns a tenant that is not stored yet (ID 0).
 func New(slug, name string, retentionDays int, now time.Time) (Tenant, error) {
+	if IsReserved(slug) {
+		return Tenant{}, &InvalidError{Field: "slug", Message: "slugs starting with '_' are reserved for Pulse's own tenant"}
+	}
 	if !slugPattern.MatchString(slug) {
 		return Tenant{}, &InvalidError{Field: "slug", Message: "must be 2-63 chars of a-z, 0-9 and '-', starting with a letter or digit"}
 	}

@@ -83,8 +83,15 @@ type Config struct {
 	AlertMinCadence time.Duration
 	AlertTick       time.Duration
 
+	// HealthEvery is how often a process records its own figures into the
+	// internal tenant (the Health page); 0 turns the recording off.
+	HealthEvery time.Duration
+
 	// Notify is the notification dispatcher's settings (notify.go).
 	Notify Notify
+	Live   Live
+	// Export is the CSV exports' settings (export.go).
+	Export Export
 
 	ShutdownTimeout time.Duration
 	// RequestTimeout bounds one API request: its body must arrive within
@@ -193,7 +200,10 @@ func Register(fs *flag.FlagSet, getenv func(string) string) (*Config, func() err
 	dur(&c.RetentionEvery, "retention-every", "PULSE_RETENTION_EVERY", time.Hour, "how often the scheduler applies retention")
 	dur(&c.AlertMinCadence, "alert-min-cadence", "PULSE_ALERT_MIN_CADENCE", 10*time.Second, "shortest evaluation interval (cadence) an alert rule may ask for")
 	dur(&c.AlertTick, "alert-tick", "PULSE_ALERT_TICK", 250*time.Millisecond, "how often the scheduler looks for due alert rules")
+	dur(&c.HealthEvery, "health-every", "PULSE_HEALTH_EVERY", 10*time.Second, "how often a process records its own figures for the Health page (0 = off)")
 	registerNotify(&c.Notify, str, num, dur, getenv)
+	registerLive(&c.Live, str, num, dur)
+	registerExport(&c.Export, dur)
 	num(&c.PartitionsAhead, "partitions-ahead", "PULSE_PARTITIONS_AHEAD", 3, "MariaDB: daily samples partitions created ahead of time")
 	trust := getenv("PULSE_TRUST_PROXY") == "true"
 	fs.BoolVar(&c.TrustProxy, "trust-proxy", trust, "take client addresses from X-Forwarded-For (behind a reverse proxy) (PULSE_TRUST_PROXY)")
@@ -292,6 +302,9 @@ func (c *Config) validate() error {
 	if c.RequestTimeout <= 0 {
 		return fmt.Errorf("PULSE_REQUEST_TIMEOUT=%s: must be a positive duration", c.RequestTimeout)
 	}
+	if c.HealthEvery < 0 || (c.HealthEvery > 0 && c.HealthEvery < time.Second) {
+		return fmt.Errorf("PULSE_HEALTH_EVERY=%s: want 0 (off) or at least 1s", c.HealthEvery)
+	}
 	if c.UIDevURL != "" {
 		u, err := url.Parse(c.UIDevURL)
 		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || (u.Path != "" && u.Path != "/") || u.RawQuery != "" {
@@ -334,6 +347,12 @@ func (c *Config) validateRollups() error {
 	}
 	if c.PartitionsAhead < 1 || c.PartitionsAhead > 366 {
 		return fmt.Errorf("PULSE_PARTITIONS_AHEAD=%d: want 1 to 366", c.PartitionsAhead)
+	}
+	if err := c.Live.validate(); err != nil {
+		return err
+	}
+	if err := c.Export.validate(); err != nil {
+		return err
 	}
 	return c.Notify.validate()
 }

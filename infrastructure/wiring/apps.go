@@ -13,6 +13,7 @@ import (
 	"github.com/pulsemetrics/pulse/infrastructure/telemetry"
 	"github.com/pulsemetrics/pulse/usecase/alerting"
 	"github.com/pulsemetrics/pulse/usecase/catalogue"
+	"github.com/pulsemetrics/pulse/usecase/export"
 	"github.com/pulsemetrics/pulse/usecase/flush"
 	"github.com/pulsemetrics/pulse/usecase/ingest"
 	"github.com/pulsemetrics/pulse/usecase/notification"
@@ -27,13 +28,14 @@ func ProvideRegistry(role Role) *telemetry.Registry { return telemetry.NewRegist
 type Workers []app.Loop
 
 // ProvideWorkers builds PULSE_WORKER_CONCURRENCY flush loops.
-func ProvideWorkers(cfg *config.Config, q Queue, st *samples.Store, ten *tenancy.Service, reg *telemetry.Registry, log *slog.Logger) Workers {
+func ProvideWorkers(cfg *config.Config, q Queue, st *samples.Store, ten *tenancy.Service, feed LiveFeed, reg *telemetry.Registry, log *slog.Logger) Workers {
 	m := reg.Flush(ten.TenantName)
 	reg.RegisterQueue(q)
 	out := make(Workers, cfg.WorkerConcurrency)
 	for i := range out {
-		w := flush.NewWorker(q, st, flush.Config{ChunkSamples: cfg.FlushChunk, Linger: cfg.FlushLinger, AckDelay: cfg.FlushAckDelay}, log.With("worker", i))
+		w := flush.NewWorker(reg.FlushLag(q), st, flush.Config{ChunkSamples: cfg.FlushChunk, Linger: cfg.FlushLinger, AckDelay: cfg.FlushAckDelay}, log.With("worker", i))
 		w.OnFlushed = m.Observe
+		w.Live = feed
 		out[i] = w
 	}
 	return out
@@ -62,18 +64,19 @@ func checks(db *sqldb.DB, q Queue, extra ExtraChecks) map[string]api.Checker {
 // ProvideAPIHandler is the full HTTP API, with the dashboard (WebUI) for
 // every other path.
 func ProvideAPIHandler(cfg *config.Config, ten *tenancy.Service, in *ingest.Service, qs *query.Service,
-	db *sqldb.DB, st *samples.Store, q Queue, al *alerting.Service, nt *notification.Service, reg *telemetry.Registry, log *slog.Logger, clock Clock,
-	extra ExtraChecks, ui WebUI) http.Handler {
+	db *sqldb.DB, st *samples.Store, q Queue, al *alerting.Service, nt *notification.Service, hub LiveHub, ex *export.Service, reg *telemetry.Registry,
+	log *slog.Logger, clock Clock, extra ExtraChecks, ui WebUI) http.Handler {
 	reg.RegisterQueue(q)
 	return api.NewRouter(api.Deps{
-		Auth: ten, Ingest: in, Query: qs, Admin: ten, TrustProxy: cfg.TrustProxy,
+		Auth: ten, Ingest: reg.Ingest(ten.TenantName).Door("http", in), Query: qs, Admin: ten, TrustProxy: cfg.TrustProxy,
 		Catalogue: catalogue.NewService(st),
 		Checks:    checks(db, q, extra),
 		Limits: api.Limits{MaxBodyBytes: cfg.MaxBodyBytes, MaxDecodedBytes: cfg.MaxDecodedBytes, MaxSamples: cfg.MaxSamples,
 			RequestTimeout: cfg.RequestTimeout},
 		SampleLimits: metric.DefaultLimits(),
 		Logger:       log, Registerer: reg, Gatherer: reg, Now: clock,
-		Alerts: al, Notifications: nt, WebUI: ui,
+		Alerts: al, Notifications: nt, Exports: ex, WebUI: ui,
+		Live: hub.Hub, LiveReplay: cfg.Live.Replay,
 	})
 }
 
@@ -85,8 +88,8 @@ func ProvideOpsHandler(db *sqldb.DB, q Queue, ten *tenancy.Service, reg *telemet
 // NewServeApp is `pulse serve`: the API, the workers, the scheduler's jobs
 // and the MQTT door (embedded broker + ingestor) in one process.
 func NewServeApp(cfg *config.Config, role Role, h http.Handler, workers Workers, sched SchedulerLoops, notify NotifyLoops, door *MQTTDoor,
-	cache CacheListener, log *slog.Logger) *app.App {
-	loops := append(append(append(append([]app.Loop{cache}, workers...), sched...), notify...), door)
+	cache CacheListener, health HealthRecorder, hub LiveHub, exports ExportLoops, log *slog.Logger) *app.App {
+	loops := append(append(append(append(append([]app.Loop{cache, health, hub}, workers...), sched...), notify...), exports...), door)
 	return &app.App{Name: string(role), Addr: cfg.HTTPAddr, Handler: h, Loops: loops, Log: log, ShutdownTimeout: cfg.ShutdownTimeout}
 }
 
@@ -97,20 +100,22 @@ func IngestorLoops(door *MQTTDoor) Workers { return Workers{door} }
 type APIApp struct{ *app.App }
 
 // NewAPIApp is `pulse-api`.
-func NewAPIApp(cfg *config.Config, role Role, h http.Handler, cache CacheListener, log *slog.Logger) APIApp {
-	return APIApp{&app.App{Name: string(role), Addr: cfg.HTTPAddr, Handler: h, Loops: []app.Loop{cache}, Log: log, ShutdownTimeout: cfg.ShutdownTimeout}}
+func NewAPIApp(cfg *config.Config, role Role, h http.Handler, cache CacheListener, health HealthRecorder, hub LiveHub, log *slog.Logger) APIApp {
+	return APIApp{&app.App{Name: string(role), Addr: cfg.HTTPAddr, Handler: h, Loops: []app.Loop{cache, health, hub}, Log: log, ShutdownTimeout: cfg.ShutdownTimeout}}
 }
 
 // OpsApp is a role without the public API (worker, scheduler, ingestor).
 type OpsApp struct{ *app.App }
 
-// NewWorkerApp is `pulse-worker`: flush loops and the notification dispatcher.
-func NewWorkerApp(cfg *config.Config, role Role, h http.Handler, workers Workers, notify NotifyLoops, cache CacheListener, log *slog.Logger) OpsApp {
-	return NewOpsApp(cfg, role, h, append(append(Workers{}, workers...), notify...), cache, log)
+// NewWorkerApp is `pulse-worker`: flush loops, the notification
+// dispatcher and the export jobs.
+func NewWorkerApp(cfg *config.Config, role Role, h http.Handler, workers Workers, notify NotifyLoops, exports ExportLoops, cache CacheListener,
+	health HealthRecorder, log *slog.Logger) OpsApp {
+	return NewOpsApp(cfg, role, h, append(append(append(Workers{}, workers...), notify...), exports...), cache, health, log)
 }
 
 // NewOpsApp builds a role process with the given loops and the ops endpoints.
-func NewOpsApp(cfg *config.Config, role Role, h http.Handler, workers Workers, cache CacheListener, log *slog.Logger) OpsApp {
-	loops := append([]app.Loop{cache}, workers...)
+func NewOpsApp(cfg *config.Config, role Role, h http.Handler, workers Workers, cache CacheListener, health HealthRecorder, log *slog.Logger) OpsApp {
+	loops := append([]app.Loop{cache, health}, workers...)
 	return OpsApp{&app.App{Name: string(role), Addr: cfg.HTTPAddr, Handler: h, Loops: loops, Log: log, ShutdownTimeout: cfg.ShutdownTimeout}}
 }

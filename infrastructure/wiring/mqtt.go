@@ -61,7 +61,7 @@ func ProvideMQTTDoor(cfg *config.Config, ten *tenancy.Service, in *ingest.Servic
 		// Behind an external broker the publishing token is unknown to the
 		// ingestor, so the quota falls back to one per tenant ("mqtt:<slug>");
 		// the embedded broker charges each publish to its token instead.
-		ing:     ingestor.NewIngestor(in, ten, reg, log, ingestor.Options{TenantQuota: cfg.MQTTURL != ""}),
+		ing:     ingestor.NewIngestor(reg.Ingest(ten.TenantName).Door("mqtt", in), ten, reg, log, ingestor.Options{TenantQuota: cfg.MQTTURL != ""}),
 		started: make(chan struct{}),
 	}
 }

@@ -25,29 +25,33 @@ import (
 // keyFileName is the embedded mode's generated PULSE_SECRET_KEY, in the data dir.
 const keyFileName = "secret.key"
 
-// ProvideSealer is the box channel secrets are sealed with: under
-// PULSE_SECRET_KEY, or (when it is unset, which only `pulse serve`
-// allows) a key generated into the data dir on first start, 0600.
+// ProvideSealer is the box channel secrets are sealed with, under the
+// deployment's secret key (secretKey).
 func ProvideSealer(cfg *config.Config, log *slog.Logger) (*secretbox.Box, error) {
-	var key []byte
-	if cfg.Notify.SecretKey != "" {
-		k, err := secretbox.ParseKey(cfg.Notify.SecretKey)
-		if err != nil {
-			return nil, err
-		}
-		key = k
-	} else {
-		path := filepath.Join(cfg.DataDir, keyFileName)
-		k, created, err := secretbox.LoadOrCreateKeyFile(path, rand.Reader)
-		if err != nil {
-			return nil, fmt.Errorf("PULSE_SECRET_KEY is not set and the key file cannot be used: %w", err)
-		}
-		if created {
-			log.Warn("PULSE_SECRET_KEY is not set: generated a key for notification channels' secrets; back it up with the database", "path", path)
-		}
-		key = k
+	key, err := secretKey(cfg, log)
+	if err != nil {
+		return nil, err
 	}
 	return secretbox.New(key)
+}
+
+// secretKey is PULSE_SECRET_KEY, or (when it is unset, which only `pulse
+// serve` allows) a key generated into the data dir on first start, 0600:
+// channel secrets are sealed and export links signed under keys derived
+// from it.
+func secretKey(cfg *config.Config, log *slog.Logger) ([]byte, error) {
+	if cfg.Notify.SecretKey != "" {
+		return secretbox.ParseKey(cfg.Notify.SecretKey)
+	}
+	path := filepath.Join(cfg.DataDir, keyFileName)
+	key, created, err := secretbox.LoadOrCreateKeyFile(path, rand.Reader)
+	if err != nil {
+		return nil, fmt.Errorf("PULSE_SECRET_KEY is not set and the key file cannot be used: %w", err)
+	}
+	if created {
+		log.Warn("PULSE_SECRET_KEY is not set: generated a key for notification channels' secrets and export links; back it up with the database", "path", path)
+	}
+	return key, nil
 }
 
 // ProvideDeliverer sends over the SSRF-safe egress client;

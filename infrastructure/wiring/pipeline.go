@@ -10,6 +10,7 @@ import (
 	"github.com/pulsemetrics/pulse/infrastructure/config"
 	"github.com/pulsemetrics/pulse/infrastructure/telemetry"
 	"github.com/pulsemetrics/pulse/usecase/alerting"
+	"github.com/pulsemetrics/pulse/usecase/export"
 	"github.com/pulsemetrics/pulse/usecase/ingest"
 	"github.com/pulsemetrics/pulse/usecase/notification"
 	"github.com/pulsemetrics/pulse/usecase/query"
@@ -39,4 +40,7 @@ type Pipeline struct {
 	Retention *retention.Service
 	Alerts    *alerting.Service
 	Notify    *notification.Service // not started: ProvideNotifyLoops runs it
+	Exports   *export.Service       // not started: RunOne runs one export
+	Live      LiveHub               // not started: run it as a loop to serve live streams
+	Health    HealthRecorder        // not started: Tick records once
 }

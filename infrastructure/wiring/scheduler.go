@@ -84,14 +84,18 @@ func RunRetentionOnce(ctx context.Context, st *leases.Store, ret *retention.Serv
 // ProvideSchedulerLoops runs the alert rules when they are due (every
 // PULSE_ALERT_TICK it claims them), the rollup job every PULSE_ROLLUP_EVERY,
 // retention every PULSE_RETENTION_EVERY, and hourly the purge of expired
-// dedupe ids, idempotency keys, ended login sessions and old login failures.
+// dedupe ids, idempotency keys, ended login sessions, old login failures
+// and exports older than PULSE_EXPORT_TTL.
 func ProvideSchedulerLoops(cfg *config.Config, st *samples.Store, ls *leases.Store, us *users.Store, idem *sqlidempotency.Store,
-	job *rollupjob.Service, ret *retention.Service, alerts *alerting.Service, ten *tenancy.Service, reg *telemetry.Registry,
+	job *rollupjob.Service, ret *retention.Service, alerts *alerting.Service, ten *tenancy.Service, ex ExportPurger, reg *telemetry.Registry,
 	log *slog.Logger, role Role) SchedulerLoops {
 	return SchedulerLoops{
 		newAlertScheduler(cfg, alerts, reg, ten),
 		&periodic{name: "retention", every: cfg.RetentionEvery, log: log, reg: reg, run: func(ctx context.Context) error {
-			_, _, err := RunRetentionOnce(ctx, ls, ret, role)
+			_, skipped, err := RunRetentionOnce(ctx, ls, ret, role)
+			if err == nil && !skipped {
+				reg.JobSucceeded("retention", time.Now()) // its age is a Health figure
+			}
 			return err
 		}},
 		&periodic{name: "rollup", every: cfg.RollupEvery, log: log, reg: reg, run: func(ctx context.Context) error {
@@ -114,7 +118,7 @@ func ProvideSchedulerLoops(cfg *config.Config, st *samples.Store, ls *leases.Sto
 			if m > 0 {
 				log.Info("purged ended sessions and old login failures", "rows", m)
 			}
-			return errors.Join(err, aerr)
+			return errors.Join(err, aerr, purgeExports(ctx, ex, log))
 		}},
 	}
 }
@@ -152,8 +156,8 @@ func (p *periodic) Run(ctx context.Context) error {
 }
 
 // NewSchedulerApp is `pulse-scheduler`: the periodic jobs and the ops endpoints.
-func NewSchedulerApp(cfg *config.Config, role Role, h http.Handler, loops SchedulerLoops, cache CacheListener, log *slog.Logger) OpsApp {
-	all := append([]app.Loop{cache}, loops...)
+func NewSchedulerApp(cfg *config.Config, role Role, h http.Handler, loops SchedulerLoops, cache CacheListener, health HealthRecorder, log *slog.Logger) OpsApp {
+	all := append([]app.Loop{cache, health}, loops...)
 	return OpsApp{&app.App{Name: string(role), Addr: cfg.HTTPAddr, Handler: h, Loops: all, Log: log, ShutdownTimeout: cfg.ShutdownTimeout}}
 }
 

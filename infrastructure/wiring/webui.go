@@ -16,6 +16,7 @@ import (
 	"github.com/pulsemetrics/pulse/usecase/alerting"
 	"github.com/pulsemetrics/pulse/usecase/catalogue"
 	"github.com/pulsemetrics/pulse/usecase/dashboards"
+	"github.com/pulsemetrics/pulse/usecase/export"
 	"github.com/pulsemetrics/pulse/usecase/notification"
 	"github.com/pulsemetrics/pulse/usecase/query"
 	"github.com/pulsemetrics/pulse/usecase/tenancy"
@@ -41,15 +42,24 @@ func ProvideDashboards(st *dashboardstore.Store, clock Clock) *dashboards.Servic
 // build (or PULSE_UI_DEV_URL), and the REST API's query and names handlers
 // behind the login session, and the alerting routes under /ui/api.
 func ProvideWebUI(cfg *config.Config, acc *accounts.Service, dash *dashboards.Service, qs *query.Service,
-	st *samples.Store, al *alerting.Service, nt *notification.Service, log *slog.Logger, clock Clock) WebUI {
+	st *samples.Store, al *alerting.Service, nt *notification.Service, ex *export.Service, ten *tenancy.Service, hub LiveHub, log *slog.Logger,
+	clock Clock) WebUI {
 	read := api.NewReadHandlers(api.ReadDeps{
 		Query: qs, Catalogue: catalogue.NewService(st), Principal: webui.PrincipalFrom, Logger: log, Now: clock,
 	})
 	return webui.New(webui.Deps{
 		Accounts: acc, Dashboards: dash, Dist: frontend.Dist, DevURL: cfg.UIDevURL,
-		MetricsQuery: read.Query, MetricsNames: read.Names, TrustProxy: cfg.TrustProxy, Logger: log.With("component", "webui"),
+		MetricsQuery: read.Query, MetricsNames: read.Names,
+		MetricsStream: api.NewStreamHandler(api.StreamDeps{Live: hub.Hub, Principal: webui.PrincipalFrom, Recheck: sessionRecheck,
+			Replay: cfg.Live.Replay, Logger: log}), TrustProxy: cfg.TrustProxy, Logger: log.With("component", "webui"),
 		Alerts:        api.NewAlertHandlers(api.AlertDeps{Alerts: al, Principal: webui.PrincipalFrom, Logger: log}),
 		Notifications: api.NewNotificationHandlers(api.NotificationDeps{Notifications: nt, Principal: webui.PrincipalFrom, Logger: log}),
+		Exports:       api.NewExportHandlers(api.ExportDeps{Exports: ex, Principal: webui.PrincipalFrom, Logger: log}),
 		FiringCount:   al.FiringCount,
+		HealthQuery:   healthQuery(qs, st, ten, log, clock), HealthEvery: cfg.HealthEvery,
+		HealthStream: healthStream(cfg, hub, ten, log),
 	})
 }
+
+// sessionRecheck is the web UI's Recheck: the request's session again.
+func sessionRecheck(r *http.Request) api.Recheck { return webui.RecheckFrom(r) }

@@ -12,6 +12,7 @@ import (
 	"github.com/pulsemetrics/pulse/adapter/store/alerts"
 	"github.com/pulsemetrics/pulse/adapter/store/channels"
 	"github.com/pulsemetrics/pulse/adapter/store/dashboards"
+	"github.com/pulsemetrics/pulse/adapter/store/exports"
 	"github.com/pulsemetrics/pulse/adapter/store/leases"
 	"github.com/pulsemetrics/pulse/adapter/store/notifications"
 	"github.com/pulsemetrics/pulse/adapter/store/tenants"
@@ -85,14 +86,28 @@ func AssemblePipeline(ctx context.Context, cfg *config.Config, role Role) (*Pipe
 		return nil, nil, err
 	}
 	notificationService := ProvideNotifications(cfg, notificationsStore, channelsStore, box, leasesStore, deliverer, alertsStore, registry, logger, clock, role)
+	liveFeed := ProvideLiveFeed(cfg, client, logger)
+	liveHub := ProvideLiveHub(cfg, liveFeed, registry, logger)
+	exportsStore := exports.New(db)
+	signer, err := ProvideExportSigner(cfg, logger)
+	if err != nil {
+		cleanup6()
+		cleanup5()
+		cleanup4()
+		cleanup3()
+		cleanup2()
+		cleanup()
+		return nil, nil, err
+	}
+	exportService := ProvideExports(cfg, exportsStore, queryService, store, signer, logger, clock, role)
 	extraChecks := NoExtraChecks()
 	usersStore := users.New(db)
 	accountsService := ProvideAccounts(usersStore, tenantsStore, clock)
 	dashboardsStore := dashboards.New(db)
 	dashboardsService := ProvideDashboards(dashboardsStore, clock)
-	webUI := ProvideWebUI(cfg, accountsService, dashboardsService, queryService, store, alertingService, notificationService, logger, clock)
-	handler := ProvideAPIHandler(cfg, service, ingestService, queryService, db, store, queue, alertingService, notificationService, registry, logger, clock, extraChecks, webUI)
-	workers := ProvideWorkers(cfg, queue, store, service, registry, logger)
+	webUI := ProvideWebUI(cfg, accountsService, dashboardsService, queryService, store, alertingService, notificationService, exportService, service, liveHub, logger, clock)
+	handler := ProvideAPIHandler(cfg, service, ingestService, queryService, db, store, queue, alertingService, notificationService, liveHub, exportService, registry, logger, clock, extraChecks, webUI)
+	workers := ProvideWorkers(cfg, queue, store, service, liveFeed, registry, logger)
 	mqttDoor := ProvideMQTTDoor(cfg, service, ingestService, rateLimiter, queue, registry, logger)
 	rollupjobService, err := ProvideRollupJob(cfg, store, leasesStore, registry, logger, role)
 	if err != nil {
@@ -115,6 +130,7 @@ func AssemblePipeline(ctx context.Context, cfg *config.Config, role Role) (*Pipe
 		cleanup()
 		return nil, nil, err
 	}
+	healthRecorder := ProvideHealthRecorder(cfg, role, registry, ingestService, service, logger, clock)
 	pipeline := &Pipeline{
 		Config:    cfg,
 		Log:       logger,
@@ -133,6 +149,9 @@ func AssemblePipeline(ctx context.Context, cfg *config.Config, role Role) (*Pipe
 		Retention: retentionService,
 		Alerts:    alertingService,
 		Notify:    notificationService,
+		Exports:   exportService,
+		Live:      liveHub,
+		Health:    healthRecorder,
 	}
 	return pipeline, func() {
 		cleanup6()
@@ -208,14 +227,28 @@ func AssemblePipelineWithClock(ctx context.Context, cfg *config.Config, role Rol
 		return nil, nil, err
 	}
 	notificationService := ProvideNotifications(cfg, notificationsStore, channelsStore, box, leasesStore, deliverer, alertsStore, registry, logger, clock, role)
+	liveFeed := ProvideLiveFeed(cfg, client, logger)
+	liveHub := ProvideLiveHub(cfg, liveFeed, registry, logger)
+	exportsStore := exports.New(db)
+	signer, err := ProvideExportSigner(cfg, logger)
+	if err != nil {
+		cleanup6()
+		cleanup5()
+		cleanup4()
+		cleanup3()
+		cleanup2()
+		cleanup()
+		return nil, nil, err
+	}
+	exportService := ProvideExports(cfg, exportsStore, queryService, store, signer, logger, clock, role)
 	extraChecks := NoExtraChecks()
 	usersStore := users.New(db)
 	accountsService := ProvideAccounts(usersStore, tenantsStore, clock)
 	dashboardsStore := dashboards.New(db)
 	dashboardsService := ProvideDashboards(dashboardsStore, clock)
-	webUI := ProvideWebUI(cfg, accountsService, dashboardsService, queryService, store, alertingService, notificationService, logger, clock)
-	handler := ProvideAPIHandler(cfg, service, ingestService, queryService, db, store, queue, alertingService, notificationService, registry, logger, clock, extraChecks, webUI)
-	workers := ProvideWorkers(cfg, queue, store, service, registry, logger)
+	webUI := ProvideWebUI(cfg, accountsService, dashboardsService, queryService, store, alertingService, notificationService, exportService, service, liveHub, logger, clock)
+	handler := ProvideAPIHandler(cfg, service, ingestService, queryService, db, store, queue, alertingService, notificationService, liveHub, exportService, registry, logger, clock, extraChecks, webUI)
+	workers := ProvideWorkers(cfg, queue, store, service, liveFeed, registry, logger)
 	mqttDoor := ProvideMQTTDoor(cfg, service, ingestService, rateLimiter, queue, registry, logger)
 	rollupjobService, err := ProvideRollupJob(cfg, store, leasesStore, registry, logger, role)
 	if err != nil {
@@ -238,6 +271,7 @@ func AssemblePipelineWithClock(ctx context.Context, cfg *config.Config, role Rol
 		cleanup()
 		return nil, nil, err
 	}
+	healthRecorder := ProvideHealthRecorder(cfg, role, registry, ingestService, service, logger, clock)
 	pipeline := &Pipeline{
 		Config:    cfg,
 		Log:       logger,
@@ -256,6 +290,9 @@ func AssemblePipelineWithClock(ctx context.Context, cfg *config.Config, role Rol
 		Retention: retentionService,
 		Alerts:    alertingService,
 		Notify:    notificationService,
+		Exports:   exportService,
+		Live:      liveHub,
+		Health:    healthRecorder,
 	}
 	return pipeline, func() {
 		cleanup6()

@@ -18,6 +18,10 @@ type Config struct {
 	// samples): under a heavier flow the buffer covers less than Replay and
 	// a client resuming from further back is told of a gap.
 	MaxReplaySamples int
+	// MaxReplayTotal bounds the buffers of all tenants together (default
+	// 1,000,000 samples, a few hundred MB at most): past it the largest
+	// tenant's oldest entries go first.
+	MaxReplayTotal int
 	// MaxStreams bounds the streams of the process (default 2,000) and
 	// MaxStreamsPerTenant those of one tenant (default 200).
 	MaxStreams          int
@@ -34,6 +38,9 @@ func (c Config) withDefaults() Config {
 	}
 	if c.MaxReplaySamples <= 0 {
 		c.MaxReplaySamples = 200_000
+	}
+	if c.MaxReplayTotal <= 0 {
+		c.MaxReplayTotal = 1_000_000
 	}
 	if c.MaxStreams <= 0 {
 		c.MaxStreams = 2000
@@ -70,6 +77,13 @@ type Hub struct {
 	tenants map[int64]*tenantStreams
 	open    int
 	sweptAt int64
+	// since is what Run asked the feed for, until the first entry: a
+	// feed with history (redislive) sets a floor at or after it and then
+	// delivers every entry after that floor, so it may lower the floor the
+	// hub started with.
+	since *ID
+	// buffered is the samples in all tenants' replay buffers.
+	buffered int
 
 	stats Stats
 }
@@ -103,6 +117,9 @@ func (h *Hub) Run(ctx context.Context) error {
 		return nil
 	}
 	since := ID{Ms: h.now().Add(-h.cfg.Replay).UnixMilli()}
+	h.mu.Lock()
+	h.since = &since
+	h.mu.Unlock()
 	return h.feed.Follow(ctx, since, h)
 }
 
@@ -121,7 +138,15 @@ func (h *Hub) Floor(id ID) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	if id.Less(h.floor) {
-		return // an earlier floor would claim entries this hub never saw
+		if h.since == nil || id.Less(*h.since) {
+			return // an earlier floor would claim entries this hub never saw
+		}
+		// Before any entry: the history after id is on its way.
+		h.floor = id
+		for _, t := range h.tenants {
+			t.ring.floor = id
+		}
+		return
 	}
 	h.floor = id
 	for _, t := range h.tenants {
@@ -137,11 +162,17 @@ func (h *Hub) Entry(e Entry) {
 	h.stats.Entries.Add(1)
 	h.mu.Lock()
 	defer h.mu.Unlock()
+	h.since = nil
 	t := h.tenant(e.Batch.TenantID)
+	h.buffered -= t.ring.samples
 	t.ring.add(e)
 	cutoff := h.now().Add(-h.cfg.Replay).UnixMilli()
 	t.ring.trim(cutoff, h.cfg.MaxReplaySamples)
+	h.buffered += t.ring.samples
 	h.sweep(cutoff)
+	for h.buffered > h.cfg.MaxReplayTotal {
+		h.trimLargest()
+	}
 	for s, byName := range t.streams {
 		if !s.offer(e, byName) {
 			h.stats.Slow.Add(1)
@@ -159,7 +190,9 @@ func (h *Hub) sweep(cutoff int64) {
 	}
 	h.sweptAt = cutoff
 	for id, t := range h.tenants {
+		h.buffered -= t.ring.samples
 		t.ring.trim(cutoff, h.cfg.MaxReplaySamples)
+		h.buffered += t.ring.samples
 		if len(t.ring.entries) == 0 && len(t.streams) == 0 {
 			delete(h.tenants, id)
 		}
@@ -168,10 +201,30 @@ func (h *Hub) sweep(cutoff int64) {
 
 const sweepEvery = 10 * time.Second
 
+// trimLargest halves the largest tenant's buffer (the process-wide bound).
+func (h *Hub) trimLargest() {
+	var largest *tenantStreams
+	for _, t := range h.tenants {
+		if largest == nil || t.ring.samples > largest.ring.samples {
+			largest = t
+		}
+	}
+	before := largest.ring.samples
+	largest.ring.trim(0, before/2)
+	h.buffered -= before - largest.ring.samples
+}
+
 func (h *Hub) tenant(id int64) *tenantStreams {
 	t := h.tenants[id]
 	if t == nil {
-		t = &tenantStreams{streams: map[*Stream]map[string][]int{}, ring: ring{floor: h.floor}}
+		// The sweep may have forgotten this tenant after its entries aged
+		// out: whatever is older than Replay is gone, so a resume from
+		// before that must be told of a gap.
+		floor := h.floor
+		if aged := (ID{Ms: h.now().Add(-h.cfg.Replay).UnixMilli()}); floor.Less(aged) {
+			floor = aged
+		}
+		t = &tenantStreams{streams: map[*Stream]map[string][]int{}, ring: ring{floor: floor}}
 		h.tenants[id] = t
 	}
 	return t

@@ -134,7 +134,7 @@ func TestResumeFromBeyondTheBufferIsAGap(t *testing.T) {
 	c.t = t0.Add(2 * time.Minute)
 	late := c.t.UnixMilli()
 	h.Entry(entry(late, 1, sample("cpu", "a", late, 2))) // trims the first
-	old := live.ID{Ms: ms} // the client had not seen the trimmed entry
+	old := live.ID{Ms: ms}                               // the client had not seen the trimmed entry
 	st, _ := h.Subscribe(1, subs, &old)
 	gap, ups, _ := st.Take()
 	if gap == nil || gap.From != ms || gap.To != late {
@@ -250,4 +250,36 @@ func TestIDRoundTripAndOrder(t *testing.T) {
 	if a.Next(5) != (live.ID{Ms: 5, Seq: 3}) || a.Next(4) != (live.ID{Ms: 5, Seq: 3}) || a.Next(6) != (live.ID{Ms: 6}) {
 		t.Fatal("Next must stay monotonic whatever the clock says")
 	}
+}
+
+// The buffers of all tenants together stay under MaxReplayTotal: the
+// largest tenant gives way first, and a resume into what it lost is a gap.
+func TestProcessWideReplayBound(t *testing.T) {
+	h, _ := newHub(live.Config{MaxReplayTotal: 10})
+	ms := t0.UnixMilli()
+	big := make([]metric.Sample, 4)
+	for i := range big {
+		big[i] = sample("cpu", "a", ms+int64(i), 1)
+	}
+	for i := range int64(3) {
+		h.Entry(entry(ms+i+1, 1, big...)) // tenant 1: 12 samples, over the bound
+	}
+	h.Entry(entry(ms+10, 2, sample("cpu", "a", ms, 1)))
+	subs := []live.Subscription{sub(t, "cpu", nil, "")}
+	from := live.ID{Ms: ms}
+	if gap, _, _ := mustSubscribe(t, h, 1, subs, &from).Take(); gap == nil {
+		t.Fatal("tenant 1 lost entries to the process-wide bound but no gap was told")
+	}
+	if gap, ups, _ := mustSubscribe(t, h, 2, subs, &from).Take(); gap != nil || len(ups) != 1 {
+		t.Fatalf("tenant 2 (small) kept its entry: gap %+v, %d updates", gap, len(ups))
+	}
+}
+
+func mustSubscribe(t *testing.T, h *live.Hub, tenant int64, subs []live.Subscription, from *live.ID) *live.Stream {
+	t.Helper()
+	st, err := h.Subscribe(tenant, subs, from)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return st
 }

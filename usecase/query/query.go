@@ -65,24 +65,7 @@ func NewService(r Reader, steps rollup.Steps) *Service {
 // what was read; each point's Value is the aggregate q.Agg names (avg by
 // default).
 func (s *Service) Run(ctx context.Context, q metric.Query) (metric.Page, error) {
-	if q.Name == "" {
-		return metric.Page{}, fmt.Errorf("%w: name is required", ErrInvalid)
-	}
-	if q.End <= q.Start {
-		return metric.Page{}, fmt.Errorf("%w: end must be after start", ErrInvalid)
-	}
-	if q.MaxPoints == 0 {
-		q.MaxPoints = DefaultMaxPoints
-	}
-	if q.MaxPoints < 1 || q.MaxPoints > HardMaxPoints {
-		return metric.Page{}, fmt.Errorf("%w: max_points must be between 1 and %d", ErrInvalid, HardMaxPoints)
-	}
-	agg, err := rollup.ParseAgg(q.Agg)
-	if err != nil {
-		return metric.Page{}, fmt.Errorf("%w: %v", ErrInvalid, err)
-	}
-	q.Agg = string(agg)
-	step, err := s.requested(q.Interval)
+	q, agg, step, err := s.normalise(q)
 	if err != nil {
 		return metric.Page{}, err
 	}

@@ -3,9 +3,11 @@ package tenancy
 import (
 	"context"
 	"fmt"
+	"slices"
 	"strings"
 
 	"github.com/pulsemetrics/pulse/domain/audit"
+	"github.com/pulsemetrics/pulse/domain/tenant"
 	"github.com/pulsemetrics/pulse/domain/token"
 )
 
@@ -13,6 +15,10 @@ import (
 func (s *Service) CreateToken(ctx context.Context, actor audit.Actor, tenantSlug string, spec token.Spec) (token.Issued, error) {
 	if err := spec.Validate(); err != nil {
 		return token.Issued{}, err
+	}
+	if tenant.IsReserved(tenantSlug) && slices.Contains(spec.Scopes, token.ScopeIngest) {
+		// Only Pulse writes its own figures: a token could forge them.
+		return token.Issued{}, &token.InvalidError{Field: "scopes", Message: "Pulse's internal tenant takes no ingest tokens"}
 	}
 	t, err := s.tenants.TenantBySlug(ctx, tenantSlug)
 	if err != nil {

@@ -8,6 +8,6 @@
 // carriage return inside a cell, which encoding/csv drops when it writes
 // RFC 4180's CRLF line ends (a line break inside a cell stays).
 //
-// It is the export job's format (issue 15's groundwork: the job, its API
-// and the signed link come next).
+// It is the export job's format: Encoder is the use case's export.Encoder
+// (usecase/export), gzipping the file when the export asks.
 package csvexport

@@ -3,7 +3,8 @@
 // "pulse-export|<id>|<tenant>|<exp>"> under a key derived from
 // PULSE_SECRET_KEY. Whoever holds the link may download until it expires;
 // a link of another tenant's export, or with another expiry, does not
-// verify. Issue 15's groundwork (the export job and its API come next).
+// verify. The export use case signs with it on every status call and
+// checks it on every download (its export.Links port).
 package exportlink
 
 import (

@@ -20,7 +20,9 @@ import (
 	"github.com/pulsemetrics/pulse/domain/token"
 	"github.com/pulsemetrics/pulse/usecase/alerting"
 	"github.com/pulsemetrics/pulse/usecase/catalogue"
+	"github.com/pulsemetrics/pulse/usecase/export"
 	"github.com/pulsemetrics/pulse/usecase/ingest"
+	"github.com/pulsemetrics/pulse/usecase/live"
 	"github.com/pulsemetrics/pulse/usecase/notification"
 	"github.com/pulsemetrics/pulse/usecase/query"
 )
@@ -48,16 +50,17 @@ func (e *requestError) Error() string { return e.msg }
 // with a generic message: their text never reaches the client.
 func (s *server) writeError(w http.ResponseWriter, err error) {
 	var (
-		verr *metric.ValidationError
-		lerr *metric.LimitError
-		terr *tenant.InvalidError
-		kerr *token.InvalidError
-		rerr *requestError
-		qerr *ingest.RateLimitError
-		ierr *ingest.IdempotencyError
-		aerr *alert.InvalidRuleError
-		cerr *notify.InvalidChannelError
-		serr *notify.InvalidSilenceError
+		verr  *metric.ValidationError
+		lerr  *metric.LimitError
+		terr  *tenant.InvalidError
+		kerr  *token.InvalidError
+		rerr  *requestError
+		qerr  *ingest.RateLimitError
+		ierr  *ingest.IdempotencyError
+		aerr  *alert.InvalidRuleError
+		cerr  *notify.InvalidChannelError
+		serr  *notify.InvalidSilenceError
+		slerr *live.LimitError
 	)
 	switch {
 	case errors.As(err, &aerr):
@@ -75,6 +78,14 @@ func (s *server) writeError(w http.ResponseWriter, err error) {
 	case errors.Is(err, notify.ErrDuplicateName):
 		writeJSON(w, http.StatusConflict, errorBody{Error: notify.ErrDuplicateName.Error()})
 	case errors.Is(err, notification.ErrInvalid):
+		writeJSON(w, http.StatusUnprocessableEntity, errorBody{Error: err.Error()})
+	case errors.Is(err, export.ErrNotFound):
+		writeJSON(w, http.StatusNotFound, errorBody{Error: export.ErrNotFound.Error()})
+	case errors.Is(err, export.ErrLinkRefused): // forged or expired: the reason is the link's, not the export's
+		writeJSON(w, http.StatusForbidden, errorBody{Error: err.Error()})
+	case errors.Is(err, export.ErrNotReady):
+		writeJSON(w, http.StatusConflict, errorBody{Error: export.ErrNotReady.Error() + " yet: download it once its status is done"})
+	case errors.Is(err, export.ErrInvalid):
 		writeJSON(w, http.StatusUnprocessableEntity, errorBody{Error: err.Error()})
 	case errors.Is(err, alerting.ErrNotFound):
 		writeJSON(w, http.StatusNotFound, errorBody{Error: alerting.ErrNotFound.Error()})
@@ -121,7 +132,10 @@ func (s *server) writeError(w http.ResponseWriter, err error) {
 		s.log.Warn("dependency unavailable", "err", err)
 		w.Header().Set("Retry-After", retryAfterOutage)
 		writeJSON(w, http.StatusServiceUnavailable, errorBody{Error: unavailableMessage(err)})
-	case errors.Is(err, query.ErrInvalid), errors.Is(err, catalogue.ErrInvalid):
+	case errors.As(err, &slerr):
+		w.Header().Set("Retry-After", retryAfterOutage)
+		writeJSON(w, http.StatusTooManyRequests, errorBody{Error: slerr.Error(), Limit: slerr.Limit, Max: int64(slerr.Max)})
+	case errors.Is(err, query.ErrInvalid), errors.Is(err, catalogue.ErrInvalid), errors.Is(err, live.ErrInvalid):
 		writeJSON(w, http.StatusUnprocessableEntity, errorBody{Error: err.Error()})
 	case errors.As(err, &terr):
 		writeJSON(w, http.StatusUnprocessableEntity, errorBody{Error: terr.Error()})

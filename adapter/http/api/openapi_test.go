@@ -38,7 +38,9 @@ func TestOpenAPIDescribesEveryRoute(t *testing.T) {
 			described[strings.ToUpper(method)+" "+path] = true
 		}
 	}
-	e := newAdminEnv(t, func(d *api.Deps) { d.Alerts, d.Notifications = routesOnlyAlerts{}, routesOnlyNotifications{} })
+	e := newAdminEnv(t, func(d *api.Deps) {
+		d.Alerts, d.Notifications, d.Exports = routesOnlyAlerts{}, routesOnlyNotifications{}, routesOnlyExports{}
+	})
 	served := map[string]bool{}
 	for _, r := range api.Routes(e.h) {
 		served[r.String()] = true
@@ -70,3 +72,6 @@ type routesOnlyAlerts struct{ api.Alerts }
 // routesOnlyNotifications registers the notification routes; this test
 // never calls them.
 type routesOnlyNotifications struct{ api.Notifications }
+
+// routesOnlyExports registers the export routes; this test never calls them.
+type routesOnlyExports struct{ api.Exports }

@@ -134,6 +134,16 @@ type Deps struct {
 	// the alerting routes' scopes: reads need read or admin, writes admin;
 	// nil: they are not registered.
 	Notifications Notifications
+	// Live opens the live streams of GET /api/metrics/stream
+	// (usecase/live.Hub); nil: the route answers 501. LiveTiming paces
+	// them; LiveReplay is the replay buffer's length, told to clients.
+	Live       Streamer
+	LiveTiming StreamTiming
+	LiveReplay time.Duration
+	// Exports serves POST /api/exports, GET /api/exports/{id} (scope read)
+	// and the signed download GET /exports/{id}.csv; nil: they are not
+	// registered.
+	Exports Exports
 	// WebUI serves every request no API route matches, except under /api/
 	// (the dashboard, adapter/http/webui); nil: such requests are JSON 404s.
 	// It runs inside this router's logging, metrics and panic recovery.
@@ -156,6 +166,11 @@ type server struct {
 	catalogue     Cataloguer
 	alerts        Alerts
 	notifications Notifications
+	exports       Exports
+	live          Streamer
+	timing        StreamTiming
+	// liveReplaySeconds is told to clients in the stream's ready event.
+	liveReplaySeconds int64
 }
 
 // NewRouter returns the HTTP API with its middleware: panic recovery,
@@ -175,6 +190,11 @@ func NewRouter(deps Deps) http.Handler {
 		catalogue:     deps.Catalogue,
 		alerts:        deps.Alerts,
 		notifications: deps.Notifications,
+		exports:       deps.Exports,
+		live:          deps.Live,
+		timing:        deps.LiveTiming.withDefaults(),
+
+		liveReplaySeconds: int64(deps.LiveReplay.Seconds()),
 	}
 	if s.log == nil {
 		s.log = slog.New(slog.NewTextHandler(io.Discard, nil))
@@ -200,6 +220,7 @@ func NewRouter(deps Deps) http.Handler {
 	r.Handle("/api/metrics", s.requireScope(token.ScopeIngest, http.HandlerFunc(s.handleIngest))).Methods(http.MethodPost)
 	r.Handle("/api/metrics/query", s.requireScope(token.ScopeRead, http.HandlerFunc(s.handleQuery))).Methods(http.MethodGet)
 	r.Handle("/api/metrics/names", s.requireScope(token.ScopeRead, http.HandlerFunc(s.handleNames))).Methods(http.MethodGet)
+	r.Handle("/api/metrics/stream", s.requireScope(token.ScopeRead, http.HandlerFunc(s.handleStream))).Methods(http.MethodGet)
 	if s.admin != nil {
 		s.registerAdmin(r)
 	}
@@ -208,6 +229,10 @@ func NewRouter(deps Deps) http.Handler {
 	}
 	if s.notifications != nil {
 		s.registerNotifications(r, "/api", s.alertTokenGuard)
+	}
+	if s.exports != nil {
+		s.registerExports(r, "/api", func(scope token.Scope, h http.HandlerFunc) http.Handler { return s.requireScope(scope, h) })
+		s.registerDownload(r) // before the WebUI fallback, which serves other non-/api paths
 	}
 	r.HandleFunc("/healthz", s.handleHealth).Methods(http.MethodGet, http.MethodHead)
 	r.HandleFunc("/readyz", s.handleReady).Methods(http.MethodGet, http.MethodHead)
@@ -234,10 +259,14 @@ const writeGrace = 30 * time.Second
 // deadlines bounds every request by RequestTimeout: its body must arrive
 // by then (a read deadline on the connection, not only on the handler),
 // and every dependency call ends by then (the context they inherit); its
-// answer must be written within writeGrace more. A streaming route must be
-// exempted when one is added.
+// answer must be written within writeGrace more. A streaming route is
+// exempted (longLived).
 func (s *server) deadlines(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if longLived(r.URL.Path) && r.Method == http.MethodGet {
+			next.ServeHTTP(w, r)
+			return
+		}
 		now := time.Now()
 		rc := http.NewResponseController(w)
 		_ = rc.SetReadDeadline(now.Add(s.limits.RequestTimeout))

@@ -123,8 +123,8 @@ func newWorldWith(t *testing.T, edit func(*webui.Deps)) *world {
 				"method": r.Method, "path": r.URL.Path, "scopes": scopes})
 		})
 	}
-	d := webui.Deps{Accounts: acc, Dashboards: dash, Dist: testDist, MetricsQuery: echo("query"), MetricsNames: echo("names"),
-		Alerts: echo("alerts"), Notifications: echo("notifications"), FiringCount: w.countFiring}
+	d := webui.Deps{Accounts: acc, Dashboards: dash, Dist: testDist, MetricsQuery: echo("query"), MetricsNames: echo("names"), MetricsStream: echo("stream"),
+		Alerts: echo("alerts"), Notifications: echo("notifications"), Exports: echo("exports"), FiringCount: w.countFiring, HealthQuery: echoHealth, HealthStream: echoHealth}
 	if edit != nil {
 		edit(&d)
 	}

@@ -34,6 +34,7 @@ const visitKey ctxKey = iota
 type visit struct {
 	sessionID string // the valid session's id ("" when logged out)
 	current   accounts.Current
+	recheck   func(ctx context.Context) error // the session looked up again
 }
 
 func visitFrom(ctx context.Context) *visit {
@@ -64,6 +65,10 @@ func (u *ui) withSession(next http.Handler) http.Handler {
 			switch {
 			case err == nil:
 				v.sessionID, v.current = c.Value, cur
+				v.recheck = func(ctx context.Context) error {
+					_, err := u.accounts.Session(ctx, c.Value)
+					return err
+				}
 			case errors.Is(err, account.ErrNoSession), errors.Is(err, tenant.ErrDisabled):
 				clearCookie(w, r, sessionCookie, true)
 			default:
@@ -115,6 +120,24 @@ func (u *ui) dataRoute(h http.Handler) http.HandlerFunc {
 			return
 		}
 		h.ServeHTTP(w, r)
+	}
+}
+
+// RecheckFrom tells, for a request that passed through the session
+// middleware, whether its session still holds (the live stream asks every
+// few seconds): account.ErrNoSession or a disabled tenant is
+// token.ErrUnauthenticated, so a logout ends the stream.
+func RecheckFrom(r *http.Request) func(ctx context.Context) error {
+	v := visitFrom(r.Context())
+	return func(ctx context.Context) error {
+		if v.recheck == nil {
+			return token.ErrUnauthenticated
+		}
+		err := v.recheck(ctx)
+		if errors.Is(err, account.ErrNoSession) || errors.Is(err, tenant.ErrDisabled) {
+			return fmt.Errorf("%w: %w", token.ErrUnauthenticated, err)
+		}
+		return err
 	}
 }
 
@@ -182,7 +205,7 @@ func (u *ui) clientAddr(r *http.Request) string {
 func (u *ui) sharedProps(r *http.Request) (inertia.Props, error) {
 	v := visitFrom(r.Context())
 	if !v.loggedIn() {
-		return inertia.Props{"auth": map[string]any{"user": nil}, "alerts_firing": 0}, nil
+		return inertia.Props{"auth": map[string]any{"user": nil}, "alerts_firing": 0, "can_see_health": false}, nil
 	}
 	usr := v.current.User
 	var ten any
@@ -191,5 +214,5 @@ func (u *ui) sharedProps(r *http.Request) (inertia.Props, error) {
 	}
 	return inertia.Props{"auth": map[string]any{"user": map[string]any{
 		"id": usr.ID, "email": usr.Email, "role": string(usr.Role), "super_admin": usr.SuperAdmin, "tenant": ten,
-	}}, "alerts_firing": u.firingCount(r, v)}, nil
+	}}, "alerts_firing": u.firingCount(r, v), "can_see_health": healthScopeOf(v).ok}, nil
 }

@@ -66,6 +66,9 @@ type Deps struct {
 	// answers 501.
 	MetricsQuery http.Handler
 	MetricsNames http.Handler
+	// MetricsStream serves the live stream /ui/api/metrics/stream (the
+	// REST API's, built with RecheckFrom); nil answers 501.
+	MetricsStream http.Handler
 	// Alerts serves every method under /ui/api/alert-rules and
 	// /ui/api/alerts (the REST API's alert handlers; it sees the full
 	// /ui/api/… path) for the principal PrincipalFrom reads, after the
@@ -75,9 +78,23 @@ type Deps struct {
 	// /ui/api/silences, /ui/api/notifications and
 	// /ui/api/notification-settings, as Alerts does; nil answers 501.
 	Notifications http.Handler
+	// Exports serves every method under /ui/api/exports (the REST API's
+	// export handlers), as Alerts does; nil answers 501. The download
+	// itself (/exports/{id}.csv) is the API router's: its link is the
+	// credential.
+	Exports http.Handler
 	// FiringCount counts a tenant's firing alert instances for the shared
 	// prop alerts_firing; nil (or an error, logged) shows 0.
 	FiringCount func(ctx context.Context, tenantID int64) (int, error)
+	// HealthQuery serves /ui/api/health/query: the query handler with the
+	// internal tenant as its principal, whoever asks. The web UI narrows
+	// each query to what the visitor may see first (health.go); nil
+	// answers 501. HealthEvery is PULSE_HEALTH_EVERY, for the page.
+	HealthQuery http.Handler
+	HealthEvery time.Duration
+	// HealthStream is the live stream for the internal tenant, narrowed
+	// as HealthQuery is; nil: the page polls (live_url null).
+	HealthStream http.Handler
 	// TrustProxy takes the client address (login throttling, audit) from
 	// the last X-Forwarded-For entry.
 	TrustProxy bool
@@ -99,11 +116,15 @@ type ui struct {
 	trust      bool
 	firing     func(ctx context.Context, tenantID int64) (int, error)
 	log        *slog.Logger
+	// healthEvery is how often the processes record their figures.
+	healthEvery time.Duration
+	healthLive  bool
 }
 
 // New builds the web UI's routes.
 func New(d Deps) *Handler {
 	u := &ui{accounts: d.Accounts, dashboards: d.Dashboards, devURL: strings.TrimRight(d.DevURL, "/"), trust: d.TrustProxy, firing: d.FiringCount, log: d.Logger}
+	u.healthEvery, u.healthLive = d.HealthEvery, d.HealthStream != nil
 	if u.log == nil {
 		u.log = slog.New(slog.NewTextHandler(io.Discard, nil))
 	}
@@ -136,13 +157,18 @@ func New(d Deps) *Handler {
 	page("/channels", u.tenantPage(u.listChannels), http.MethodGet)
 	page("/silences", u.tenantPage(u.listSilences), http.MethodGet)
 	page("/notifications", u.tenantPage(u.listNotifications), http.MethodGet)
+	page("/health", u.authed(u.showHealth), http.MethodGet)
 	r.Handle("/ui/api/metrics/query", u.chain(u.dataRoute(d.MetricsQuery), false)).Methods(http.MethodGet)
 	r.Handle("/ui/api/metrics/names", u.chain(u.dataRoute(d.MetricsNames), false)).Methods(http.MethodGet)
+	r.Handle("/ui/api/metrics/stream", u.chain(u.dataRoute(d.MetricsStream), false)).Methods(http.MethodGet)
+	r.Handle(healthQueryURL, u.chain(u.dataRoute(u.healthQuery(d.HealthQuery)), false)).Methods(http.MethodGet)
+	r.Handle(healthStreamURL, u.chain(u.dataRoute(u.healthQuery(d.HealthStream)), false)).Methods(http.MethodGet)
 	r.PathPrefix("/ui/api/alert-rules").Handler(u.chain(u.dataRoute(d.Alerts), false))
 	r.PathPrefix("/ui/api/alerts").Handler(u.chain(u.dataRoute(d.Alerts), false))
 	for _, prefix := range []string{"/ui/api/channels", "/ui/api/silences", "/ui/api/notifications", "/ui/api/notification-settings"} {
 		r.PathPrefix(prefix).Handler(u.chain(u.dataRoute(d.Notifications), false))
 	}
+	r.PathPrefix("/ui/api/exports").Handler(u.chain(u.dataRoute(d.Exports), false))
 	r.Handle("/build/{path:.+}", securityHeaders(u.devURL, u.assets.fileServer())).Methods(http.MethodGet, http.MethodHead)
 	r.NotFoundHandler = securityHeaders(u.devURL, http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
 		writeJSONError(w, http.StatusNotFound, "no such page")

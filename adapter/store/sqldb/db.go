@@ -12,7 +12,9 @@
 // (adapter/idempotency/sqlidempotency); job_leases (adapter/store/leases);
 // alert_rules, alert_instances, alerts (firing episodes),
 // alert_transitions and alert_outbox (adapter/store/alerts);
-// notification_channels, their secrets sealed (adapter/store/channels).
+// notification_channels, their secrets sealed (adapter/store/channels);
+// the notification dispatcher's tables (adapter/store/notifications);
+// exports and export_chunks (adapter/store/exports).
 // Times are stored as Unix milliseconds. Every query on tenant data takes
 // the tenant id as a required argument (RequireTenant). A DB is safe for
 // concurrent use.

@@ -1,6 +1,6 @@
 // Package sqldbtest opens migrated, empty databases for the contract suites
 // of the stores (samplestest, tenantstest, userstest, dashboardstest,
-// alertstest, channelstest) on SQLite and on MariaDB, with every store on
+// alertstest, channelstest, exportstest) on SQLite and on MariaDB, with every store on
 // them and a plain connection to count rows behind the stores' backs. A missing
 // MariaDB fails the test: `make test` starts it (scripts/services.sh).
 package sqldbtest
@@ -20,6 +20,7 @@ import (
 	"github.com/pulsemetrics/pulse/adapter/store/alerts"
 	"github.com/pulsemetrics/pulse/adapter/store/channels"
 	"github.com/pulsemetrics/pulse/adapter/store/dashboards"
+	"github.com/pulsemetrics/pulse/adapter/store/exports"
 	"github.com/pulsemetrics/pulse/adapter/store/leases"
 	"github.com/pulsemetrics/pulse/adapter/store/samples"
 	"github.com/pulsemetrics/pulse/adapter/store/sqldb"
@@ -40,6 +41,7 @@ type (
 	Idem       = sqlidempotency.Store
 	Alerts     = alerts.Store
 	Channels   = channels.Store
+	Exports    = exports.Store
 )
 
 // Stores is every store on one database, their methods side by side: a
@@ -54,13 +56,14 @@ type Stores struct {
 	*Idem
 	*Alerts
 	*Channels
+	*Exports
 }
 
 // NewStores puts every store on db.
 func NewStores(db *sqldb.DB) *Stores {
 	return &Stores{DB: db, Samples: samples.New(db), Tenants: tenants.New(db), Users: users.New(db),
 		Dashboards: dashboards.New(db), Leases: leases.New(db), Idem: sqlidempotency.New(db), Alerts: alerts.New(db),
-		Channels: channels.New(db)}
+		Channels: channels.New(db), Exports: exports.New(db)}
 }
 
 // Close closes the samples store's statements, then the database.
