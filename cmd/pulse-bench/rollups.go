@@ -30,7 +30,8 @@ type rollupWorkload struct {
 // the raw rows into 1m and 5m buckets; (s) a 30-day query of the long series
 // with interval=auto (answered from 5m rollups) beside the same query forced
 // to raw; (t) a one-day raw query of one series among the 20. Queries go
-// through the HTTP handler in process (routing, auth, JSON included).
+// through the HTTP handler in process (routing, auth, JSON included);
+// (u) the export job over the same series (export.go).
 func runRollups(ctx context.Context, w rollupWorkload) error {
 	fmt.Printf("\n== rollups and queries: MariaDB ==\n")
 	dsn, dropDB, err := newMariaDB()
@@ -111,7 +112,7 @@ func runRollups(ctx context.Context, w rollupWorkload) error {
 		}
 	}
 	fmt.Printf("    p95 ratio raw/auto over 30 days:              %10.1f×\n", rawP95.Seconds()/autoP95.Seconds())
-	return nil
+	return timeExports(ctx, p, ten.ID, start, end)
 }
 
 func ms(d time.Duration) float64 { return d.Seconds() * 1000 }

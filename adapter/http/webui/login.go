@@ -12,10 +12,10 @@ import (
 )
 
 // showLogin serves GET /login (component Login); a logged-in visitor goes
-// to the dashboards.
+// to their landing page.
 func (u *ui) showLogin(w http.ResponseWriter, r *http.Request) {
-	if visitFrom(r.Context()).loggedIn() {
-		u.inertia.Redirect(w, r, "/dashboards")
+	if v := visitFrom(r.Context()); v.loggedIn() {
+		u.inertia.Redirect(w, r, landing(v.current.User))
 		return
 	}
 	u.render(w, r, "Login", nil)
@@ -61,7 +61,16 @@ func (u *ui) login(w http.ResponseWriter, r *http.Request) {
 	setSessionCookie(w, r, res.ID)
 	setXSRFCookie(w, r, csrfToken(res.ID))
 	clearCookie(w, r, preSessionCookie, true)
-	u.inertia.Redirect(w, r, "/dashboards")
+	u.inertia.Redirect(w, r, landing(res.User))
+}
+
+// landing is where a user starts: the dashboards, or for a super-admin of
+// no tenant (who has no dashboards) the Health page.
+func landing(user account.User) string {
+	if user.TenantID == nil && user.SuperAdmin {
+		return "/health"
+	}
+	return "/dashboards"
 }
 
 // loginBusyMessage is errors.email of a login refused with 503 (every
@@ -81,9 +90,9 @@ func (u *ui) logout(w http.ResponseWriter, r *http.Request) {
 	u.inertia.Redirect(w, r, "/login")
 }
 
-// home serves GET /: 303 to the dashboards (or the login page).
+// home serves GET /: 303 to the landing page (or the login page).
 func (u *ui) home(w http.ResponseWriter, r *http.Request) {
-	u.inertia.Redirect(w, r, "/dashboards")
+	u.inertia.Redirect(w, r, landing(visitFrom(r.Context()).current.User))
 }
 
 // explore serves GET /explore (component Explore, no props).

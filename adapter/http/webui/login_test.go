@@ -320,3 +320,19 @@ func TestSecurityHeaders(t *testing.T) {
 		t.Errorf("manifest served: %d", a.status)
 	}
 }
+
+// A super-admin of no tenant has no dashboards: logging in, the login page
+// and / send them to the Health page instead of a 403.
+func TestSuperAdminWithoutTenantLandsOnHealth(t *testing.T) {
+	w := newWorld(t)
+	root := w.browser()
+	root.login("root@platform.test") // checks the 303 to /health
+	for _, p := range []string{"/", "/login"} {
+		if a := root.do(http.MethodGet, p, nil); a.status != http.StatusSeeOther || a.location() != "/health" {
+			t.Errorf("GET %s: %d %s; want 303 /health", p, a.status, a.location())
+		}
+	}
+	if a := root.inertia(http.MethodGet, "/health", nil); a.status != http.StatusOK {
+		t.Fatalf("GET /health: %d", a.status)
+	}
+}
