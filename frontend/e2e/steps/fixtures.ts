@@ -79,6 +79,8 @@ export const test = base.extend<{ world: World }, { pulse: PulseServer; webhooks
         PULSE_ALERT_MIN_CADENCE: '1s',
         // Webhook channels may POST to the worker's receiver over plain http (alert-webhook).
         PULSE_NOTIFY_ALLOW_HOSTS: webhooks.hostPort,
+        // Pulse records its own figures every second, so the Health page has points soon (health-page).
+        PULSE_HEALTH_EVERY: '1s',
       })
       let env = await newEnv()
       let baseURL = external ?? `http://${env.PULSE_HTTP_ADDR}`
