@@ -60,6 +60,7 @@ func newAlertRig(t *testing.T) *alertRig {
 		"PULSE_RATE_LIMIT_PREFIX":    prefix + "rl:",
 		"PULSE_IDEMPOTENCY_PREFIX":   prefix + "idem:",
 		"PULSE_INVALIDATION_CHANNEL": prefix + "invalidate",
+		"PULSE_LIVE_STREAM":          prefix + "live",
 		"PULSE_ALERT_MIN_CADENCE":    "1s",
 		"PULSE_ALERT_TICK":           "50ms",
 	}

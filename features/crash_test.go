@@ -166,6 +166,7 @@ func TestCrashDistributed(t *testing.T) {
 		"PULSE_DATABASE_URL": mysqlURL(t, dsn),
 		"PULSE_REDIS_URL":    "redis://" + testservice.RedisAddr() + "/0",
 		"PULSE_QUEUE_STREAM": prefix + "ingest",
+		"PULSE_LIVE_STREAM":  prefix + "live",
 		"PULSE_QUEUE_LEASE":  "2s",
 		// 500 and not 5000: flush.fetchCount asks for chunk/100 queue entries
 		// whatever their size, so with 1,000-sample entries a chunk of 500

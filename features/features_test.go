@@ -25,7 +25,9 @@ func TestFeatures(t *testing.T) {
 	}
 	for _, m := range modes {
 		t.Run(m.name, func(t *testing.T) {
-			srv := startServer(t, m.name, m.env(t))
+			// live.feature opens one stream more than this cap; no other
+			// feature opens streams, and scenarios use tenants of their own.
+			srv := startServer(t, m.name, withEnv(m.env(t), "PULSE_LIVE_MAX_STREAMS_PER_TENANT", "3"))
 			suite := godog.TestSuite{
 				Name: "pulse-" + m.name,
 				ScenarioInitializer: func(sc *godog.ScenarioContext) {
@@ -34,10 +36,11 @@ func TestFeatures(t *testing.T) {
 					a := newAlertSteps(s)
 					a.register(sc)
 					newNotifySteps(a).register(sc)
+					newLiveSteps(s).register(sc)
 				},
 				Options: &godog.Options{
 					Format:      "progress",
-					Paths:       []string{"ingest.feature", "auth.feature", "limits.feature", "rollups.feature", "retention.feature", "nothing_lost.feature", "alerting.feature", "notifications.feature"},
+					Paths:       []string{"ingest.feature", "auth.feature", "limits.feature", "rollups.feature", "retention.feature", "nothing_lost.feature", "alerting.feature", "notifications.feature", "live.feature"},
 					Strict:      true, // an undefined or pending step fails the run
 					Concurrency: 4,
 					TestingT:    t,

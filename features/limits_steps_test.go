@@ -110,6 +110,7 @@ func (s *scenario) launchOwnClock(extra map[string]string, hold bool, clock *fak
 		own := uniqueSlug("own")
 		env["PULSE_QUEUE_STREAM"] += ":" + own // still under the test's Redis prefix
 		env["PULSE_RATE_LIMIT_PREFIX"] += own + ":"
+		env["PULSE_LIVE_STREAM"] += ":" + own
 	}
 	maps.Copy(env, extra)
 	srv, err := launch(s.srv.mode, env, launchOptions{clock: clock, holdWorkers: hold, mqtt: s.srv.mqttAddr != ""})

@@ -39,6 +39,7 @@ func newNotifyRig(t *testing.T, extra ...string) *alertRig {
 		"PULSE_RATE_LIMIT_PREFIX":    prefix + "rl:",
 		"PULSE_IDEMPOTENCY_PREFIX":   prefix + "idem:",
 		"PULSE_INVALIDATION_CHANNEL": prefix + "invalidate",
+		"PULSE_LIVE_STREAM":          prefix + "live",
 		"PULSE_ALERT_MIN_CADENCE":    "1s",
 		"PULSE_ALERT_TICK":           "50ms",
 	}, extra...)

@@ -34,6 +34,7 @@ func distributedProcEnv(t *testing.T) (env map[string]string, dsn, prefix string
 		"PULSE_DATABASE_URL":       mysqlURL(t, dsn),
 		"PULSE_REDIS_URL":          "redis://" + testservice.RedisAddr() + "/0",
 		"PULSE_QUEUE_STREAM":       prefix + "ingest",
+		"PULSE_LIVE_STREAM":        prefix + "live",
 		"PULSE_RATE_LIMIT_PREFIX":  prefix + "rl:",
 		"PULSE_IDEMPOTENCY_PREFIX": prefix + "idem:", // not read yet: see idemprefix_test.go
 		"PULSE_LOG_LEVEL":          "warn",

@@ -95,6 +95,7 @@ func distributedEnv(t *testing.T) map[string]string {
 		// the setting the fix should add, so the test's keys stay its own.
 		"PULSE_IDEMPOTENCY_PREFIX":   prefix + "idem:",
 		"PULSE_INVALIDATION_CHANNEL": prefix + "invalidate",
+		"PULSE_LIVE_STREAM":          prefix + "live",
 	}
 }
 
@@ -210,11 +211,14 @@ func launch(mode string, env map[string]string, opts launchOptions) (*server, er
 			}()
 		}
 	}
+	// The live hub runs with the app, as in `pulse serve` and pulse-api
+	// (live.feature), even while the workers are held back.
+	a.Loops = []app.Loop{p.Live}
 	if opts.holdWorkers {
 		var once sync.Once
 		s.startWorkers = func() { once.Do(runWorkers) }
 	} else {
-		a.Loops = p.Workers
+		a.Loops = append(a.Loops, p.Workers...)
 	}
 
 	// The MQTT door runs on its own context: it stops (draining its pending

@@ -16,7 +16,9 @@
 // of one series among 20; then alerts: (u) a full round of 10,000 rules,
 // (v) the scheduler's lag at its pace and (w) a 24 h rule preview; then
 // notify: (x) a breaching sample accepted → its webhook received and (y)
-// the dispatcher's throughput to a local receiver. Each run uses its own database, stream and broker and
+// the dispatcher's throughput to a local receiver; then live: (a) a sample
+// accepted → its event on an open stream and (b) 1,000 streams on one
+// pulse-api (live.go). Each run uses its own database, stream and broker and
 // removes them afterwards.
 package main
 
@@ -35,7 +37,7 @@ func main() {
 	requests := flag.Int("requests", 1000, "requests of -samples samples each")
 	samples := flag.Int("samples", 1000, "samples per request")
 	clients := flag.Int("clients", 8, "concurrent HTTP clients")
-	modes := flag.String("modes", "distributed,embedded,mqtt,rollups,alerts,notify", "which modes to run")
+	modes := flag.String("modes", "distributed,embedded,mqtt,rollups,alerts,notify,live", "which modes to run")
 	queryRuns := flag.Int("query-runs", 50, "rollups mode: timed runs of each query")
 	mqttMessages := flag.Int("mqtt-messages", 100000, "mqtt mode: messages published")
 	mqttSamples := flag.Int("mqtt-samples", 10, "mqtt mode: samples per message")
@@ -71,6 +73,8 @@ func main() {
 			err = runAlerts(ctx, alertWorkload{rules: *alertRules, every: 15, steady: *alertSteady, previewRuns: *queryRuns})
 		case "notify":
 			err = runNotify(ctx, notifyWorkload{breaches: *notifyBreaches, notifications: *notifyCount, channels: *notifyChannels})
+		case "live":
+			err = runLive(ctx)
 		default:
 			err = fmt.Errorf("unknown mode %q", m)
 		}
@@ -94,6 +98,7 @@ func runDistributed(ctx context.Context, w workload) error {
 		"PULSE_DATABASE_URL": "mysql://" + mysqlURLFromDSN(dsn),
 		"PULSE_REDIS_URL":    "redis://" + testservice.RedisAddr() + "/0",
 		"PULSE_QUEUE_STREAM": stream,
+		"PULSE_LIVE_STREAM":  stream + ":live",
 	}
 	res, err := measurePipeline(ctx, w, env, "")
 	if err != nil {

@@ -90,6 +90,7 @@ func runMQTT(ctx context.Context, w mqttWorkload) error {
 		"PULSE_DATABASE_URL":   "mysql://" + mysqlURLFromDSN(dsn),
 		"PULSE_REDIS_URL":      "redis://" + testservice.RedisAddr() + "/0",
 		"PULSE_QUEUE_STREAM":   stream,
+		"PULSE_LIVE_STREAM":    stream + ":live",
 		"PULSE_MQTT_URL":       broker.URL,
 		"PULSE_MQTT_USERNAME":  broker.IngestorUser,
 		"PULSE_MQTT_PASSWORD":  broker.IngestorPwd,

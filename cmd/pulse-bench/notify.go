@@ -112,6 +112,7 @@ func runNotify(ctx context.Context, w notifyWorkload) error {
 	cfg, err := loadConfig(map[string]string{
 		"PULSE_DATABASE_URL": "mysql://" + mysqlURLFromDSN(dsn), "PULSE_DATA_DIR": mustTempDir(),
 		"PULSE_REDIS_URL": "redis://" + testservice.RedisAddr() + "/0", "PULSE_QUEUE_STREAM": stream,
+		"PULSE_LIVE_STREAM":       stream + ":live",
 		"PULSE_ALERT_MIN_CADENCE": "1s", "PULSE_NOTIFY_ALLOW_HOSTS": rln.Addr().String(),
 	})
 	if err != nil {

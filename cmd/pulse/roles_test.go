@@ -64,7 +64,7 @@ func distributedEnv(t *testing.T) []string {
 	return []string{
 		fmt.Sprintf("PULSE_DATABASE_URL=mysql://%s@%s/%s", cfg.User, cfg.Addr, cfg.DBName),
 		"PULSE_REDIS_URL=redis://" + testservice.RedisAddr() + "/0",
-		"PULSE_QUEUE_STREAM=" + stream, "PULSE_INVALIDATION_CHANNEL=" + stream,
+		"PULSE_QUEUE_STREAM=" + stream, "PULSE_INVALIDATION_CHANNEL=" + stream, "PULSE_LIVE_STREAM=" + prefix + "live",
 		"PULSE_SECRET_KEY=cm9sZXMtdGVzdC1zZWNyZXQta2V5LTMyLWJ5dGVzLi4=", // pulse-api and pulse-worker need one
 	}
 }

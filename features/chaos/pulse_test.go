@@ -38,6 +38,7 @@ func baseEnv(h *harness, db *mariaDB, r *redisServer) map[string]string {
 	env := map[string]string{
 		"PULSE_DATA_DIR":            h.mkdir("pulse-cli-data"),
 		"PULSE_QUEUE_STREAM":        "chaos:ingest",
+		"PULSE_LIVE_STREAM":         "chaos:live",
 		"PULSE_RATE_LIMIT_REQUESTS": "10000000",
 		"PULSE_REQUEST_TIMEOUT":     requestTimeout.String(),
 		"PULSE_MQTT_LISTEN":         "127.0.0.1:0",
