@@ -29,6 +29,13 @@ type Binder interface {
 	Bind(ctx context.Context) error
 }
 
+// Closer is a loop that holds requests open (the live hub's streams): its
+// Close ends them before the server drains, or the drain would wait for
+// them until the shutdown timeout.
+type Closer interface {
+	Close()
+}
+
 // App is one process.
 type App struct {
 	Name            string
@@ -100,6 +107,11 @@ func (a *App) serveOn(ctx context.Context, srv *http.Server, addr string) error 
 		a.Log.Info("shutting down", "timeout", a.ShutdownTimeout)
 		sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), a.ShutdownTimeout)
 		defer cancel()
+		for _, l := range a.Loops {
+			if c, ok := l.(Closer); ok {
+				c.Close()
+			}
+		}
 		err := srv.Shutdown(sctx) // first stop taking requests, then stop the loops
 		stopLoops()
 		if errors.Is(err, http.ErrServerClosed) {

@@ -141,3 +141,47 @@ func TestServeBindsBeforeAnnouncing(t *testing.T) {
 		t.Errorf("announced a start it could not make:\n%s", logs.String())
 	}
 }
+
+// holder is a loop that holds a request open until it is closed, as the
+// live hub holds its streams.
+type holder struct{ closed chan struct{} }
+
+func (h holder) Run(ctx context.Context) error { <-ctx.Done(); return nil }
+func (h holder) Close()                        { close(h.closed) }
+
+// A request held open by a loop ends when the process stops, at once, not
+// after the whole shutdown timeout.
+func TestShutdownClosesLoopsThatHoldRequests(t *testing.T) {
+	h := holder{closed: make(chan struct{})}
+	started := make(chan struct{})
+	handler := http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		w.WriteHeader(http.StatusOK)
+		w.(http.Flusher).Flush()
+		close(started)
+		<-h.closed
+	})
+	a := &App{Name: "t", Handler: handler, Loops: []Loop{h}, Log: slog.New(slog.DiscardHandler), ShutdownTimeout: 10 * time.Second}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- a.Serve(ctx, ln) }()
+	go func() {
+		resp, err := http.Get("http://" + ln.Addr().String() + "/stream")
+		if err == nil {
+			_, _ = io.Copy(io.Discard, resp.Body)
+			resp.Body.Close()
+		}
+	}()
+	<-started
+	begin := time.Now()
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatalf("Serve = %v", err)
+	}
+	if took := time.Since(begin); took > 5*time.Second {
+		t.Fatalf("shutdown took %s: the held request was waited for", took)
+	}
+}

@@ -35,6 +35,10 @@ type LiveHub struct{ *live.Hub }
 // Run follows the feed until ctx ends.
 func (h LiveHub) Run(ctx context.Context) error { return h.Hub.Run(ctx) }
 
+// Close ends the open streams at shutdown (app.Closer), so that the
+// server's drain does not wait for them.
+func (h LiveHub) Close() { h.Hub.Close() }
+
 // ProvideLiveHub builds the process's hub with PULSE_LIVE_* caps.
 // It runs on the wall clock, not the process's Clock: the ids are the
 // feed's publish times, and a test's clock moved by days must not age

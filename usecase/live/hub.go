@@ -3,11 +3,14 @@ package live
 import (
 	"context"
 	"crypto/rand"
+	"errors"
 	"fmt"
 	"log/slog"
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/pulsemetrics/pulse/domain/outage"
 )
 
 // Config bounds the hub. Zero fields take the defaults.
@@ -27,7 +30,7 @@ type Config struct {
 	MaxStreams          int
 	MaxStreamsPerTenant int
 	// MaxPending bounds the points waiting for one stream's writer (default
-	// 50,000): a client that reads slower than its points come is ended,
+	// 5,000, some 20,000 points a second at 4 writes a second): a client that reads slower than its points come is ended,
 	// so it never grows the server's memory without bound.
 	MaxPending int
 }
@@ -49,10 +52,12 @@ func (c Config) withDefaults() Config {
 		c.MaxStreamsPerTenant = 200
 	}
 	if c.MaxPending <= 0 {
-		c.MaxPending = 50_000
+		c.MaxPending = 5_000
 	}
 	return c
 }
+
+var errShuttingDown = errors.New("the server is shutting down")
 
 // LimitError is an open refused by a connection cap (429).
 type LimitError struct {
@@ -81,7 +86,8 @@ type Hub struct {
 	// feed with history (redislive) sets a floor at or after it and then
 	// delivers every entry after that floor, so it may lower the floor the
 	// hub started with.
-	since *ID
+	since  *ID
+	closed bool
 	// buffered is the samples in all tenants' replay buffers.
 	buffered int
 
@@ -111,7 +117,7 @@ func NewHub(feed Feed, cfg Config, log *slog.Logger, now func() time.Time) *Hub 
 
 // Run follows the feed until ctx ends, then ends every stream.
 func (h *Hub) Run(ctx context.Context) error {
-	defer h.shutdown()
+	defer h.Close()
 	if h.feed == nil {
 		<-ctx.Done()
 		return nil
@@ -239,6 +245,9 @@ func (h *Hub) Subscribe(tenantID int64, subs []Subscription, resume *ID) (*Strea
 	}
 	h.mu.Lock()
 	defer h.mu.Unlock()
+	if h.closed {
+		return nil, outage.Unavailable("live streams", errShuttingDown)
+	}
 	t := h.tenant(tenantID)
 	switch {
 	case h.open >= h.cfg.MaxStreams:
@@ -317,9 +326,12 @@ func (h *Hub) removeLocked(s *Stream, reason string) {
 	s.end(reason)
 }
 
-func (h *Hub) shutdown() {
+// Close ends every stream (reason EndShutdown) and refuses new ones: the
+// process is stopping.
+func (h *Hub) Close() {
 	h.mu.Lock()
 	defer h.mu.Unlock()
+	h.closed = true
 	for _, t := range h.tenants {
 		for s := range t.streams {
 			h.removeLocked(s, EndShutdown)

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/pulsemetrics/pulse/domain/metric"
+	"github.com/pulsemetrics/pulse/domain/outage"
 	"github.com/pulsemetrics/pulse/usecase/live"
 )
 
@@ -282,4 +283,20 @@ func mustSubscribe(t *testing.T, h *live.Hub, tenant int64, subs []live.Subscrip
 		t.Fatal(err)
 	}
 	return st
+}
+
+// Close (the process stopping) ends every stream and refuses new ones as
+// a passing outage (503 + Retry-After), not as a client's mistake.
+func TestCloseEndsStreamsAndRefusesNewOnes(t *testing.T) {
+	h, _ := newHub(live.Config{})
+	subs := []live.Subscription{sub(t, "cpu", nil, "")}
+	st := mustSubscribe(t, h, 1, subs, nil)
+	h.Close()
+	<-st.Done()
+	if st.Reason() != live.EndShutdown || h.Open() != 0 {
+		t.Fatalf("reason %q, open %d", st.Reason(), h.Open())
+	}
+	if _, err := h.Subscribe(1, subs, nil); !errors.Is(err, outage.ErrUnavailable) {
+		t.Fatalf("Subscribe after Close: %v; want an outage", err)
+	}
 }

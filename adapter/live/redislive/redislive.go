@@ -120,6 +120,11 @@ func (f *Feed) history(ctx context.Context, since live.ID, sink live.Sink) (stri
 	for {
 		msgs, err := f.client.XRangeN(ctx, f.opts.Stream, "("+last, "+", 500).Result()
 		if err != nil {
+			// Go on from what was delivered (tail reads the rest), or the
+			// retry would deliver it twice.
+			if last != since.String() {
+				return last, fmt.Errorf("xrange %s: %w", f.opts.Stream, err)
+			}
 			return "", fmt.Errorf("xrange %s: %w", f.opts.Stream, err)
 		}
 		for _, m := range msgs {
