@@ -203,7 +203,7 @@ func Register(fs *flag.FlagSet, getenv func(string) string) (*Config, func() err
 	dur(&c.HealthEvery, "health-every", "PULSE_HEALTH_EVERY", 10*time.Second, "how often a process records its own figures for the Health page (0 = off)")
 	registerNotify(&c.Notify, str, num, dur, getenv)
 	registerLive(&c.Live, str, num, dur)
-	registerExport(&c.Export, dur)
+	registerExport(&c.Export, num, dur)
 	num(&c.PartitionsAhead, "partitions-ahead", "PULSE_PARTITIONS_AHEAD", 3, "MariaDB: daily samples partitions created ahead of time")
 	trust := getenv("PULSE_TRUST_PROXY") == "true"
 	fs.BoolVar(&c.TrustProxy, "trust-proxy", trust, "take client addresses from X-Forwarded-For (behind a reverse proxy) (PULSE_TRUST_PROXY)")

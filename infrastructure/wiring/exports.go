@@ -43,7 +43,7 @@ func ProvideExportSigner(cfg *config.Config, log *slog.Logger) (*exportlink.Sign
 func ProvideExports(cfg *config.Config, st *exports.Store, qs *query.Service, sm *samples.Store, signer *exportlink.Signer,
 	log *slog.Logger, clock Clock, role Role) *export.Service {
 	return export.New(st, qs, sm, csvexport.Encoder{}, signer, export.Clock(clock), export.Options{
-		Holder: holderName(role), TTL: cfg.Export.TTL, Logger: log.With("job", "export"),
+		Holder: holderName(role), TTL: cfg.Export.TTL, MaxRows: int64(cfg.Export.MaxRows), Logger: log.With("job", "export"),
 	})
 }
 
