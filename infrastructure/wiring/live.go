@@ -26,7 +26,7 @@ func ProvideLiveFeed(cfg *config.Config, client *redis.Client, log *slog.Logger)
 	if client == nil {
 		return memlive.New()
 	}
-	return redislive.New(client, redislive.Options{Stream: cfg.Live.Stream}, log.With("component", "live"))
+	return redislive.New(client, redislive.Options{Stream: cfg.Live.Stream, MaxEntries: int64(cfg.Live.StreamEntries)}, log.With("component", "live"))
 }
 
 // LiveHub is the hub of an api process, run as one of its loops.

@@ -24,8 +24,11 @@ import (
 type Options struct {
 	// Stream is the key (default "pulse:live").
 	Stream string
-	// MaxEntries caps the stream, approximately (default 10,000 entries,
-	// one per committed batch): the history a replica can replay.
+	// MaxEntries caps the stream, approximately (default 1,000 entries,
+	// one per committed batch, i.e. a request's samples): the history a
+	// starting replica can replay. Replicas that run follow it within
+	// milliseconds; each keeps its own replay buffer, so this bounds
+	// Redis's memory, not the resume window.
 	MaxEntries int64
 	// PublishTimeout bounds one Publish (default 2 s).
 	PublishTimeout time.Duration
@@ -36,7 +39,7 @@ func (o *Options) defaults() {
 		o.Stream = "pulse:live"
 	}
 	if o.MaxEntries <= 0 {
-		o.MaxEntries = 10_000
+		o.MaxEntries = 1_000
 	}
 	if o.PublishTimeout <= 0 {
 		o.PublishTimeout = 2 * time.Second
