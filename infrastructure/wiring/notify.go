@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"os"
 	"path/filepath"
 
 	"github.com/pulsemetrics/pulse/adapter/notify/deliverer"
@@ -42,6 +43,10 @@ func ProvideSealer(cfg *config.Config, log *slog.Logger) (*secretbox.Box, error)
 func secretKey(cfg *config.Config, log *slog.Logger) ([]byte, error) {
 	if cfg.Notify.SecretKey != "" {
 		return secretbox.ParseKey(cfg.Notify.SecretKey)
+	}
+	// With MariaDB and Redis nothing else makes the data dir.
+	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
+		return nil, fmt.Errorf("PULSE_SECRET_KEY is not set and the data dir for its key file cannot be made: %w", err)
 	}
 	path := filepath.Join(cfg.DataDir, keyFileName)
 	key, created, err := secretbox.LoadOrCreateKeyFile(path, rand.Reader)
