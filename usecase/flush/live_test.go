@@ -52,4 +52,3 @@ func TestFlushDoesNotPublishUncommitted(t *testing.T) {
 		}
 	})
 }
-
