@@ -12,7 +12,8 @@
 #
 # COMPOSE_PROJECT_NAME (default pulse), NGINX_HTTP_PORT (8088), MQTT_PORT (1884),
 # MQTTS_PORT (8884), MAILPIT_PORT (8025) choose the project and its ports;
-# PULSE_COMPOSE_FILES (default docker-compose.yml) the files, e.g. with the prod override.
+# PULSE_COMPOSE_FILES (default docker-compose.yml) the files, e.g. with the prod override,
+# and PULSE_COMPOSE_ENV_FILE compose's --env-file (the prod override's secrets).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export COMPOSE_PROJECT_NAME=${COMPOSE_PROJECT_NAME:-pulse}
@@ -24,6 +25,7 @@ die() { log "ERROR: $*"; exit 1; }
 compose() {
   local files=() f
   for f in ${PULSE_COMPOSE_FILES:-docker-compose.yml}; do files+=(-f "$f"); done
+  [ -z "${PULSE_COMPOSE_ENV_FILE:-}" ] || files+=(--env-file "$PULSE_COMPOSE_ENV_FILE")
   # shellcheck disable=SC2046 # the command is one or two words
   $(scripts/docker-engine.sh compose) "${files[@]}" "$@"
 }
@@ -41,13 +43,25 @@ load_images() {
   [ ! -f "$vars" ] || . "$vars"
 }
 
+# services_without_profile: what `up` starts. Compose v2 lists just those; Debian's v1
+# lists every service, so its own Python (and PyYAML) reads the profiles.
+services_without_profile() {
+  if [ "$(scripts/docker-engine.sh compose)" = docker-compose ] && [ -x /usr/bin/python3 ]; then
+    compose config | /usr/bin/python3 -c 'import sys, yaml
+for name, svc in sorted(yaml.safe_load(sys.stdin)["services"].items()):
+    if not svc.get("profiles"): print(name)'
+  else
+    compose config --services | sort
+  fi
+}
+
 containers() { docker ps -aq --filter "label=com.docker.compose.project=$COMPOSE_PROJECT_NAME"; }
 
 # wait_healthy: every service of the stack (but the test profile's) has its containers
 # running and healthy, and every one-shot exited 0; a one-shot that failed, or a
 # container that exited, ends the wait at once with its logs.
 wait_healthy() {
-  local want; want=$(compose config --services | grep -vx playwright | sort)
+  local want; want=$(services_without_profile)
   local until=$((SECONDS + WAIT_SECONDS)) line name state health code service pending
   while :; do
     pending=""
