@@ -8,7 +8,7 @@ BINARIES := pulse pulse-api pulse-worker pulse-scheduler pulse-ingestor pulse-ag
 SERVICES := mariadb redis mosquitto
 TEST_TIMEOUT ?= 14m
 
-.PHONY: all build run dev dev-ui down compose-test test test-go frontend frontend-test e2e bench fuzz fuzz-smoke generate wire mocks services fmt vet clean chaos
+.PHONY: all build run dev dev-ui down compose-test test test-go frontend frontend-test e2e bench fuzz fuzz-smoke generate wire mocks services fmt vet clean chaos up-native down-native native-smoke native-test
 
 # Native Go fuzz targets (package:target). Each has a committed seed corpus in
 # its package's testdata/fuzz; `make test` runs each briefly, `make fuzz` longer.
@@ -81,6 +81,7 @@ vet:
 test: services vet fuzz-smoke frontend-test e2e ## everything CI runs (the fuzz pass first; the reliability suite last, about 3 minutes)
 	$(GO) test -count=1 -timeout $(TEST_TIMEOUT) ./...
 	$(MAKE) --no-print-directory chaos
+	$(MAKE) --no-print-directory native-test
 	$(MAKE) --no-print-directory compose-test
 
 fuzz-smoke:
@@ -122,3 +123,21 @@ fmt:
 
 clean:
 	rm -rf $(BIN)
+
+# The compose topology as local processes for machines without Docker
+# (scripts/up-native.sh): the machine's MariaDB and Redis (database pulse_native,
+# keys pulse-native:*), a private Mosquitto and nginx, the roles and the agent;
+# state in PULSE_NATIVE_DIR (/var/tmp/pulse-native), nginx on http://localhost:8089.
+up-native: build ## the compose stack as plain local processes; returns when every one is ready
+	scripts/up-native.sh up
+
+down-native: ## stops what up-native started (make down-native PURGE=1 also drops its database)
+	scripts/up-native.sh down $(if $(PURGE),--purge)
+
+native-smoke: ## 100 samples through up-native's nginx and back, and the agent's CPU figures
+	scripts/up-native.sh smoke
+
+# up-native, its smoke check and down --purge, in make test (the stack is stopped
+# whether or not the check passed).
+native-test: build
+	scripts/up-native.sh up && scripts/up-native.sh smoke; rc=$$?; scripts/up-native.sh down --purge; exit $$rc
