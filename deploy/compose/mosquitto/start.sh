@@ -47,7 +47,9 @@ ctrl() {
   esac
 }
 i=0
-until mosquitto_ctrl -h 127.0.0.1 -p 1883 -u "$DYNSEC_ADMIN_USER" -P "$DYNSEC_ADMIN_PASSWORD" dynsec listRoles >/dev/null 2>&1; do
+# mosquitto_ctrl exits 0 with no output when the broker does not answer: wait
+# until it lists the admin role that the init made.
+until mosquitto_ctrl -h 127.0.0.1 -p 1883 -u "$DYNSEC_ADMIN_USER" -P "$DYNSEC_ADMIN_PASSWORD" dynsec listRoles 2>/dev/null | grep -qx admin; do
   i=$((i + 1)); [ $i -lt 100 ] || { echo "mosquitto-start: the broker did not answer" >&2; exit 1; }
   sleep 0.2
 done
