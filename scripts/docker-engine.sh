@@ -91,6 +91,13 @@ local_base() {
   debootstrap --variant=minbase bookworm "$dir" "$MIRROR" >"$ROOT/debootstrap.log" 2>&1 ||
     { tail -20 "$ROOT/debootstrap.log" >&2; die "debootstrap failed (log $ROOT/debootstrap.log)"; }
   rm -rf "$dir"/var/cache/apt/archives/*.deb "$dir"/var/lib/apt/lists/*
+  # The base is made for this machine: it trusts the CAs the host added (a network
+  # that inspects TLS, as here, would otherwise refuse npm's and Go's downloads in
+  # an image build); an image installing ca-certificates takes them in.
+  if compgen -G "/usr/local/share/ca-certificates/*.crt" >/dev/null; then
+    mkdir -p "$dir/usr/local/share/ca-certificates"
+    cp /usr/local/share/ca-certificates/*.crt "$dir/usr/local/share/ca-certificates/"
+  fi
   tar -C "$dir" -c . | docker import -c 'CMD ["/bin/bash"]' - "$BASE_IMAGE" >/dev/null
   rm -rf "$dir"
 }
@@ -99,7 +106,11 @@ local_base() {
 # label pulse.inputs holds their hash), so a second run reuses the image.
 build() {
   local name=$1 file=$2 ctx=$3; shift 3
-  local sum; sum=$( (cat "$file"; printf '%s\n' "$@"; find "$ctx" -type f -print0 | sort -z | xargs -0 sha256sum) | sha256sum | cut -c1-16)
+  # The inputs: the Dockerfile, the build args, the context's files, and the base
+  # images the args name (a new local base rebuilds everything on it).
+  local sum; sum=$( (cat "$file"; printf '%s\n' "$@"
+    for a in "$@"; do docker image inspect -f '{{.Id}}' "${a#*=}" 2>/dev/null || true; done
+    find "$ctx" -type f -print0 | sort -z | xargs -0 sha256sum) | sha256sum | cut -c1-16)
   if [ "$(docker image inspect -f '{{index .Config.Labels "pulse.inputs"}}' "$name" 2>/dev/null)" = "$sum" ]; then
     log "$name is up to date"; return 0
   fi
