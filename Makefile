@@ -17,7 +17,8 @@ FUZZ_TARGETS := adapter/http/api:FuzzIngest adapter/samplejson:FuzzParseTS domai
 	adapter/samplejson:FuzzFastDecode adapter/queue/batchcodec:FuzzRoundTrip adapter/samplejson:FuzzSampleFields \
 	domain/alert:FuzzRender domain/alert:FuzzInstanceKey adapter/notify/slack:FuzzMessage adapter/notify/egress:FuzzCheckURL \
 	adapter/http/api:FuzzChannelRoundTrip adapter/export/csvexport:FuzzRoundTrip \
-	adapter/http/api:FuzzStreamEventRoundTrip adapter/export/csvexport:FuzzEncoderRoundTrip
+	adapter/http/api:FuzzStreamEventRoundTrip adapter/export/csvexport:FuzzEncoderRoundTrip \
+	domain/synth:FuzzGenerate
 FUZZ_SMOKE_TIME ?= 50000x
 FUZZ_TIME ?= 2m
 
