@@ -180,7 +180,9 @@ func (s *stack) checkWorkerKill(t *testing.T) {
 	if len(workers) != 2 {
 		t.Fatalf("want 2 worker containers, got %v", workers)
 	}
-	var next, accepted, refused atomic.Int64
+	var next, accepted atomic.Int64
+	var mu sync.Mutex
+	refused := map[string]int{} // samples refused, by status (or error), for the log
 	base := time.Now().Add(-time.Hour).UnixMilli()
 	stop := make(chan struct{})
 	var wg sync.WaitGroup
@@ -202,9 +204,15 @@ func (s *stack) checkWorkerKill(t *testing.T) {
 				code, err := s.post(token, batch)
 				if err == nil && code == http.StatusAccepted {
 					accepted.Add(int64(len(batch)))
-				} else {
-					refused.Add(int64(len(batch)))
+					continue
 				}
+				why := strconv.Itoa(code)
+				if err != nil {
+					why = "error"
+				}
+				mu.Lock()
+				refused[why] += len(batch)
+				mu.Unlock()
 			}
 		}()
 	}
@@ -216,7 +224,7 @@ func (s *stack) checkWorkerKill(t *testing.T) {
 	time.Sleep(4 * time.Second)
 	close(stop)
 	wg.Wait()
-	t.Logf("accepted %d samples (202), refused %d", accepted.Load(), refused.Load())
+	t.Logf("accepted %d samples (202); refused, by status: %v", accepted.Load(), refused)
 	if accepted.Load() == 0 {
 		t.Fatal("no sample was accepted during the load")
 	}
