@@ -50,6 +50,13 @@ type Deps struct {
 	EvalAlerts func(ctx context.Context, ruleID int64, at time.Time) (string, error)
 	// OpenUsers opens the accounts use case for `pulse user create`.
 	OpenUsers func(ctx context.Context) (Users, func(), error)
+	// WriteLocal is `pulse generate` without --url (nil: --url only).
+	WriteLocal WriteLocalFunc
+	// Demo sets up `pulse demo` on the configured store, writing what it
+	// did to out and the backfill's progress to progress (nil: no demo).
+	Demo func(ctx context.Context, out io.Writer, progress func(done, total int64)) error
+	// MCP serves `pulse mcp` on stdin/stdout until the client leaves.
+	MCP func(ctx context.Context) error
 }
 
 // NewRoot builds the command tree. settings are added as persistent flags.
@@ -79,6 +86,8 @@ func NewRoot(deps Deps, out io.Writer) *cobra.Command {
 		},
 	}, tenantCmd(deps), tokenCmd(deps), mqttCmd(deps), userCmd(deps))
 	root.AddCommand(jobsCmds(deps)...)
+	root.AddCommand(generateCmd(deps), demoCmd(deps))
+	root.AddCommand(mcpCmds(deps)...)
 	return root
 }
 

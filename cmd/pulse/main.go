@@ -4,6 +4,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -15,6 +16,7 @@ import (
 	"github.com/pulsemetrics/pulse/adapter/cli"
 	"github.com/pulsemetrics/pulse/infrastructure/app"
 	"github.com/pulsemetrics/pulse/infrastructure/config"
+	"github.com/pulsemetrics/pulse/infrastructure/mcpserve"
 	"github.com/pulsemetrics/pulse/infrastructure/wiring"
 )
 
@@ -110,6 +112,9 @@ func run(args []string) int {
 			cfg.LogLevel = quietUnlessDebug(cfg.LogLevel)
 			return initAccounts(ctx, cfg, "cli")
 		},
+		MCP:        func(ctx context.Context) error { return mcpserve.Run(ctx, os.Getenv, os.Stderr) },
+		WriteLocal: writeLocal(cfg, loaded),
+		Demo:       setUpDemo(cfg, loaded),
 		OpenAdmin: func(ctx context.Context) (cli.Admin, func(), error) {
 			if err := loaded(); err != nil {
 				return nil, nil, err
@@ -124,6 +129,9 @@ func run(args []string) int {
 	defer stop()
 	if err := root.ExecuteContext(ctx); err != nil {
 		fmt.Fprintf(os.Stderr, "pulse: %v\n", err)
+		if exit, ok := errors.AsType[*cli.ExitError](err); ok {
+			return exit.Code
+		}
 		return 1
 	}
 	return 0

@@ -269,3 +269,135 @@ func initAlerting(ctx context.Context, cfg *config.Config, role wiring.Role) (*a
 		cleanup()
 	}, nil
 }
+
+// Injectors from wire_generate.go:
+
+// initSynthetic is `pulse generate` without --url: the ingest use case and
+// the queue's consuming end on the configured store.
+func initSynthetic(ctx context.Context, cfg *config.Config, role wiring.Role) (wiring.SyntheticWriter, func(), error) {
+	logger := wiring.ProvideLogger(cfg, role)
+	clock := wiring.ProvideClock()
+	db, cleanup, err := wiring.ProvideDB(ctx, cfg, logger, clock)
+	if err != nil {
+		return wiring.SyntheticWriter{}, nil, err
+	}
+	store := tenants.New(db)
+	client, cleanup2, err := wiring.ProvideRedis(cfg)
+	if err != nil {
+		cleanup()
+		return wiring.SyntheticWriter{}, nil, err
+	}
+	brokerAccounts, cleanup3, err := wiring.ProvideBrokerAccounts(cfg, logger)
+	if err != nil {
+		cleanup2()
+		cleanup()
+		return wiring.SyntheticWriter{}, nil, err
+	}
+	service := wiring.ProvideTenancy(cfg, store, client, clock, brokerAccounts)
+	queue, cleanup4, err := wiring.ProvideQueue(cfg, client, role, logger)
+	if err != nil {
+		cleanup3()
+		cleanup2()
+		cleanup()
+		return wiring.SyntheticWriter{}, nil, err
+	}
+	samplesStore, cleanup5 := wiring.ProvideSamples(db, cfg)
+	rateLimiter, cleanup6 := wiring.ProvideRateLimiter(client, cfg, clock)
+	sqlidempotencyStore := sqlidempotency.New(db)
+	idempotencyStore := wiring.ProvideIdempotency(client, cfg, sqlidempotencyStore)
+	ingestService := wiring.ProvideIngest(cfg, queue, service, samplesStore, rateLimiter, idempotencyStore, clock)
+	syntheticWriter := wiring.SyntheticWriter{
+		Config:  cfg,
+		Log:     logger,
+		Tenancy: service,
+		Ingest:  ingestService,
+		Queue:   queue,
+		Samples: samplesStore,
+	}
+	return syntheticWriter, func() {
+		cleanup6()
+		cleanup5()
+		cleanup4()
+		cleanup3()
+		cleanup2()
+		cleanup()
+	}, nil
+}
+
+// initDemo is `pulse demo`.
+func initDemo(ctx context.Context, cfg *config.Config, role wiring.Role) (wiring.Demo, func(), error) {
+	logger := wiring.ProvideLogger(cfg, role)
+	clock := wiring.ProvideClock()
+	db, cleanup, err := wiring.ProvideDB(ctx, cfg, logger, clock)
+	if err != nil {
+		return wiring.Demo{}, nil, err
+	}
+	store := tenants.New(db)
+	client, cleanup2, err := wiring.ProvideRedis(cfg)
+	if err != nil {
+		cleanup()
+		return wiring.Demo{}, nil, err
+	}
+	brokerAccounts, cleanup3, err := wiring.ProvideBrokerAccounts(cfg, logger)
+	if err != nil {
+		cleanup2()
+		cleanup()
+		return wiring.Demo{}, nil, err
+	}
+	service := wiring.ProvideTenancy(cfg, store, client, clock, brokerAccounts)
+	queue, cleanup4, err := wiring.ProvideQueue(cfg, client, role, logger)
+	if err != nil {
+		cleanup3()
+		cleanup2()
+		cleanup()
+		return wiring.Demo{}, nil, err
+	}
+	samplesStore, cleanup5 := wiring.ProvideSamples(db, cfg)
+	rateLimiter, cleanup6 := wiring.ProvideRateLimiter(client, cfg, clock)
+	sqlidempotencyStore := sqlidempotency.New(db)
+	idempotencyStore := wiring.ProvideIdempotency(client, cfg, sqlidempotencyStore)
+	ingestService := wiring.ProvideIngest(cfg, queue, service, samplesStore, rateLimiter, idempotencyStore, clock)
+	syntheticWriter := wiring.SyntheticWriter{
+		Config:  cfg,
+		Log:     logger,
+		Tenancy: service,
+		Ingest:  ingestService,
+		Queue:   queue,
+		Samples: samplesStore,
+	}
+	usersStore := users.New(db)
+	accountsService := wiring.ProvideAccounts(usersStore, store, clock)
+	dashboardsStore := dashboards.New(db)
+	dashboardsService := wiring.ProvideDashboards(dashboardsStore, clock)
+	alertsStore := alerts.New(db)
+	channelsStore := channels.New(db)
+	alertingService := wiring.ProvideAlerting(cfg, alertsStore, samplesStore, channelsStore, logger, clock, role)
+	leasesStore := leases.New(db)
+	registry := wiring.ProvideRegistry(role)
+	rollupjobService, err := wiring.ProvideRollupJob(cfg, samplesStore, leasesStore, registry, logger, role)
+	if err != nil {
+		cleanup6()
+		cleanup5()
+		cleanup4()
+		cleanup3()
+		cleanup2()
+		cleanup()
+		return wiring.Demo{}, nil, err
+	}
+	demo := wiring.Demo{
+		Writer:     syntheticWriter,
+		Users:      usersStore,
+		Accounts:   accountsService,
+		Dashboards: dashboardsService,
+		Alerts:     alertingService,
+		Rollup:     rollupjobService,
+	}
+	return demo, func() {
+		cleanup6()
+		cleanup5()
+		cleanup4()
+		cleanup3()
+		cleanup2()
+		cleanup()
+	}, nil
+}
