@@ -34,6 +34,7 @@ build: frontend ## static binaries in ./bin (the dashboard embedded)
 	CGO_ENABLED=0 $(GO) build -trimpath -o $(BIN)/pulse-agent ./cmd/agent
 
 run: build ## every role in one process on embedded defaults (SQLite, embedded queue)
+	@echo "First time? In another terminal: ./$(BIN)/pulse demo   (a tenant, a user, a dashboard and a week of data; see README, Try it)"
 	./$(BIN)/pulse serve
 
 # The dashboard (frontend/): npm ci when the lock file changed, then vue-tsc + vite build

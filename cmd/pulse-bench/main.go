@@ -18,8 +18,11 @@
 // notify: (x) a breaching sample accepted → its webhook received and (y)
 // the dispatcher's throughput to a local receiver; then live: (a) a sample
 // accepted → its event on an open stream and (b) 1,000 streams on one
-// pulse-api (live.go). Each run uses its own database, stream and broker and
-// removes them afterwards.
+// pulse-api (live.go). Not in the default list, -modes generate times (g)
+// `pulse generate --url` against a local `pulse serve` (samples accepted per
+// second) and (h) how long until all of them are queryable (generate.go).
+// Each run uses its own database, stream and broker and removes them
+// afterwards.
 package main
 
 import (
@@ -75,6 +78,8 @@ func main() {
 			err = runNotify(ctx, notifyWorkload{breaches: *notifyBreaches, notifications: *notifyCount, channels: *notifyChannels})
 		case "live":
 			err = runLive(ctx)
+		case "generate":
+			err = runGenerate(ctx)
 		default:
 			err = fmt.Errorf("unknown mode %q", m)
 		}
