@@ -13,3 +13,8 @@ Feature: Ingest to chart
     Then the widget's chart shows 10 datapoints
     When the user picks the metric and the 6h range on Explore and reloads the page
     Then Explore still shows the metric over 6h with 10 datapoints
+
+  Scenario: A seeded burst from the generator is drawn
+    Given a tenant with a token and a user
+    When a seeded burst of 60 samples is generated
+    Then the chart shows 60 datapoints

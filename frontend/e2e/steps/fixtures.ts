@@ -12,6 +12,8 @@ const run = promisify(execFile)
 
 export interface PulseServer {
   baseURL: string
+  /** The pulse binary the server runs (for CLI commands such as generate). */
+  bin: string
   /** Runs the pulse CLI with the server's configuration; returns stdout. */
   cli: (...args: string[]) => Promise<string>
 }
@@ -100,7 +102,7 @@ export const test = base.extend<{ world: World }, { pulse: PulseServer; webhooks
         }
       }
       const cli = async (...args: string[]) => (await run(bin, args, { env })).stdout
-      await use({ baseURL, cli })
+      await use({ baseURL, cli, bin })
       proc?.kill('SIGTERM')
       rmSync(dataDir, { recursive: true, force: true })
     },
