@@ -18,7 +18,7 @@ FUZZ_TARGETS := adapter/http/api:FuzzIngest adapter/samplejson:FuzzParseTS domai
 	domain/alert:FuzzRender domain/alert:FuzzInstanceKey adapter/notify/slack:FuzzMessage adapter/notify/egress:FuzzCheckURL \
 	adapter/http/api:FuzzChannelRoundTrip adapter/export/csvexport:FuzzRoundTrip \
 	adapter/http/api:FuzzStreamEventRoundTrip adapter/export/csvexport:FuzzEncoderRoundTrip \
-	domain/synth:FuzzGenerate
+	domain/synth:FuzzGenerate adapter/cli:FuzzEncoderRoundTrip
 FUZZ_SMOKE_TIME ?= 50000x
 FUZZ_TIME ?= 2m
 
