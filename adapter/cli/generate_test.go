@@ -17,6 +17,7 @@ import (
 	"github.com/pulsemetrics/pulse/adapter/samplejson"
 	"github.com/pulsemetrics/pulse/domain/metric"
 	"github.com/pulsemetrics/pulse/domain/synth"
+	"github.com/pulsemetrics/pulse/infrastructure/testservice"
 )
 
 // execute runs the command tree with args and returns stdout, stderr and
@@ -370,7 +371,7 @@ func TestEncoderRoundTrip(t *testing.T) {
 func TestProgressLines(t *testing.T) {
 	defer func(d time.Duration) { progressEvery = d }(progressEvery)
 	progressEvery = 20 * time.Millisecond
-	var buf syncBuffer
+	var buf testservice.SyncBuffer
 	p := newProgress(&buf, 1000, "generate")
 	p.Set(250)
 	time.Sleep(70 * time.Millisecond)
@@ -381,21 +382,4 @@ func TestProgressLines(t *testing.T) {
 	if !strings.Contains(out, "generate: 250/1000 samples (25.0%), ") || !strings.Contains(out, "generate: server answered 503\n") {
 		t.Errorf("progress lines: %q", out)
 	}
-}
-
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
 }

@@ -14,6 +14,8 @@ import (
 	"time"
 
 	mcpsdk "github.com/modelcontextprotocol/go-sdk/mcp"
+
+	"github.com/pulsemetrics/pulse/infrastructure/testservice"
 )
 
 var (
@@ -102,7 +104,7 @@ func TestBinaryServesOverStdio(t *testing.T) {
 	pl := startPulse(t)
 	cmd := exec.Command(bin, "mcp")
 	cmd.Env = env("USE_MCP=true", "PULSE_URL="+pl.URL, "PULSE_TOKEN="+pl.Token)
-	var stderr syncBuffer
+	var stderr testservice.SyncBuffer
 	cmd.Stderr = &stderr
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
@@ -125,22 +127,4 @@ func TestBinaryServesOverStdio(t *testing.T) {
 	if !strings.Contains(stderr.String(), "serving MCP on stdin/stdout") {
 		t.Errorf("stderr = %q", stderr.String())
 	}
-}
-
-// syncBuffer is a bytes.Buffer safe for the process's writer goroutine.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
 }

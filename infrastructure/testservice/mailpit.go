@@ -50,7 +50,7 @@ type MailpitInstance struct {
 	// RootCAs holds the self-signed SMTP certificate when started with
 	// MailpitTLS (nil otherwise).
 	RootCAs *x509.CertPool
-	log     *syncBuffer
+	log     *SyncBuffer
 }
 
 // MailpitMessage is a summary of one captured message.
@@ -166,7 +166,7 @@ func Mailpit(tb testing.TB, opts ...string) MailpitInstance {
 		tb.Fatal(err)
 	}
 	dir := tb.TempDir()
-	m := MailpitInstance{SMTPHost: "127.0.0.1", log: &syncBuffer{}}
+	m := MailpitInstance{SMTPHost: "127.0.0.1", log: &SyncBuffer{}}
 	var flags []string
 	for _, o := range opts {
 		if o != MailpitTLS {

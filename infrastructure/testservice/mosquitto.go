@@ -37,7 +37,7 @@ type Mosquitto struct {
 	IngestorUser, IngestorPwd string // the ingestor's service account
 	env                       []string
 	script                    string
-	log                       syncBuffer
+	log                       SyncBuffer
 	stop                      func()
 }
 
@@ -313,22 +313,4 @@ func waitListening(addr string, exited chan error) error {
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
-}
-
-// syncBuffer collects the broker's output from its output goroutines.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
 }

@@ -20,6 +20,7 @@ import (
 	"github.com/pulsemetrics/pulse/domain/metric"
 	"github.com/pulsemetrics/pulse/domain/tenant"
 	"github.com/pulsemetrics/pulse/domain/token"
+	"github.com/pulsemetrics/pulse/infrastructure/testservice"
 	"github.com/pulsemetrics/pulse/usecase/ingest"
 	"github.com/pulsemetrics/pulse/usecase/tenancy"
 )
@@ -205,7 +206,7 @@ func newAdminEnv(t *testing.T, mod ...func(*api.Deps)) *adminEnv {
 	a.otherAdmin, err = a.svc.CreateToken(ctx, cli, "other", token.Spec{Name: "admin", Scopes: []token.Scope{token.ScopeAdmin}})
 	must(err)
 
-	e := &env{queue: &recordingQueue{}, querier: &fakeQuerier{}, reg: prometheus.NewRegistry(), logs: &syncBuffer{}}
+	e := &env{queue: &recordingQueue{}, querier: &fakeQuerier{}, reg: prometheus.NewRegistry(), logs: &testservice.SyncBuffer{}}
 	deps := api.Deps{
 		Auth: a.svc, Admin: a.svc,
 		Ingest:     ingest.NewService(e.queue, a.svc, func() time.Time { return testNow }, func() string { return "req-1" }),

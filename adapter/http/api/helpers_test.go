@@ -22,6 +22,7 @@ import (
 	"github.com/pulsemetrics/pulse/domain/outage"
 	"github.com/pulsemetrics/pulse/domain/tenant"
 	"github.com/pulsemetrics/pulse/domain/token"
+	"github.com/pulsemetrics/pulse/infrastructure/testservice"
 	"github.com/pulsemetrics/pulse/usecase/ingest"
 	"github.com/pulsemetrics/pulse/usecase/query"
 	"github.com/pulsemetrics/pulse/usecase/tenancy"
@@ -158,35 +159,17 @@ func (f *fakeQuerier) last() metric.Query {
 	return f.got[len(f.got)-1]
 }
 
-// syncBuffer is a goroutine-safe log sink.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
 type env struct {
 	h       http.Handler
 	queue   *recordingQueue
 	querier *fakeQuerier
 	reg     *prometheus.Registry
-	logs    *syncBuffer
+	logs    *testservice.SyncBuffer
 }
 
 func newEnv(t testing.TB, mod ...func(*api.Deps)) *env {
 	t.Helper()
-	e := &env{queue: &recordingQueue{}, querier: &fakeQuerier{}, reg: prometheus.NewRegistry(), logs: &syncBuffer{}}
+	e := &env{queue: &recordingQueue{}, querier: &fakeQuerier{}, reg: prometheus.NewRegistry(), logs: &testservice.SyncBuffer{}}
 	svc := ingest.NewService(e.queue, fakeLimits{}, func() time.Time { return testNow }, func() string { return "req-1" })
 	deps := api.Deps{
 		Auth:       fakeAuth{},
